@@ -1,0 +1,38 @@
+# Cobuild: the two commands are `make run` and `make test`. Everything else is set up here.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := libs/contracts libs/kit libs/stack services/agreements services/commitments services/points services/evaluation
+STAMP := $(VENV)/.installed
+PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+
+.PHONY: run test lint contracts clean-var help
+
+help:
+	@echo "make run    - start the embedded stack and the four services, and play a district's year"
+	@echo "make test   - run the test suite (starts its own PostgreSQL and broker on free ports)"
+	@echo "make lint   - ruff and mypy"
+	@echo "make contracts - export a JSON Schema of every event to docs/contracts/"
+
+$(STAMP): $(PYPROJECTS) requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/cobuild run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check libs services tests bench
+	$(BIN)/mypy libs services
+
+contracts: $(STAMP)
+	$(BIN)/python -m cobuild_contracts.export docs/contracts
+
+clean-var:
+	rm -rf var
