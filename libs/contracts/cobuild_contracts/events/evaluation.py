@@ -1,0 +1,141 @@
+"""Events of the evaluation service, on ``evaluation.events.v1``.
+
+Evaluation holds member ids only; names are joined in by the points service (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from .. import topics
+from ..base import Code, Decimal2, Event, Rate, Reason, Score, UtcDatetime, Year
+from ..enums import EvaluatorKind, Grade, SubjectKind
+
+
+class _EvaluationEvent(Event):
+    TOPIC: ClassVar[str] = topics.EVALUATION
+
+
+class EvaluationSubmitted(_EvaluationEvent):
+    """One evaluation of a subject. Residents give a 1..5 ``rating``; experts and
+    communities give a 0..100 ``score``, never both."""
+
+    EVENT_TYPE: ClassVar[str] = "evaluation.submitted"
+    KEY_FIELD: ClassVar[str] = "subject_id"
+
+    evaluation_id: UUID
+    subject_kind: SubjectKind
+    subject_id: UUID
+    evaluator_kind: EvaluatorKind
+    rating: int | None = Field(default=None, ge=1, le=5, validate_default=True)
+    score: Score | None = Field(default=None, validate_default=True)
+    # Per-criterion marks on the evaluator's scale, e.g. {"timeliness": 5}.
+    criteria: dict[
+        Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=0, le=100)]
+    ] = Field(default_factory=dict)
+    comment: str = Field(default="", max_length=500)
+    business_date: date
+    submitted_at: UtcDatetime
+
+    @field_validator("rating")
+    @classmethod
+    def _rating_for_residents(cls, value: int | None, info: ValidationInfo) -> int | None:
+        kind = info.data.get("evaluator_kind")
+        if kind == EvaluatorKind.RESIDENT and value is None:
+            raise ValueError("required when evaluator_kind is 'resident'")
+        if kind is not None and kind != EvaluatorKind.RESIDENT and value is not None:
+            raise ValueError("only residents give a rating; experts and communities a score")
+        return value
+
+    @field_validator("score")
+    @classmethod
+    def _score_for_others(cls, value: object, info: ValidationInfo) -> object:
+        kind = info.data.get("evaluator_kind")
+        if kind is not None and kind != EvaluatorKind.RESIDENT and value is None:
+            raise ValueError(f"required when evaluator_kind is {str(kind)!r}")
+        if kind == EvaluatorKind.RESIDENT and value is not None:
+            raise ValueError("residents give a rating, not a score")
+        return value
+
+
+GradeCounts = dict[Grade, Annotated[int, Field(ge=0)]]
+
+
+class AssessmentCompleted(_EvaluationEvent):
+    """A published year-end assessment (keyed by year, so re-runs stay in order).
+
+    A rate is null when its denominator is zero (DESIGN §7)."""
+
+    EVENT_TYPE: ClassVar[str] = "assessment.completed"
+    KEY_FIELD: ClassVar[str] = "year"
+
+    assessment_id: UUID
+    year: Year
+    policy_version: Code
+    member_count: int = Field(ge=0)
+    unit_count: int = Field(ge=0)
+    member_grades: GradeCounts
+    unit_grades: GradeCounts
+    member_excellent_rate: Rate | None
+    unit_excellent_rate: Rate | None
+    supersedes_assessment_id: UUID | None = None
+    reason: Reason | None = None  # why a superseding assessment was run
+    completed_at: UtcDatetime
+
+    @field_validator("member_grades")
+    @classmethod
+    def _members_add_up(cls, value: dict[Grade, int], info: ValidationInfo) -> dict[Grade, int]:
+        return _adds_up(value, info, "member_count")
+
+    @field_validator("unit_grades")
+    @classmethod
+    def _units_add_up(cls, value: dict[Grade, int], info: ValidationInfo) -> dict[Grade, int]:
+        return _adds_up(value, info, "unit_count")
+
+
+def _adds_up(value: dict[Grade, int], info: ValidationInfo, count_field: str) -> dict[Grade, int]:
+    count = info.data.get(count_field)
+    if isinstance(count, int) and sum(value.values()) != count:
+        raise ValueError(f"grade counts must add up to {count_field} ({count})")
+    return value
+
+
+class MemberScored(_EvaluationEvent):
+    """A member's year-end score and grade (names are joined in by the points service)."""
+
+    EVENT_TYPE: ClassVar[str] = "member.scored"
+    KEY_FIELD: ClassVar[str] = "member_id"
+
+    assessment_id: UUID
+    year: Year
+    policy_version: Code
+    member_id: UUID
+    community_id: UUID
+    unit_id: UUID
+    score: Score
+    grade: Grade
+    components: dict[str, Decimal2] = Field(default_factory=dict)
+    rank_in_community: int = Field(ge=1)
+    supersedes_assessment_id: UUID | None = None
+
+
+class UnitScored(_EvaluationEvent):
+    EVENT_TYPE: ClassVar[str] = "unit.scored"
+    KEY_FIELD: ClassVar[str] = "unit_id"
+
+    assessment_id: UUID
+    year: Year
+    policy_version: Code
+    unit_id: UUID
+    score: Score
+    grade: Grade
+    components: dict[str, Decimal2] = Field(default_factory=dict)
+    rank_in_district: int = Field(ge=1)
+    supersedes_assessment_id: UUID | None = None
+
+
+__all__ = ["AssessmentCompleted", "EvaluationSubmitted", "MemberScored", "UnitScored"]
