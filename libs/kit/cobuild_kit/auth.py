@@ -1,0 +1,123 @@
+"""Bearer tokens: EdDSA (Ed25519) JWTs with a kid. Services only verify; the issuer signs.
+
+The verifier is a protocol, so a production identity provider (OIDC) can replace `JwtVerifier`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from uuid import UUID
+
+import jwt
+from cobuild_contracts import Role
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from cobuild_kit.errors import Unauthorized
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the subject, the role, and the party it acts for (a member's own id)."""
+
+    subject: str
+    role: Role
+    party_id: UUID
+
+    def log_fields(self) -> dict[str, str]:
+        return {"actor": self.subject, "role": self.role.value, "actor_party": str(self.party_id)}
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Actor: ...
+
+
+class JwtVerifier:
+    def __init__(
+        self, public_keys: dict[str, Ed25519PublicKey], *, issuer: str, audience: str
+    ) -> None:
+        self._keys = public_keys
+        self._issuer = issuer
+        self._audience = audience
+
+    @classmethod
+    def from_file(cls, path: Path, *, issuer: str, audience: str) -> JwtVerifier:
+        """A JSON file {kid: public key PEM}."""
+        raw: dict[str, str] = json.loads(path.read_text())
+        keys = {kid: load_public_key(pem.encode()) for kid, pem in raw.items()}
+        return cls(keys, issuer=issuer, audience=audience)
+
+    def verify(self, token: str) -> Actor:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._keys.get(str(kid))
+            if key is None:
+                raise Unauthorized("token signed with an unknown key")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["EdDSA"],  # never 'none', never a symmetric algorithm
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+            return Actor(
+                subject=str(claims["sub"]),
+                role=Role(claims["role"]),
+                party_id=UUID(str(claims["party_id"])),
+            )
+        except Unauthorized:
+            raise
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+
+
+def load_public_key(pem: bytes) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("public key is not Ed25519")
+    return key
+
+
+def generate_keypair() -> tuple[bytes, bytes]:
+    """(private PEM, public PEM) for a development issuer."""
+    private = Ed25519PrivateKey.generate()
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_pem, public_pem
+
+
+def issue_token(
+    *,
+    private_key_pem: bytes,
+    kid: str,
+    subject: str,
+    role: Role | str,
+    party_id: UUID | str,
+    issuer: str = "cobuild-dev",
+    audience: str = "cobuild",
+    ttl_seconds: int = 3600,
+    now: float | None = None,
+) -> str:
+    issued = int(now if now is not None else time.time())  # wall clock, never business time
+    claims = {
+        "sub": subject,
+        "role": Role(role).value,
+        "party_id": str(party_id),
+        "iss": issuer,
+        "aud": audience,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+    }
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})  # type: ignore[arg-type]

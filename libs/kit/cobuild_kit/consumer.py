@@ -1,0 +1,327 @@
+"""Event consumers: batches applied in one transaction, inbox dedupe, bounded retries, DLQ.
+
+Delivery is at-least-once (offsets are committed only after the database commit) and the inbox
+makes effects happen once. For each batch:
+- a message that does not decode (bad JSON, bad envelope, unknown event type, bad payload) goes
+  straight to `<topic>.dlq` with the error;
+- every other message is applied in a savepoint, together with its inbox row;
+- a handler that raises is counted (persistently); after `max_attempts` the message goes to the
+  DLQ. Until then, the rest of its partition in this batch is held back (to keep per-key order),
+  the batch commits what succeeded and rewinds, so the failed message is retried;
+- a database outage rolls back the whole batch, which is retried after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from cobuild_contracts import ContractError, Envelope, Event, decode
+from cobuild_contracts.topics import dlq
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from cobuild_kit import inbox, metrics
+from cobuild_kit.clock import Clock
+from cobuild_kit.crash import crash_point
+from cobuild_kit.kafka import from_headers, to_headers
+from cobuild_kit.logging import correlation_id, get_logger
+from cobuild_kit.outbox import Outbox
+
+log = get_logger(__name__)
+E = TypeVar("E", bound=Event)
+
+# Errors that mean "the database or network is down", not "this message is bad".
+INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+@dataclass
+class EventContext:
+    """What a handler gets: the transaction's connection and a way to emit follow-up events."""
+
+    conn: asyncpg.Connection
+    envelope: Envelope
+    clock: Clock
+    outbox: Outbox
+    consumer: str
+
+    async def emit(self, event: Event) -> Envelope:
+        return await self.outbox.add(
+            self.conn,
+            event,
+            correlation_id=self.envelope.correlation_id,
+            causation_id=self.envelope.event_id,
+        )
+
+
+Handler = Callable[[EventContext, Any], Awaitable[None]]
+
+
+class ConsumerDeps(Protocol):
+    """What a batch needs at run time (the service runtime provides it once started)."""
+
+    @property
+    def pool(self) -> asyncpg.Pool: ...
+    @property
+    def producer(self) -> AIOKafkaProducer: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def clock(self) -> Clock: ...
+
+
+@dataclass
+class ConsumerSpec:
+    """A consumer group: `<service>.<purpose>`, its topics and a handler per event type."""
+
+    purpose: str
+    topics: Sequence[str]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def on(
+        self, event_cls: type[E]
+    ) -> Callable[[Callable[[EventContext, E], Awaitable[None]]], Any]:
+        def register(fn: Callable[[EventContext, E], Awaitable[None]]) -> Any:
+            self.handlers[event_cls.EVENT_TYPE] = fn
+            return fn
+
+        return register
+
+
+@dataclass
+class _Item(Generic[E]):
+    record: Any
+    envelope: Envelope
+    event: E
+    handler: Handler
+
+
+class BatchProcessor:
+    """Applies one fetched batch. Kept apart from FastStream so it can be tested directly."""
+
+    def __init__(
+        self, *, group: str, spec: ConsumerSpec, deps: ConsumerDeps, max_attempts: int = 3
+    ) -> None:
+        self.group = group
+        self.spec = spec
+        self.deps = deps
+        self.max_attempts = max_attempts
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.deps.pool
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        return self.deps.producer
+
+    async def process(self, records: Sequence[Any]) -> bool:
+        """True when every record is settled (applied, skipped or dead-lettered): ack.
+        False when something must be retried: rewind."""
+        items: list[_Item[Any]] = []
+        for record in records:
+            item = await self._decode(record)
+            if item is not None:
+                items.append(item)
+        if not items:
+            return True
+        for attempt in range(1, 6):
+            try:
+                return await self._apply(items)
+            except INFRA_ERRORS as exc:
+                log.warning(
+                    "consumer.infra_error", consumer=self.group, attempt=attempt, error=repr(exc)
+                )
+                await asyncio.sleep(min(0.5 * 2**attempt, 8.0))
+        return False
+
+    async def _decode(self, record: Any) -> _Item[Any] | None:
+        try:
+            envelope, event = decode(record.value)
+        except ContractError as exc:
+            await self._dead_letter(record, f"contract: {exc}", None, None)
+            return None
+        handler = self.spec.handlers.get(envelope.event_type)
+        if handler is None:
+            return None  # a known event this consumer has no interest in
+        return _Item(record, envelope, event, handler)
+
+    async def _apply(self, items: list[_Item[Any]]) -> bool:
+        blocked: set[tuple[str, int]] = set()
+        settled = True
+        async with self.pool.acquire() as conn, conn.transaction():
+            for index, item in enumerate(items):
+                tp = (item.record.topic, item.record.partition)
+                if tp in blocked:
+                    continue
+                if index == len(items) // 2:
+                    crash_point("consumer.mid_batch")
+                if not await self._apply_one(conn, item):
+                    blocked.add(tp)
+                    settled = False
+        crash_point("consumer.after_commit")
+        return settled
+
+    async def _apply_one(self, conn: asyncpg.Connection, item: _Item[Any]) -> bool:
+        env, rec = item.envelope, item.record
+        token = correlation_id.set(env.correlation_id)
+        try:
+            async with conn.transaction():  # savepoint: a failure undoes this event only
+                fresh = await inbox.claim(
+                    conn,
+                    self.group,
+                    env.event_id,
+                    event_type=env.event_type,
+                    topic=rec.topic,
+                    partition=rec.partition,
+                    offset=rec.offset,
+                )
+                if not fresh:
+                    metrics.DUPLICATES.labels(self.group).inc()
+                    return True
+                ctx = EventContext(conn, env, self.deps.clock, self.deps.outbox, self.group)
+                await item.handler(ctx, item.event)
+            metrics.HANDLED.labels(self.group, env.event_type).inc()
+            return True
+        except INFRA_ERRORS:
+            raise
+        except Exception as exc:
+            return await self._failed(conn, item, exc)
+        finally:
+            correlation_id.reset(token)
+
+    async def _failed(self, conn: asyncpg.Connection, item: _Item[Any], exc: Exception) -> bool:
+        rec, env = item.record, item.envelope
+        error = f"{type(exc).__name__}: {exc}"
+        metrics.FAILED.labels(self.group, env.event_type).inc()
+        attempts = await conn.fetchval(
+            """INSERT INTO consumer_failures (consumer, topic, partition, "offset", attempts, last_error)
+               VALUES ($1, $2, $3, $4, 1, $5)
+               ON CONFLICT (consumer, topic, partition, "offset")
+               DO UPDATE SET attempts = consumer_failures.attempts + 1, last_error = $5, updated_at = now()
+               RETURNING attempts""",
+            self.group,
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            error,
+        )
+        log.warning(
+            "consumer.handler_failed",
+            consumer=self.group,
+            event_id=str(env.event_id),
+            event_type=env.event_type,
+            attempts=attempts,
+            error=error,
+        )
+        if attempts < self.max_attempts:
+            await asyncio.sleep(0.1 * attempts)
+            return False
+        await self._dead_letter(rec, f"handler: {error}", env, conn)
+        await inbox.claim(
+            conn,
+            self.group,
+            env.event_id,
+            event_type=env.event_type,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+        )
+        return True
+
+    async def _dead_letter(
+        self, rec: Any, error: str, env: Envelope | None, conn: asyncpg.Connection | None
+    ) -> None:
+        original = from_headers(rec.headers)
+        headers = to_headers(
+            {
+                **original,
+                "dlq.error": error[:2000],
+                "dlq.consumer_group": self.group,
+                "dlq.original_topic": rec.topic,
+                "dlq.original_partition": str(rec.partition),
+                "dlq.original_offset": str(rec.offset),
+            }
+        )
+        await (
+            await self.producer.send(dlq(rec.topic), value=rec.value, key=rec.key, headers=headers)
+        )
+        metrics.DEAD_LETTERED.labels(self.group, rec.topic).inc()
+        log.error(
+            "consumer.dead_lettered",
+            consumer=self.group,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            error=error,
+        )
+        sql = """INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, event_type, error)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+        args = (
+            self.group,
+            rec.topic,
+            rec.partition,
+            rec.offset,
+            env.event_id if env else None,
+            env.event_type if env else None,
+            error,
+        )
+        if conn is not None:
+            await conn.execute(sql, *args)
+        else:
+            async with self.pool.acquire() as own:
+                await own.execute(sql, *args)
+
+
+async def _raw(msg: Any) -> Any:
+    """Keep bodies as bytes: decoding is ours, so a poison message cannot fail before us."""
+    return msg.body
+
+
+def subscribe(
+    broker: KafkaBroker,
+    processor: BatchProcessor,
+    *,
+    max_records: int = 200,
+    fetch_max_wait_ms: int = 20,
+    session_timeout_ms: int = 10_000,
+) -> None:
+    """Register a FastStream batch subscriber with manual ack after the database commit."""
+    spec = processor.spec
+
+    async def handle(body: Any, msg: KafkaMessage) -> None:
+        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        if await processor.process(records):
+            await msg.ack()
+        else:
+            await msg.nack()  # rewinds each partition to its earliest record in the batch
+
+    handle.__name__ = f"{processor.group.replace('.', '_')}_handler"
+    broker.subscriber(
+        *spec.topics,
+        group_id=processor.group,
+        batch=True,
+        max_records=max_records,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        fetch_max_wait_ms=fetch_max_wait_ms,
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=max(session_timeout_ms // 3, 100),
+        decoder=_raw,
+        title=processor.group,
+        description=f"Consumes {', '.join(sorted(spec.handlers))}",
+    )(handle)

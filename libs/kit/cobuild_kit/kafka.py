@@ -1,0 +1,31 @@
+"""Kafka plumbing shared by the relay, the DLQ and tools: producer and header helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiokafka import AIOKafkaProducer
+
+
+def make_producer(bootstrap: str, *, idempotence: bool, client_id: str) -> AIOKafkaProducer:
+    # acks=all always; idempotence only where the broker supports it (not Tansu).
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=idempotence,
+        linger_ms=2,
+        request_timeout_ms=30_000,
+        retry_backoff_ms=200,
+    )
+
+
+def to_headers(values: Mapping[str, str | None]) -> list[tuple[str, bytes]]:
+    return [(k, v.encode()) for k, v in values.items() if v is not None]
+
+
+def from_headers(headers: object) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in headers or ():  # type: ignore[attr-defined]
+        out[k] = v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+    return out

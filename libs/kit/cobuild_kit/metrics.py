@@ -1,0 +1,25 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HANDLED = Counter("cobuild_events_handled_total", "Events applied", ["consumer", "event_type"])
+DUPLICATES = Counter(
+    "cobuild_events_duplicate_total", "Redeliveries absorbed by the inbox", ["consumer"]
+)
+FAILED = Counter(
+    "cobuild_events_failed_total", "Handler failures (each attempt)", ["consumer", "event_type"]
+)
+DEAD_LETTERED = Counter(
+    "cobuild_events_dead_lettered_total", "Events sent to a DLQ", ["consumer", "topic"]
+)
+OUTBOX_BACKLOG = Gauge("cobuild_outbox_backlog", "Outbox rows not yet published")
+OUTBOX_PUBLISHED = Counter("cobuild_outbox_published_total", "Outbox rows published")
+CONSUMER_LAG = Gauge(
+    "cobuild_consumer_lag", "Messages not yet committed by a group", ["group", "topic"]
+)
+HTTP_REQUESTS = Counter(
+    "cobuild_http_requests_total", "HTTP requests", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram("cobuild_http_request_seconds", "HTTP latency", ["method", "route"])

@@ -1,0 +1,150 @@
+"""The outbox relay: one active per service (advisory lock), others wait as standby.
+
+It claims unpublished rows in id order with FOR UPDATE SKIP LOCKED, publishes them, then marks
+them. Woken by LISTEN/NOTIFY, with a polling fallback. A crash after publishing and before
+marking republishes the rows; consumers' inboxes absorb the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from cobuild_kit import metrics
+from cobuild_kit.crash import crash_point
+from cobuild_kit.db import connect, dumps
+from cobuild_kit.kafka import to_headers
+from cobuild_kit.logging import get_logger
+from cobuild_kit.outbox import NOTIFY_CHANNEL
+
+log = get_logger(__name__)
+_LEADER_LOCK = 0x0C0B_0002
+
+_CLAIM = """
+SELECT id, topic, key, event_type, envelope FROM outbox
+WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+"""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        dsn: str,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+        retention: timedelta = timedelta(days=7),
+    ) -> None:
+        self.service = service
+        self._dsn = dsn
+        self._pool = pool
+        self._producer = producer
+        self._batch = batch_size
+        self._poll = poll_interval_s
+        self._retention = retention
+        self._wake = asyncio.Event()
+        self.is_leader = False
+
+    async def run(self) -> None:
+        """Forever: win leadership, publish until the leader connection breaks, repeat."""
+        while True:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database or broker outage: back off and try again
+                self.is_leader = False
+                log.warning("relay.interrupted", error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def _lead(self) -> None:
+        leader = await connect(self._dsn)
+        try:
+            while not await leader.fetchval(  # noqa: ASYNC110 - a standby polls the lock
+                "SELECT pg_try_advisory_lock($1)", _LEADER_LOCK
+            ):
+                await asyncio.sleep(self._poll)
+            self.is_leader = True
+            log.info("relay.leader", service=self.service)
+            await leader.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self._publish_loop(leader)
+        finally:
+            self.is_leader = False
+            with contextlib.suppress(Exception):
+                await leader.close()
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def _publish_loop(self, leader: asyncpg.Connection) -> None:
+        ticks = 0
+        while True:
+            self._wake.clear()
+            published = await self.publish_batch()
+            if published == self._batch:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            await leader.fetchval("SELECT 1")  # a dead leader connection must end leadership
+            ticks += 1
+            if ticks % 60 == 0:
+                await self.purge()
+
+    async def publish_batch(self) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_CLAIM, self._batch)
+            if not rows:
+                metrics.OUTBOX_BACKLOG.set(0)
+                return 0
+            sends = [
+                await self._producer.send(
+                    r["topic"],
+                    value=dumps(r["envelope"]).encode(),
+                    key=r["key"].encode(),
+                    headers=_headers(r["envelope"]),
+                )
+                for r in rows
+            ]
+            await asyncio.gather(*sends)
+            crash_point("relay.after_publish")
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+        metrics.OUTBOX_PUBLISHED.inc(len(rows))
+        async with self._pool.acquire() as conn:
+            metrics.OUTBOX_BACKLOG.set(
+                await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            )
+        return len(rows)
+
+    async def purge(self) -> int:
+        """Drop published rows past retention (kept until then so a lost broker can be refilled)."""
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - $1::interval",
+                self._retention,
+            )
+        return int(status.split()[-1])
+
+
+def _headers(envelope: dict[str, Any] | str) -> list[tuple[str, bytes]]:
+    env = json.loads(envelope) if isinstance(envelope, str) else envelope
+    return to_headers(
+        {
+            "event_type": env["event_type"],
+            "event_id": env["event_id"],
+            "producer": env["producer"],
+            "correlation_id": env.get("correlation_id"),
+            "content-type": "application/json",
+        }
+    )

@@ -1,0 +1,345 @@
+"""Wiring a service: settings → pool → migrations → producer → relay → consumers → HTTP.
+
+A service declares a `ServiceDefinition`; `create_app` turns it into an ASGI app whose lifespan
+starts and stops everything in order, and `serve` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+import asyncpg
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from cobuild_contracts import Envelope, Event
+from fastapi import APIRouter, Depends, FastAPI, Request
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+
+from cobuild_kit import metrics
+from cobuild_kit.auth import Actor, JwtVerifier, TokenVerifier
+from cobuild_kit.clock import Clock, clock_from_setting
+from cobuild_kit.consumer import BatchProcessor, ConsumerSpec, subscribe
+from cobuild_kit.db import connect, create_pool
+from cobuild_kit.errors import CobuildError, Unauthorized
+from cobuild_kit.http import (
+    IdempotencyMiddleware,
+    RateLimiter,
+    RequestContextMiddleware,
+    install_error_handlers,
+    ops_router,
+)
+from cobuild_kit.kafka import make_producer
+from cobuild_kit.lag import LagProbe
+from cobuild_kit.logging import configure_logging, correlation_id, get_logger
+from cobuild_kit.migrations import Migration, migrate, package_migrations
+from cobuild_kit.outbox import Outbox
+from cobuild_kit.relay import OutboxRelay
+from cobuild_kit.settings import ServiceSettings
+
+log = get_logger(__name__)
+Worker = Callable[["Runtime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    settings: ServiceSettings
+    migrations_package: str
+    routers: list[APIRouter] = field(default_factory=list)
+    consumers: list[ConsumerSpec] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+    description: str = ""
+    version: str = "1.0.0"
+    body_limits: dict[str, int] = field(default_factory=dict)
+    verifier: TokenVerifier | None = None
+    clock: Clock | None = None
+
+    def migrations(self) -> list[Migration]:
+        return package_migrations("cobuild_kit", "kit") + package_migrations(
+            self.migrations_package, self.name
+        )
+
+
+class UnitOfWork:
+    """One command's transaction: state rows and the events they cause commit together."""
+
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
+        self.conn = conn
+        self._outbox = outbox
+
+    async def emit(self, event: Event) -> Envelope:
+        return await self._outbox.add(self.conn, event, correlation_id=correlation_id.get())
+
+
+class Runtime:
+    """Everything a running service holds. Pool and producer exist once the lifespan started."""
+
+    def __init__(self, definition: ServiceDefinition) -> None:
+        self.definition = definition
+        self.settings = definition.settings
+        self.name = definition.name
+        self.clock: Clock = definition.clock or clock_from_setting(self.settings.clock)
+        self.verifier: TokenVerifier = definition.verifier or _verifier(self.settings)
+        self.outbox = Outbox(self.name, self.clock)
+        self.public_limiter = RateLimiter(self.settings.public_rate_limit_per_minute)
+        self.broker = KafkaBroker(self.settings.kafka_bootstrap, client_id=self.name)
+        self.groups: dict[str, list[str]] = {}
+        self._pool: asyncpg.Pool | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.lag_probe = LagProbe(self.settings.kafka_bootstrap)
+        self._tasks: list[asyncio.Task[None]] = []
+        for spec in definition.consumers:
+            group = f"{self.name}.{spec.purpose}"
+            self.groups[group] = list(spec.topics)
+            processor = BatchProcessor(
+                group=group, spec=spec, deps=self, max_attempts=self.settings.consumer_max_attempts
+            )
+            subscribe(
+                self.broker,
+                processor,
+                max_records=self.settings.consumer_max_records,
+                fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
+                session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            )
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the service has not started")
+        return self._pool
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("the service has not started")
+        return self._producer
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield UnitOfWork(conn, self.outbox)
+
+    async def start(self) -> None:
+        s = self.settings
+        configure_logging(self.name, s.log_level)
+        self._pool = await _retry(
+            "database",
+            lambda: create_pool(
+                s.database_url,
+                min_size=s.database_pool_min,
+                max_size=s.database_pool_max,
+                statement_cache_size=s.database_statement_cache_size,
+            ),
+        )
+        conn = await connect(s.database_url)
+        try:
+            await migrate(conn, self.definition.migrations())
+        finally:
+            await conn.close()
+        self._producer = make_producer(
+            s.kafka_bootstrap, idempotence=s.kafka_idempotence, client_id=f"{self.name}-relay"
+        )
+        await _retry("broker", self._producer.start)
+        await _retry("lag probe", self.lag_probe.start)
+        self.relay = OutboxRelay(
+            service=self.name,
+            dsn=s.database_url,
+            pool=self.pool,
+            producer=self.producer,
+            batch_size=s.outbox_batch_size,
+            poll_interval_s=s.outbox_poll_interval_s,
+            retention=timedelta(hours=s.outbox_retention_hours),
+        )
+        self._spawn("relay", lambda _rt: self.relay.run() if self.relay else asyncio.sleep(0))
+        await _retry("consumers", self.broker.start)
+        for worker in self.definition.workers:
+            self._spawn(getattr(worker, "__name__", "worker"), worker)
+        log.info("service.started", port=s.port)
+
+    def _spawn(self, name: str, worker: Worker) -> None:
+        async def supervised() -> None:
+            while True:
+                try:
+                    await worker(self)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.error("worker.crashed", worker=name, error=repr(exc))
+                    await asyncio.sleep(1.0)
+
+        self._tasks.append(asyncio.create_task(supervised(), name=name))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        for closer in (
+            self.lag_probe.stop,
+            self._producer.stop if self._producer else None,
+            self._pool.close if self._pool else None,
+        ):
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            async with self.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 2)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        return checks
+
+    async def lag(self) -> dict[str, dict[str, int]]:
+        out = {
+            group: await self.lag_probe.lag(group, topics) for group, topics in self.groups.items()
+        }
+        for group, per_topic in out.items():
+            for topic, value in per_topic.items():
+                metrics.CONSUMER_LAG.labels(group, topic).set(value)
+        return out
+
+
+async def _retry(what: str, start: Callable[[], Awaitable[Any]]) -> Any:
+    delay = 0.2
+    while True:
+        try:
+            return await start()
+        except (OSError, ConnectionError, asyncpg.PostgresError, Exception) as exc:
+            log.warning("service.waiting", dependency=what, error=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _verifier(settings: ServiceSettings) -> TokenVerifier:
+    if settings.jwt_public_keys_file is None:
+        return _NoKeys()
+    return JwtVerifier.from_file(
+        settings.jwt_public_keys_file, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+
+
+class _NoKeys:
+    def verify(self, token: str) -> Actor:
+        raise Unauthorized("this service has no token keys configured")
+
+
+def get_runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def current_actor(request: Request) -> Actor:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise Unauthorized("missing bearer token", field="header.Authorization")
+    return get_runtime(request).verifier.verify(header[7:].strip())
+
+
+def public_rate_limit(request: Request) -> None:
+    client = request.client.host if request.client else "unknown"
+    if not get_runtime(request).public_limiter.check(client):
+        raise _TooManyRequests("too many requests: slow down")
+
+
+class _TooManyRequests(CobuildError):
+    status = 429
+    code = "rate_limited"
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+PublicRateLimit = Depends(public_rate_limit)
+
+
+def create_app(definition: ServiceDefinition) -> FastAPI:
+    runtime = Runtime(definition)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"Cobuild {definition.name}",
+        version=definition.version,
+        description=definition.description,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(IdempotencyMiddleware, runtime_getter=lambda: runtime)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=definition.settings.max_body_bytes,
+        body_limits=definition.body_limits,
+    )
+    app.include_router(ops_router(runtime.readiness))
+    app.include_router(_ops_state_router())
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def _ops_state_router() -> APIRouter:
+    router = APIRouter(prefix="/ops", tags=["ops"])
+
+    @router.get("/lag")
+    async def lag(rt: RuntimeDep) -> dict[str, Any]:
+        """Consumer lag per group and topic, and the outbox backlog: 0 and 0 means caught up."""
+        async with rt.pool.acquire() as conn:
+            backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        groups = await rt.lag()
+        total = sum(v for per in groups.values() for v in per.values())
+        return {"groups": groups, "total_lag": total, "outbox_backlog": backlog}
+
+    return router
+
+
+def asyncapi(definition: ServiceDefinition) -> FastStream:
+    """For `faststream docs gen`: the service's subscribers, without starting anything."""
+    runtime = Runtime(definition)
+    return FastStream(
+        runtime.broker,
+        specification=AsyncAPI(
+            title=f"Cobuild {definition.name}",
+            version=definition.version,
+            description=definition.description,
+        ),
+    )
+
+
+def serve(definition: ServiceDefinition) -> None:
+    s = definition.settings
+    uvicorn.run(
+        create_app(definition),
+        host=s.host,
+        port=s.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,63 @@
+"""Service settings: read from the environment, one prefix per service (COBUILD_<SERVICE>_*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {"agreements": 8101, "commitments": 8102, "points": 8103, "evaluation": 8104}
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads. A service subclasses it (see `settings_for`) to add its own."""
+
+    service: ClassVar[str] = "service"
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    database_pool_min: int = 2
+    database_pool_max: int = 10
+    # Behind pgbouncer in transaction mode the statement cache must be off.
+    database_statement_cache_size: int = 100
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Off for Tansu (no InitProducerId); on for real Kafka.
+    kafka_idempotence: bool = False
+    # Tansu does not wake a waiting fetch: keep the long-poll short for low latency.
+    consumer_fetch_max_wait_ms: int = 20
+    consumer_max_records: int = 200
+    consumer_max_attempts: int = 3
+    consumer_session_timeout_ms: int = 10_000
+    outbox_batch_size: int = 500
+    outbox_poll_interval_s: float = 1.0
+    outbox_retention_hours: int = 24 * 7
+    jwt_public_keys_file: Path | None = None
+    jwt_issuer: str = "cobuild-dev"
+    jwt_audience: str = "cobuild"
+    data_dir: Path = Path("var/data")
+    log_level: str = "INFO"
+    max_body_bytes: int = 1_048_576
+    public_rate_limit_per_minute: int = 600
+    clock: str = Field(default="system", validation_alias=AliasChoices("COBUILD_CLOCK", "clock"))
+
+
+def settings_for(
+    service: str, base: type[ServiceSettings] = ServiceSettings
+) -> type[ServiceSettings]:
+    """A settings class bound to COBUILD_<SERVICE>_ with the service's default port."""
+    prefix = f"COBUILD_{service.upper()}_"
+    cls = type(
+        f"{service.title()}Settings",
+        (base,),
+        {
+            "service": service,
+            "model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore"),
+            "__annotations__": {"port": int},
+            "port": DEFAULT_PORTS.get(service, 0),
+        },
+    )
+    return cls

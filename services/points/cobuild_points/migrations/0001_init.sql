@@ -1,0 +1,2 @@
+-- points service schema (tables are added by the service's migrations)
+SELECT 1;
