@@ -52,7 +52,7 @@ Worker = Callable[["Runtime"], Awaitable[None]]
 class ServiceDefinition:
     name: str
     settings: ServiceSettings
-    migrations_package: str
+    migrations_package: str | None
     routers: list[APIRouter] = field(default_factory=list)
     consumers: list[ConsumerSpec] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
@@ -63,9 +63,8 @@ class ServiceDefinition:
     clock: Clock | None = None
 
     def migrations(self) -> list[Migration]:
-        return package_migrations("cobuild_kit", "kit") + package_migrations(
-            self.migrations_package, self.name
-        )
+        own = package_migrations(self.migrations_package, self.name) if self.migrations_package else []
+        return package_migrations("cobuild_kit", "kit") + own
 
 
 class UnitOfWork:

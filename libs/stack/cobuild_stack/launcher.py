@@ -1,0 +1,346 @@
+"""The dev/test stack: PostgreSQL, Tansu and the services, supervised as one unit.
+
+Restart policy: a service that exits is reported (name, exit code, last log lines) and
+restarted, at most `max_restarts` times over the stack's life; after that the whole stack
+stops with an error. The broker or PostgreSQL exiting stops the stack at once (their state
+cannot be trusted to come back by itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from .broker import TansuBroker
+from .discovery import StackInfo, stack_file, write_stack_info
+from .errors import StackError
+from .keys import DevKeys, ensure_dev_keys
+from .ports import free_port, port_is_free
+from .postgres import EmbeddedPostgres
+from .procs import pid_alive, tail
+from .service_process import ServiceProcess
+from .topics import suite_topics
+
+SERVICES = ("agreements", "commitments", "points", "evaluation")
+DEFAULT_PORTS = {"agreements": 8101, "commitments": 8102, "points": 8103, "evaluation": 8104}
+
+log = logging.getLogger("cobuild.stack")
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    """Something the person running the stack should see."""
+
+    level: Literal["info", "warning", "error"]
+    component: str
+    message: str
+    exit_code: int | None = None
+    log_tail: tuple[str, ...] = ()
+
+
+EventSink = Callable[[StackEvent], None]
+
+
+def _log_event(event: StackEvent) -> None:
+    level = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+    log.log(level[event.level], "%s: %s", event.component, event.message)
+    for line in event.log_tail:
+        log.log(level[event.level], "  | %s", line)
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise StackError(f"{name} must be an integer, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    var_dir: Path = Path("var")
+    services: tuple[str, ...] = SERVICES
+    # `python -m <module_pattern.format(name=...)>`; tests point it at a fake service.
+    module_pattern: str = "cobuild_{name}"
+    pg_port: int = 0
+    broker_port: int = 0
+    partitions: int = 4
+    clock: str = "system"
+    service_ports: Mapping[str, int] = field(default_factory=dict)  # 0 = free port
+    topics: tuple[str, ...] = tuple(suite_topics())
+    ready_timeout: float = 60.0
+    stop_timeout: float = 10.0
+    max_restarts: int = 3
+    test_mode: bool = False
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> StackConfig:
+        """COBUILD_PG_PORT, COBUILD_BROKER_PORT, COBUILD_PARTITIONS, COBUILD_CLOCK,
+        COBUILD_SERVICE_MODULE_PATTERN and COBUILD_<SERVICE>_PORT; keyword overrides win."""
+        env = os.environ if env is None else env
+        services = overrides.get("services", SERVICES)
+        env_ports = {
+            name: _env_int(env, f"COBUILD_{name.upper()}_PORT", DEFAULT_PORTS.get(name, 0))
+            for name in services
+        }
+        values: dict[str, Any] = {
+            "pg_port": _env_int(env, "COBUILD_PG_PORT", 0),
+            "broker_port": _env_int(env, "COBUILD_BROKER_PORT", 0),
+            "partitions": _env_int(env, "COBUILD_PARTITIONS", 4),
+            "clock": env.get("COBUILD_CLOCK") or "system",
+            # Lets a test (or a developer) run stand-ins for the services.
+            "module_pattern": env.get("COBUILD_SERVICE_MODULE_PATTERN") or "cobuild_{name}",
+            **overrides,
+            "service_ports": {**env_ports, **overrides.get("service_ports", {})},
+        }
+        return cls(**values)
+
+
+class Stack:
+    """Start with `await stack.start()` (or `async with`), supervise with `run_until`,
+    stop with `await stack.stop()`."""
+
+    def __init__(self, config: StackConfig, on_event: EventSink | None = None) -> None:
+        self.config = config
+        self.var_dir = config.var_dir.resolve()
+        self._emit = on_event or _log_event
+        self.postgres = EmbeddedPostgres(
+            self.var_dir / "pg", config.pg_port, test_mode=config.test_mode
+        )
+        self.broker = TansuBroker(config.broker_port, log_path=self.var_dir / "log" / "broker.log")
+        self.services: dict[str, ServiceProcess] = {}
+        self.databases: dict[str, str] = {}
+        self.keys: DevKeys | None = None
+        self.info: StackInfo | None = None
+        self._stopping = False
+        self._started_pg = False
+
+    async def __aenter__(self) -> Stack:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> StackInfo:
+        if len(set(self.config.services)) != len(self.config.services):
+            raise StackError(f"services listed twice: {', '.join(self.config.services)}")
+        try:
+            return await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> StackInfo:
+        for sub in ("log", "data"):
+            (self.var_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.keys = ensure_dev_keys(self.var_dir / "keys")
+
+        await self.postgres.start()
+        self._started_pg = True
+        self._emit(StackEvent("info", "postgres", f"listening on port {self.postgres.port}"))
+        for name in self.config.services:
+            self.databases[name] = await self.postgres.ensure_database(name)
+
+        await self.broker.start()
+        await self.broker.create_topics(self.config.topics, self.config.partitions)
+        self._emit(StackEvent("info", "broker", f"listening on {self.broker.bootstrap}"))
+
+        for name, port in self._service_ports().items():
+            self.services[name] = self._service_process(name, port)
+        for service in self.services.values():
+            await service.spawn()
+        results = await asyncio.gather(
+            *(s.wait_ready(self.config.ready_timeout) for s in self.services.values()),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            for service, result in zip(self.services.values(), results, strict=True):
+                if isinstance(result, BaseException):
+                    self._emit(
+                        StackEvent(
+                            "error",
+                            service.name,
+                            str(result),
+                            service.proc.returncode if service.proc else None,
+                            tuple(service.log_tail()),
+                        )
+                    )
+            raise StackError("; ".join(str(f) for f in failures))
+        for service in self.services.values():
+            self._emit(StackEvent("info", service.name, f"ready at {service.url}"))
+        self.info = self._stack_info()
+        write_stack_info(self.var_dir, self.info)
+        return self.info
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Supervise until `stop` is set; StackError if a child could not be kept up."""
+        watchers = [asyncio.create_task(self._watch_service(s)) for s in self.services.values()]
+        watchers.append(asyncio.create_task(self._watch_broker()))
+        watchers.append(asyncio.create_task(self._watch_postgres()))
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopped, *watchers], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopped:
+                    task.result()
+        finally:
+            for task in [stopped, *watchers]:
+                task.cancel()
+            await asyncio.gather(stopped, *watchers, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Services (SIGTERM, SIGKILL after stop_timeout), then the broker, then PostgreSQL."""
+        self._stopping = True
+        codes = await asyncio.gather(
+            *(s.stop(self.config.stop_timeout) for s in self.services.values()),
+            return_exceptions=True,
+        )
+        for service, code in zip(self.services.values(), codes, strict=True):
+            if isinstance(code, BaseException):
+                self._emit(StackEvent("error", service.name, f"could not be stopped: {code}"))
+        await self.broker.stop()
+        if self._started_pg:
+            await self.postgres.stop()
+        with contextlib.suppress(FileNotFoundError):
+            if self.info is not None:
+                stack_file(self.var_dir).unlink()
+        self.info = None
+
+    # -- supervision -------------------------------------------------------------------
+
+    async def _watch_service(self, service: ServiceProcess) -> None:
+        while True:
+            assert service.proc is not None
+            code = await service.proc.wait()
+            if self._stopping:
+                return
+            lines = tuple(service.log_tail())
+            self._emit(StackEvent("error", service.name, f"exited with code {code}", code, lines))
+            if service.restarts >= self.config.max_restarts:
+                last = f"; last log line: {lines[-1]}" if lines else ""
+                raise StackError(
+                    f"{service.name} exited with code {code} after {service.restarts} "
+                    f"restart(s); stopping the stack (log: {service.log_path}){last}"
+                )
+            service.restarts += 1
+            self._emit(
+                StackEvent(
+                    "warning",
+                    service.name,
+                    f"restarting ({service.restarts} of {self.config.max_restarts})",
+                )
+            )
+            await asyncio.sleep(0.5 * service.restarts)  # do not spin on an instant crash
+            await service.spawn()
+            try:
+                await service.wait_ready(self.config.ready_timeout)
+            except StackError:
+                if service.proc is not None and service.proc.returncode is not None:
+                    continue  # exited again: counted on the next turn
+                raise
+            self._emit(StackEvent("info", service.name, f"ready again at {service.url}"))
+            if self.info is not None:
+                self.info["services"][service.name]["pid"] = service.pid
+                write_stack_info(self.var_dir, self.info)
+
+    async def _watch_broker(self) -> None:
+        proc = self.broker.process
+        if proc is None:
+            return
+        code = await proc.wait()
+        if not self._stopping:
+            lines = tuple(tail(self.broker.log_path, 10))
+            self._emit(StackEvent("error", "broker", f"exited with code {code}", code, lines))
+            raise StackError(f"the Tansu broker exited with code {code}; stopping the stack")
+
+    async def _watch_postgres(self) -> None:
+        pid = self.postgres.pid
+        # Not our child (pg_ctl detaches it), so there is nothing to wait on but its pid.
+        while pid is not None and pid_alive(pid):  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+        if not self._stopping:
+            lines = tuple(tail(self.postgres.log_path, 10))
+            self._emit(StackEvent("error", "postgres", "exited", None, lines))
+            raise StackError("PostgreSQL exited; stopping the stack")
+
+    # -- wiring ------------------------------------------------------------------------
+
+    def _service_ports(self) -> dict[str, int]:
+        chosen: dict[str, int] = {}
+        for name in self.config.services:
+            wanted = self.config.service_ports.get(name, DEFAULT_PORTS.get(name, 0))
+            port = wanted
+            if not port or port in chosen.values() or not port_is_free(port):
+                port = free_port()
+                while port in chosen.values():
+                    port = free_port()
+                if wanted:
+                    self._emit(
+                        StackEvent("warning", name, f"port {wanted} is taken; using {port} instead")
+                    )
+            chosen[name] = port
+        return chosen
+
+    def _service_process(self, name: str, port: int) -> ServiceProcess:
+        assert self.keys is not None
+        prefix = f"COBUILD_{name.upper()}_"
+        data_dir = self.var_dir / "data" / name
+        data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            **self.config.extra_env,
+            f"{prefix}HOST": "127.0.0.1",
+            f"{prefix}PORT": str(port),
+            f"{prefix}DATABASE_URL": self.databases[name],
+            f"{prefix}KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            f"{prefix}JWT_PUBLIC_KEYS_FILE": str(self.keys.public_keys),
+            f"{prefix}DATA_DIR": str(data_dir),
+            "COBUILD_CLOCK": self.config.clock,
+            "COBUILD_SERVICE": name,
+            "PYTHONUNBUFFERED": "1",
+        }
+        argv = [sys.executable, "-m", self.config.module_pattern.format(name=name)]
+        return ServiceProcess(name, argv, env, port, self.var_dir / "log" / f"{name}.log")
+
+    def _stack_info(self) -> StackInfo:
+        assert self.keys is not None
+        return {
+            "broker": {"bootstrap": self.broker.bootstrap, "pid": self.broker.pid},
+            "postgres": {
+                "port": self.postgres.port,
+                "admin_url": self.postgres.admin_url,
+                "pid": self.postgres.pid,
+                "data_dir": str(self.postgres.data_dir),
+            },
+            "databases": dict(self.databases),
+            "services": {
+                s.name: {"url": s.url, "pid": s.pid, "log": str(s.log_path)}
+                for s in self.services.values()
+            },
+            "keys": {
+                "kid": self.keys.kid,
+                "private_key": str(self.keys.private_key),
+                "public_keys": str(self.keys.public_keys),
+            },
+            "topics": list(self.config.topics),
+            "clock": self.config.clock,
+            "launcher": {"pid": os.getpid()},
+        }

@@ -1,0 +1,388 @@
+"""The runtime kit against real PostgreSQL and the real broker: outbox, relay, inbox, DLQ,
+migrations, idempotency and authorisation, as every service uses them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from cobuild_contracts import PartyKind, PartyRegistered, Role, encode
+from cobuild_contracts.topics import dlq
+from cobuild_kit import relay as relay_module
+from cobuild_kit.clock import FixedClock
+from cobuild_kit.consumer import ConsumerSpec, EventContext
+from cobuild_kit.db import connect
+from cobuild_kit.migrations import migrate
+from cobuild_kit.outbox import mark_for_replay
+from cobuild_kit.parties import authorize
+from cobuild_kit.service import ActorDep, Runtime, RuntimeDep, ServiceDefinition
+from cobuild_kit.settings import settings_for
+from cobuild_kit.testing import TestIssuer, eventually, running_service
+from cobuild_stack.broker import TansuBroker
+from cobuild_stack.ports import free_port
+from cobuild_stack.testing import collect, produce
+from fastapi import APIRouter
+
+KitSettings = settings_for("kittest")
+NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+
+
+def party(name: str = "和平社区", party_id: UUID | None = None) -> PartyRegistered:
+    return PartyRegistered(
+        party_id=party_id or uuid4(),
+        kind=PartyKind.COMMUNITY,
+        name=name,
+        parent_id=None,
+        unit_type=None,
+        code=None,
+        version=1,
+    )
+
+
+async def create_topics(bootstrap: str, *names: str, partitions: int = 2) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names]
+        )
+    finally:
+        await admin.close()
+
+
+def effects_spec(topic: str) -> ConsumerSpec:
+    """A consumer whose effect is a row per applied event (no unique key: doubles would show)."""
+    spec = ConsumerSpec(purpose="effects", topics=[topic])
+
+    @spec.on(PartyRegistered)
+    async def on_party(ctx: EventContext, event: PartyRegistered) -> None:
+        await ctx.conn.execute(
+            "INSERT INTO effects (event_id, party_id) VALUES ($1, $2)",
+            ctx.envelope.event_id,
+            event.party_id,
+        )
+        # A follow-up event, to a side topic so it does not loop back into this consumer.
+        follow_up = ctx.outbox.envelope(
+            party("follow-up of " + event.name), causation_id=ctx.envelope.event_id
+        )
+        await ctx.outbox.add_envelopes(ctx.conn, [(f"{topic}.out", follow_up)])
+        if event.name.startswith("boom"):
+            raise RuntimeError(f"handler failed on {event.name}")
+
+    return spec
+
+
+def ping_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/parties/{party_id}/ping", status_code=201)
+    async def ping(party_id: UUID, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+        async with rt.unit_of_work() as uow:
+            await authorize(uow.conn, actor, party_id, roles={Role.COMMUNITY_ADMIN}, action="ping")
+            await uow.conn.execute(
+                "INSERT INTO effects (event_id, party_id) VALUES ($1, $2)", uuid4(), party_id
+            )
+        return {"pinged": str(party_id), "at": rt.clock.now().isoformat()}
+
+    return router
+
+
+@dataclass
+class Kit:
+    rt: Runtime
+    client: Any
+    dsn: str
+    topic: str
+    bootstrap: str
+    issuer: TestIssuer
+
+    async def count(self, sql: str, *args: Any) -> int:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return int(await conn.fetchval(sql, *args))
+        finally:
+            await conn.close()
+
+
+async def _prepare_db(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TABLE IF NOT EXISTS effects (event_id uuid, party_id uuid)")
+    finally:
+        await conn.close()
+
+
+def _definition(
+    dsn: str, bootstrap: str, topic: str, issuer: TestIssuer, tmp: Path
+) -> ServiceDefinition:
+    settings = KitSettings(
+        database_url=dsn,
+        kafka_bootstrap=bootstrap,
+        data_dir=tmp,
+        consumer_max_attempts=3,
+        outbox_poll_interval_s=0.2,
+    )
+    return ServiceDefinition(
+        name="kittest",
+        settings=settings,
+        migrations_package=None,
+        routers=[ping_router()],
+        consumers=[effects_spec(topic)],
+        verifier=issuer.verifier,
+        clock=FixedClock(NOW),
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def kit(pg_server: Any, kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Kit]:
+    dsn = await pg_server.create_database("kit")
+    await _prepare_db(dsn)
+    topic = f"kit.events.{uuid4().hex[:8]}"
+    await create_topics(kafka_bootstrap, topic, dlq(topic), f"{topic}.out")
+    issuer = TestIssuer()
+    async with running_service(_definition(dsn, kafka_bootstrap, topic, issuer, tmp_path)) as (
+        rt,
+        client,
+    ):
+        yield Kit(rt, client, dsn, topic, kafka_bootstrap, issuer)
+
+
+async def send(kit: Kit, *events: PartyRegistered, raw: list[bytes] | None = None) -> list[UUID]:
+    """Produce events (and raw bytes) with one key, so they share a partition, in order."""
+    ids: list[UUID] = []
+    messages: list[tuple[bytes | None, bytes | None, dict[str, bytes]]] = []
+    for value in raw or []:
+        messages.append((b"same-key", value, {}))
+    for event in events:
+        env = kit.rt.outbox.envelope(event)
+        ids.append(env.event_id)
+        messages.append((b"same-key", encode(env), {"event_type": env.event_type.encode()}))
+    await produce(kit.bootstrap, kit.topic, messages)
+    return ids
+
+
+async def test_migrations_applied_twice_are_a_no_op(kit: Kit) -> None:
+    conn = await connect(kit.dsn)
+    try:
+        before = await conn.fetchval("SELECT count(*) FROM schema_migrations")
+        applied = await migrate(conn, kit.rt.definition.migrations())
+        after = await conn.fetchval("SELECT count(*) FROM schema_migrations")
+    finally:
+        await conn.close()
+    assert applied == []
+    assert before == after >= 1
+
+
+async def test_a_command_that_raises_after_writing_leaves_no_state_and_no_outbox_row(
+    kit: Kit,
+) -> None:
+    pid = uuid4()
+    with pytest.raises(RuntimeError):
+        async with kit.rt.unit_of_work() as uow:
+            await uow.conn.execute("INSERT INTO effects (event_id, party_id) VALUES ($1, $1)", pid)
+            await uow.emit(party(party_id=pid))
+            raise RuntimeError("fails after writing")
+    assert await kit.count("SELECT count(*) FROM effects WHERE party_id = $1", pid) == 0
+    assert await kit.count("SELECT count(*) FROM outbox WHERE key = $1", str(pid)) == 0
+
+
+async def test_the_same_event_delivered_twice_has_one_effect(kit: Kit) -> None:
+    event = party("重复社区")
+    env = kit.rt.outbox.envelope(event)
+    value = encode(env)
+    await produce(kit.bootstrap, kit.topic, [(b"k", value, {}), (b"k", value, {})])
+    marker = party("marker after the duplicate")
+    await send(kit, marker)
+    await eventually(lambda: _applied(kit, marker.party_id))
+    assert await kit.count("SELECT count(*) FROM effects WHERE party_id = $1", event.party_id) == 1
+    assert await kit.count("SELECT count(*) FROM inbox WHERE event_id = $1", env.event_id) == 1
+    # The follow-up event it emitted was written once too.
+    assert (
+        await kit.count(
+            "SELECT count(*) FROM outbox WHERE envelope->>'causation_id' = $1", str(env.event_id)
+        )
+        == 1
+    )
+
+
+async def _applied(kit: Kit, party_id: UUID) -> bool:
+    return await kit.count("SELECT count(*) FROM effects WHERE party_id = $1", party_id) > 0
+
+
+async def test_a_poison_message_goes_to_the_dlq_and_the_next_message_is_processed(kit: Kit) -> None:
+    poison = b'{"event_type": "party.registered", "payload": "not an object'
+    unknown = encode(kit.rt.outbox.envelope(party())).replace(
+        b"party.registered", b"party.exploded"
+    )
+    after = party("after the poison")
+    await send(kit, after, raw=[poison, unknown])
+    await eventually(lambda: _applied(kit, after.party_id))
+    dead = [m for m in await collect(kit.bootstrap, dlq(kit.topic), 2, timeout=10)]
+    errors = {m.value: m.headers["dlq.error"].decode() for m in dead}
+    assert errors[poison].startswith("contract:")
+    assert "party.exploded" in errors[unknown]
+    for m in dead:
+        assert m.headers["dlq.consumer_group"] == b"kittest.effects"
+        assert m.headers["dlq.original_topic"] == kit.topic.encode()
+        assert m.headers["dlq.original_offset"].decode().isdigit()
+    assert (
+        await kit.count("SELECT count(*) FROM dead_letters WHERE consumer = 'kittest.effects'") >= 2
+    )
+
+
+async def test_a_handler_failing_every_time_is_dead_lettered_with_nothing_half_written(
+    kit: Kit,
+) -> None:
+    boom = party("boom社区")
+    after = party("after boom")
+    await send(kit, boom, after)
+    await eventually(lambda: _applied(kit, after.party_id), timeout=30)
+    assert await kit.count("SELECT count(*) FROM effects WHERE party_id = $1", boom.party_id) == 0
+    assert (
+        await kit.count(
+            "SELECT count(*) FROM outbox WHERE envelope->'payload'->>'name' = $1",
+            "follow-up of boom社区",
+        )
+        == 0
+    )
+    attempts = await kit.count(
+        "SELECT attempts FROM consumer_failures WHERE consumer = 'kittest.effects' "
+        "AND last_error LIKE '%boom社区%'"
+    )
+    assert attempts == 3
+    dead = await kit.count(
+        "SELECT count(*) FROM dead_letters WHERE error LIKE '%boom社区%' AND event_type = 'party.registered'"
+    )
+    assert dead == 1
+
+
+async def test_relay_killed_after_publishing_before_marking_republishes_and_the_inbox_absorbs_it(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crashes: list[str] = []
+
+    def crash_once(name: str) -> None:
+        if name == "relay.after_publish" and not crashes:
+            crashes.append(name)
+            raise RuntimeError("relay died after publishing")  # the rows stay unmarked
+
+    monkeypatch.setattr(relay_module, "crash_point", crash_once)
+    event = party("relay crash")
+    async with kit.rt.unit_of_work() as uow:
+        env = kit.rt.outbox.envelope(event)
+        await kit.rt.outbox.add_envelopes(uow.conn, [(kit.topic, env)])
+    await eventually(lambda: _marked(kit, env.event_id), timeout=20)
+    assert crashes == ["relay.after_publish"]
+    # Published, not marked, published again: this test's topic holds the event twice.
+    on_topic = await collect(kit.bootstrap, kit.topic, 2, timeout=10)
+    assert [str(env.event_id).encode() in (m.value or b"") for m in on_topic] == [True, True]
+    await eventually(lambda: _applied(kit, event.party_id))
+    await asyncio.sleep(0.5)
+    assert await kit.count("SELECT count(*) FROM effects WHERE party_id = $1", event.party_id) == 1
+
+
+async def _marked(kit: Kit, event_id: UUID) -> bool:
+    return (
+        await kit.count(
+            "SELECT count(*) FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL", event_id
+        )
+        == 1
+    )
+
+
+def _name(value: bytes | None) -> str:
+    assert value is not None
+    return str(json.loads(value)["payload"]["name"])
+
+
+async def test_a_token_for_party_a_is_refused_for_party_b(kit: Kit) -> None:
+    a, b = uuid4(), uuid4()
+    headers = kit.issuer.headers(Role.COMMUNITY_ADMIN, a)
+    refused = await kit.client.post(f"/parties/{b}/ping", headers=headers)
+    assert refused.status_code == 403
+    assert str(b) in refused.json()["message"]
+    assert await kit.count("SELECT count(*) FROM effects WHERE party_id = $1", b) == 0
+    allowed = await kit.client.post(f"/parties/{a}/ping", headers=headers)
+    assert allowed.status_code == 201
+    assert (await kit.client.post(f"/parties/{a}/ping")).status_code == 401
+    other_issuer = TestIssuer(kid="test-1")  # same kid, another key: the signature fails
+    forged = await kit.client.post(
+        f"/parties/{a}/ping", headers=other_issuer.headers(Role.COMMUNITY_ADMIN, a)
+    )
+    assert forged.status_code == 401
+
+
+async def test_idempotency_key_replays_the_stored_response_and_refuses_another_body(
+    kit: Kit,
+) -> None:
+    a = uuid4()
+    headers = {**kit.issuer.headers(Role.COMMUNITY_ADMIN, a), "Idempotency-Key": f"k-{a}"}
+    first = await kit.client.post(f"/parties/{a}/ping", headers=headers)
+    again = await kit.client.post(f"/parties/{a}/ping", headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert await kit.count("SELECT count(*) FROM effects WHERE party_id = $1", a) == 1
+    other = await kit.client.post(f"/parties/{a}/ping?x=1", headers=headers, content=b"{}")
+    assert other.status_code == 409
+
+
+async def test_after_the_broker_restarts_empty_replay_refills_it_without_duplicate_effects(
+    pg_server: Any, tmp_path: Path
+) -> None:
+    port = free_port()
+    broker = TansuBroker(port, log_path=tmp_path / "tansu.log")
+    await broker.start()
+    try:
+        dsn = await pg_server.create_database("kitreplay")
+        await _prepare_db(dsn)
+        topic = "kit.replay.v1"
+        await create_topics(broker.bootstrap, topic, dlq(topic), f"{topic}.out")
+        issuer = TestIssuer()
+        definition = _definition(dsn, broker.bootstrap, topic, issuer, tmp_path)
+        events = [party(f"replay {i}") for i in range(5)]
+        async with running_service(definition) as (rt, _):
+            kit = Kit(rt, None, dsn, topic, broker.bootstrap, issuer)
+            await _emit_all(rt, topic, events)
+            await eventually(lambda: _count_effects(kit, 5), timeout=20)
+        await broker.restart()  # memory storage: the broker comes back empty
+        await create_topics(broker.bootstrap, topic, dlq(topic), f"{topic}.out")
+        async with running_service(definition) as (rt, _):
+            conn = await connect(dsn)
+            try:
+                replayed = await mark_for_replay(
+                    conn, NOW - timedelta(days=3650), datetime.now(UTC) + timedelta(days=1)
+                )
+            finally:
+                await conn.close()
+            assert replayed >= 5
+            later = party("after the replay")
+            await _emit_all(rt, topic, [later])
+            await eventually(lambda: _applied(kit, later.party_id), timeout=30)
+            # The topic was refilled from the outbox: the five replayed events, then the new one.
+            refilled = await collect(broker.bootstrap, topic, 6, timeout=10)
+            names = sorted(_name(m.value) for m in refilled)
+            assert names == sorted([*(e.name for e in events), later.name])
+        assert await kit.count("SELECT count(*) FROM effects") == 6
+        assert await kit.count("SELECT count(*) FROM inbox WHERE consumer = 'kittest.effects'") == 6
+    finally:
+        await broker.stop()
+
+
+async def _emit_all(rt: Runtime, topic: str, events: list[PartyRegistered]) -> None:
+    async with rt.unit_of_work() as uow:
+        await rt.outbox.add_envelopes(uow.conn, [(topic, rt.outbox.envelope(e)) for e in events])
+
+
+async def _count_effects(kit: Kit, n: int) -> bool:
+    return await kit.count("SELECT count(*) FROM effects") == n
