@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -89,7 +90,11 @@ class Runtime:
         self.verifier: TokenVerifier = definition.verifier or _verifier(self.settings)
         self.outbox = Outbox(self.name, self.clock)
         self.public_limiter = RateLimiter(self.settings.public_rate_limit_per_minute)
-        self.broker = KafkaBroker(self.settings.kafka_bootstrap, client_id=self.name)
+        self.broker = KafkaBroker(
+            self.settings.kafka_bootstrap,
+            client_id=self.name,
+            logger=logging.getLogger("faststream"),
+        )
         self.groups: dict[str, list[str]] = {}
         self._pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
