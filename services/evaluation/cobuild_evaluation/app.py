@@ -6,7 +6,13 @@ from cobuild_kit.service import ServiceDefinition, asyncapi, create_app
 from fastapi import FastAPI
 from faststream import FastStream
 
+from cobuild_evaluation import consumers
+from cobuild_evaluation.http import assessments, evaluations, exports, ledger, public
 from cobuild_evaluation.settings import EvaluationSettings
+
+DESCRIPTION = """Evaluate (评约): the fulfilment ledger (履约率) at any scope and date, resident,
+expert and community evaluations, the year-end assessment with rankings, CSV/XLSX exports and
+the public board. Holds member ids only; names stay in the points service."""
 
 
 def definition() -> ServiceDefinition:
@@ -14,10 +20,16 @@ def definition() -> ServiceDefinition:
         name="evaluation",
         settings=EvaluationSettings(),
         migrations_package="cobuild_evaluation",
-        routers=[],
-        consumers=[],
+        routers=[
+            ledger.router,
+            evaluations.router,
+            assessments.router,
+            exports.router,
+            public.router,
+        ],
+        consumers=consumers.ALL,
         workers=[],
-        description="",
+        description=DESCRIPTION,
     )
 
 

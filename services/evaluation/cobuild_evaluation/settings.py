@@ -4,4 +4,15 @@ from __future__ import annotations
 
 from cobuild_kit.settings import ServiceSettings, settings_for
 
-EvaluationSettings: type[ServiceSettings] = settings_for("evaluation")
+
+class _EvaluationBase(ServiceSettings):
+    # Resident one-time codes: how long a code stays valid, and redeem attempts per client.
+    resident_code_ttl_hours: int = 24 * 30
+    resident_redeem_attempts_per_minute: int = 30
+    # The points service's public base URL, for the link to its member honour roll.
+    points_public_url: str = "http://127.0.0.1:8103"
+    # Publication batches of scored events (executemany per batch).
+    publish_batch_size: int = 2000
+
+
+EvaluationSettings: type[_EvaluationBase] = settings_for("evaluation", base=_EvaluationBase)  # type: ignore[assignment]

@@ -1,0 +1,214 @@
+"""The year-end assessment (pure): inputs in, sorted and quantized results out.
+
+Same inputs and same policy give byte-identical output (Decimal with explicit quantize,
+results sorted by subject id, ties ranked equal and listed by id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from cobuild_contracts.enums import Grade
+
+from cobuild_evaluation.domain.policy import Policy
+
+Q2 = Decimal("0.01")
+Q4 = Decimal("0.0001")
+HUNDRED = Decimal(100)
+
+
+def q2(value: Decimal) -> Decimal:
+    return value.quantize(Q2, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class MemberInput:
+    member_id: str
+    community_id: str
+    street_id: str | None
+    unit_id: str
+    points: Decimal
+    community_rating: Decimal | None  # mean 0..100, or None when unrated
+
+
+@dataclass(frozen=True)
+class UnitInput:
+    unit_id: str
+    fulfilment_rate: Decimal | None  # 0..1
+    on_time_rate: Decimal | None
+    resident_mean: Decimal | None  # 1..5
+    expert_mean: Decimal | None  # 0..100
+
+
+@dataclass(frozen=True)
+class Scored:
+    subject_id: str
+    score: Decimal
+    grade: Grade
+    components: dict[str, Decimal]
+    community_id: str | None = None
+    street_id: str | None = None
+    unit_id: str | None = None
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "subject_id": self.subject_id,
+            "community_id": self.community_id,
+            "street_id": self.street_id,
+            "unit_id": self.unit_id,
+            "score": format(self.score, "f"),
+            "grade": self.grade.value,
+            "components": {k: format(v, "f") for k, v in sorted(self.components.items())},
+            "ranks": dict(sorted(self.ranks.items())),
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    year: int
+    policy_version: str
+    members: list[Scored]
+    units: list[Scored]
+
+    def totals(self) -> dict[str, Any]:
+        return {
+            "member_count": len(self.members),
+            "unit_count": len(self.units),
+            "member_grades": grade_counts(self.members),
+            "unit_grades": grade_counts(self.units),
+            "member_excellent_rate": excellent_rate(self.members),
+            "unit_excellent_rate": excellent_rate(self.units),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "policy_version": self.policy_version,
+            "totals": self.totals(),
+            "members": [m.as_dict() for m in self.members],
+            "units": [u.as_dict() for u in self.units],
+        }
+
+    def canonical(self) -> bytes:
+        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":")).encode()
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+
+def grade_counts(items: list[Scored]) -> dict[str, int]:
+    counts = dict.fromkeys((g.value for g in Grade), 0)
+    for s in items:
+        counts[s.grade.value] += 1
+    return counts
+
+
+def excellent_rate(items: list[Scored]) -> str | None:
+    if not items:
+        return None
+    n = sum(1 for s in items if s.grade == Grade.EXCELLENT)
+    return format((Decimal(n) / Decimal(len(items))).quantize(Q4, ROUND_HALF_UP), "f")
+
+
+def weighted(values: dict[str, Decimal | None], weights: dict[str, Decimal]) -> Decimal:
+    """Weighted mean of the components present; a missing one gives its weight to the rest."""
+    present = {k: v for k, v in values.items() if v is not None and k in weights}
+    total_weight = sum((weights[k] for k in present), Decimal(0))
+    if total_weight == 0:
+        return Decimal("0.00")
+    raw = sum((weights[k] * v for k, v in present.items()), Decimal(0)) / total_weight
+    return q2(min(max(raw, Decimal(0)), HUNDRED))
+
+
+def points_score(points: Decimal, target: Decimal) -> Decimal:
+    if target <= 0:
+        return HUNDRED
+    return q2(min(max(points, Decimal(0)) / target * HUNDRED, HUNDRED))
+
+
+def score_member(m: MemberInput, policy: Policy) -> Scored:
+    values: dict[str, Decimal | None] = {
+        "points": points_score(m.points, policy.points_target),
+        "community_rating": None if m.community_rating is None else q2(m.community_rating),
+    }
+    score = weighted(values, policy.member_weights)
+    return Scored(
+        subject_id=m.member_id,
+        score=score,
+        grade=policy.grade(score),
+        components={k: v for k, v in values.items() if v is not None},
+        community_id=m.community_id,
+        street_id=m.street_id,
+        unit_id=m.unit_id,
+    )
+
+
+def _pct(rate: Decimal | None) -> Decimal | None:
+    return None if rate is None else q2(rate * HUNDRED)
+
+
+def score_unit(u: UnitInput, pass_share: Decimal | None, policy: Policy) -> Scored:
+    values: dict[str, Decimal | None] = {
+        "fulfilment_rate": _pct(u.fulfilment_rate),
+        "on_time_rate": _pct(u.on_time_rate),
+        "resident_mean": None if u.resident_mean is None else q2(u.resident_mean * 20),
+        "expert_mean": None if u.expert_mean is None else q2(u.expert_mean),
+        "member_pass_share": _pct(pass_share),
+    }
+    score = weighted(values, policy.unit_weights)
+    return Scored(
+        subject_id=u.unit_id,
+        score=score,
+        grade=policy.grade(score),
+        components={k: v for k, v in values.items() if v is not None},
+        unit_id=u.unit_id,
+    )
+
+
+def rank(items: list[Scored], group: Callable[[Scored], str | None], name: str) -> None:
+    """Competition ranking (1, 2, 2, 4) by score within each group, written into `ranks`."""
+    groups: dict[str | None, list[Scored]] = defaultdict(list)
+    for s in items:
+        groups[group(s)].append(s)
+    for members in groups.values():
+        members.sort(key=lambda s: (-s.score, s.subject_id))
+        previous: Decimal | None = None
+        position = 0
+        for index, s in enumerate(members, start=1):
+            if s.score != previous:
+                position, previous = index, s.score
+            s.ranks[name] = position
+
+
+def pass_shares(members: Iterable[Scored], pass_mark: Decimal) -> dict[str, Decimal]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for m in members:
+        assert m.unit_id is not None
+        c = counts[m.unit_id]
+        c[0] += 1
+        c[1] += 1 if m.score >= pass_mark else 0
+    return {
+        u: (Decimal(p) / Decimal(n)).quantize(Q4, ROUND_HALF_UP) for u, (n, p) in counts.items()
+    }
+
+
+def assess(
+    year: int, policy: Policy, members: list[MemberInput], units: list[UnitInput]
+) -> Outcome:
+    scored_members = sorted((score_member(m, policy) for m in members), key=lambda s: s.subject_id)
+    rank(scored_members, lambda s: s.community_id, "community")
+    rank(scored_members, lambda s: s.street_id, "street")
+    rank(scored_members, lambda s: "district", "district")
+    shares = pass_shares(scored_members, policy.pass_mark)
+    scored_units = sorted(
+        (score_unit(u, shares.get(u.unit_id), policy) for u in units), key=lambda s: s.subject_id
+    )
+    rank(scored_units, lambda s: "district", "district")
+    return Outcome(year, policy.version, scored_members, scored_units)

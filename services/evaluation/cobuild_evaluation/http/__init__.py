@@ -1,0 +1,1 @@
+"""HTTP adapters of the evaluation service."""

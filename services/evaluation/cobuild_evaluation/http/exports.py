@@ -1,0 +1,132 @@
+"""CSV and XLSX exports of the ledger (any scope, any date) and of assessment results."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from cobuild_contracts import Role
+from cobuild_kit.clock import business_date
+from cobuild_kit.parties import authorize
+from cobuild_kit.service import ActorDep, RuntimeDep
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from cobuild_evaluation import ledger_view
+from cobuild_evaluation.domain.ledger import MEASURES
+from cobuild_evaluation.domain.tabular import to_csv, to_xlsx
+from cobuild_evaluation.http.assessments import published_results
+from cobuild_evaluation.http.ledger import scope_id
+from cobuild_evaluation.scopes import ScopeKind, authorize_read
+
+router = APIRouter(tags=["exports"])
+Format = Literal["csv", "xlsx"]
+RATES = ("fulfilment_rate", "fulfilment_rate_fen", "on_time_rate", "on_time_rate_fen")
+LEDGER_HEADER = ["level", "scope", "id", "name", *MEASURES, *RATES]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _rate_cell(value: str | None) -> Decimal | None:
+    # Rates go to spreadsheets as numbers (4 places), not text.
+    return None if value is None else Decimal(value)
+
+
+def _ledger_row(
+    level: str, scope: str, sid: str, name: str | None, figs: dict[str, Any]
+) -> list[Any]:
+    return [
+        level,
+        scope,
+        sid,
+        name or "",
+        *(figs[m] for m in MEASURES),
+        *(_rate_cell(figs[r]) for r in RATES),
+    ]
+
+
+def _file(fmt: Format, name: str, title: str, header: list[str], rows: list[list[Any]]) -> Response:
+    if fmt == "csv":
+        body, media = to_csv(header, rows), "text/csv; charset=utf-8"
+    else:
+        body, media = to_xlsx([(title, header, rows)]), XLSX
+    return Response(
+        body,
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+@router.get("/exports/ledger.{fmt}")
+async def export_ledger(
+    fmt: Format,
+    actor: ActorDep,
+    rt: RuntimeDep,
+    scope: Annotated[ScopeKind, Query()],
+    id: Annotated[UUID | None, Query()] = None,
+    as_of: Annotated[date | None, Query()] = None,
+) -> Response:
+    """The scope's row, then one row per child scope (the drill-down)."""
+    sid = scope_id(scope, id)
+    day = as_of or business_date(rt.clock.now())
+    async with rt.pool.acquire() as conn:
+        await authorize_read(conn, actor, scope, sid)
+        v = await ledger_view.view(conn, scope, sid, day)
+    rows = [_ledger_row("scope", v["scope"], v["id"], v["name"], v["figures"])]
+    rows += [
+        _ledger_row("child", v.get("child_scope", ""), c["id"], c["name"], c["figures"])
+        for c in v["children"]
+    ]
+    return _file(
+        fmt,
+        f"ledger-{scope.value}-{day.isoformat()}",
+        f"ledger {day.isoformat()}",
+        LEDGER_HEADER,
+        rows,
+    )
+
+
+@router.get("/exports/assessments/{year}.{fmt}")
+async def export_assessment(
+    year: int, fmt: Format, district_id: Annotated[UUID, Query()], actor: ActorDep, rt: RuntimeDep
+) -> Response:
+    """Published results: member ids (names are joined by the points service) and units."""
+    async with rt.pool.acquire() as conn:
+        await authorize(
+            conn, actor, district_id, roles={Role.DISTRICT_ADMIN}, action="export results"
+        )
+        res = await published_results(conn, district_id, year)
+    header = [
+        "subject_kind",
+        "subject_id",
+        "community_id",
+        "street_id",
+        "unit_id",
+        "score",
+        "grade",
+        "rank_community",
+        "rank_street",
+        "rank_district",
+        "components",
+    ]
+    rows = [
+        [
+            kind,
+            r["subject_id"],
+            r["community_id"],
+            r["street_id"],
+            r["unit_id"],
+            Decimal(r["score"]),
+            r["grade"],
+            r["ranks"].get("community"),
+            r["ranks"].get("street"),
+            r["ranks"]["district"],
+            ";".join(f"{k}={v}" for k, v in sorted(r["components"].items())),
+        ]
+        for kind in ("member", "unit")
+        for r in res[f"{kind}s"]
+    ]
+    return _file(
+        fmt, f"assessment-{year}-{res['policy_version']}", f"assessment {year}", header, rows
+    )

@@ -1,0 +1,58 @@
+"""Ledger queries (any scope, any as-of date) and the rebuild operation."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from cobuild_contracts import Role
+from cobuild_kit.clock import business_date
+from cobuild_kit.errors import Forbidden, Invalid
+from cobuild_kit.service import ActorDep, RuntimeDep
+from fastapi import APIRouter, Query
+
+from cobuild_evaluation import ledger_store, ledger_view
+from cobuild_evaluation.ledger_store import ALL_SCOPE
+from cobuild_evaluation.scopes import ScopeKind, authorize_read
+
+router = APIRouter(tags=["ledger"])
+
+
+def scope_id(kind: ScopeKind, sid: UUID | None) -> UUID:
+    if kind == ScopeKind.ALL:
+        return ALL_SCOPE
+    if sid is None:
+        raise Invalid(f"an id is required for scope {kind.value}", field="query.id")
+    return sid
+
+
+@router.get("/ledger")
+async def ledger(
+    actor: ActorDep,
+    rt: RuntimeDep,
+    scope: Annotated[
+        ScopeKind,
+        Query(description="all, district, street, community, unit, agreement or commitment"),
+    ],
+    id: Annotated[UUID | None, Query(description="the scope's id (not for 'all')")] = None,
+    as_of: Annotated[
+        date | None, Query(description="business date; default today (Asia/Shanghai)")
+    ] = None,
+) -> dict[str, Any]:
+    """Signed, fulfilled, overdue and cancelled counts and rates, by count and by value
+    (fen), as of the end of the business date, with the drill-down one level below."""
+    sid = scope_id(scope, id)
+    day = as_of or business_date(rt.clock.now())
+    async with rt.pool.acquire() as conn:
+        await authorize_read(conn, actor, scope, sid)
+        return await ledger_view.view(conn, scope, sid, day)
+
+
+@router.post("/ops/ledger/rebuild")
+async def rebuild(actor: ActorDep, rt: RuntimeDep) -> dict[str, int]:
+    """Recompute the ledger's aggregates from its journal (answers stay identical)."""
+    if actor.role != Role.DISTRICT_ADMIN:
+        raise Forbidden(f"role {actor.role.value} may not rebuild the ledger")
+    async with rt.pool.acquire() as conn, conn.transaction():
+        return await ledger_store.rebuild(conn)

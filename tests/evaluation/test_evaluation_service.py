@@ -1,0 +1,425 @@
+"""The evaluation service against real PostgreSQL and the real broker: events in, ledger,
+evaluations, assessment, exports and the public board out."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import pytest_asyncio
+from cobuild_contracts import Role
+from cobuild_kit.testing import caught_up, eventually
+from evaluation_scenario import (
+    Served,
+    World,
+    agreement_events,
+    at,
+    commitment_events,
+    points_events,
+    send,
+    served,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def svc(pg_server: Any, kafka_bootstrap: str) -> AsyncIterator[tuple[Served, World]]:
+    dsn = await pg_server.create_database("evaluation")
+    world = World()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with served(dsn, kafka_bootstrap, Path(tmp)) as s:
+            await send(kafka_bootstrap, "agreements", agreement_events(world))
+            await send(kafka_bootstrap, "commitments", commitment_events(world))
+            await send(kafka_bootstrap, "points", points_events(world))
+
+            async def arrived() -> bool:
+                async with s.rt.pool.acquire() as conn:
+                    n = await conn.fetchval(
+                        "SELECT count(*) FROM ledger_journal WHERE commitment_id = ANY($1)",
+                        list(world.k.values()),
+                    )
+                    pts = await conn.fetchval(
+                        "SELECT count(*) FROM points_entries WHERE member_id = ANY($1)",
+                        list(world.m.values()),
+                    )
+                    ags = await conn.fetchval(
+                        "SELECT count(*) FROM agreements WHERE agreement_id = ANY($1)",
+                        [world.a1, world.a2, world.a3],
+                    )
+                return n == 10 and pts == 5 and ags == 3
+
+            await eventually(arrived, timeout=60)
+            yield s, world
+
+
+def h(s: Served, role: Role, party: Any) -> dict[str, str]:
+    return s.issuer.headers(role, party)
+
+
+async def ledger(s: Served, w: World, scope: str, sid: Any, as_of: str) -> dict[str, Any]:
+    params = {"scope": scope, "as_of": as_of} | ({"id": str(sid)} if sid else {})
+    r = await s.client.get("/ledger", params=params, headers=h(s, Role.DISTRICT_ADMIN, w.district))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def snapshot(s: Served, w: World) -> list[dict[str, Any]]:
+    out = []
+    for day in ("2026-03-31", "2026-12-31"):
+        for scope, sid in (
+            ("district", w.district),
+            ("street", w.s1),
+            ("street", w.s2),
+            ("community", w.c1),
+            ("community", w.c2),
+            ("community", w.c3),
+            ("unit", w.u1),
+            ("unit", w.u2),
+            ("agreement", w.a1),
+            ("agreement", w.a3),
+            ("commitment", w.k[2]),
+        ):
+            out.append(await ledger(s, w, scope, sid, day))
+    return out
+
+
+async def test_rates_at_every_level_and_two_dates(svc: tuple[Served, World]) -> None:
+    s, w = svc
+    march = {
+        k: (await ledger(s, w, *k, "2026-03-31"))["figures"]
+        for k in (
+            ("district", w.district),
+            ("street", w.s1),
+            ("community", w.c1),
+            ("community", w.c2),
+            ("community", w.c3),
+            ("agreement", w.a1),
+            ("commitment", w.k[2]),
+        )
+    }
+    c1 = march[("community", w.c1)]
+    assert (c1["signed"], c1["fulfilled"], c1["due"], c1["on_time"], c1["overdue"]) == (
+        2,
+        1,
+        2,
+        1,
+        1,
+    )
+    assert c1["fulfilment_rate"] == "0.5000" and c1["fulfilment_rate_fen"] == "0.2500"
+    assert c1["on_time_rate"] == "0.5000" and c1["flagged_overdue"] == 1
+    assert march[("community", w.c2)]["fulfilment_rate"] == "0.0000"
+    assert march[("community", w.c2)]["on_time_rate"] is None  # nothing due yet
+    assert march[("street", w.s1)]["fulfilment_rate"] == "0.3333"
+    assert march[("street", w.s1)]["fulfilment_rate_fen"] == "0.1000"
+    assert march[("district", w.district)]["fulfilment_rate"] == "0.2000"
+    assert march[("district", w.district)]["fulfilment_rate_fen"] == "0.0800"
+    assert march[("agreement", w.a1)] == c1
+    assert march[("commitment", w.k[2])]["overdue"] == 1
+
+    dec = await ledger(s, w, "district", w.district, "2026-12-31")
+    f = dec["figures"]
+    assert (f["signed"], f["cancelled"], f["fulfilled"], f["overdue"]) == (5, 1, 3, 1)
+    assert f["fulfilment_rate"] == "0.7500" and f["fulfilment_rate_fen"] == "0.4583"
+    assert f["on_time_rate"] == "0.5000"  # k1, k5 on time of k1, k2, k3, k5 due
+    # drill-down: district → streets → communities → agreements → commitments
+    streets = {c["id"]: c["figures"] for c in dec["children"]}
+    assert dec["child_scope"] == "street" and streets[str(w.s1)]["fulfilment_rate"] == "0.6667"
+    assert streets[str(w.s2)]["fulfilment_rate"] == "1.0000"
+    assert streets[str(w.s2)]["fulfilment_rate_fen"] == "0.7500"
+    street = await ledger(s, w, "street", w.s1, "2026-12-31")
+    assert {c["id"] for c in street["children"]} == {str(w.c1), str(w.c2)}
+    community = await ledger(s, w, "community", w.c3, "2026-12-31")
+    assert [c["id"] for c in community["children"]] == [str(w.a3)]
+    agreement = await ledger(s, w, "agreement", w.a3, "2026-12-31")
+    kids = {c["id"]: c["figures"] for c in agreement["children"]}
+    assert kids[str(w.k[4])]["cancelled"] == 1 and kids[str(w.k[5])]["on_time"] == 1
+    unit = await ledger(s, w, "unit", w.u1, "2026-12-31")
+    assert unit["figures"]["fulfilment_rate"] == "0.6667"
+    assert {c["id"] for c in unit["children"]} == {str(w.a1), str(w.a2)}
+
+
+async def test_street_admin_reads_its_subtree_only(svc: tuple[Served, World]) -> None:
+    s, w = svc
+    hdr = h(s, Role.STREET_ADMIN, w.s1)
+    ok = await s.client.get("/ledger", params={"scope": "community", "id": str(w.c1)}, headers=hdr)
+    assert ok.status_code == 200
+    other = await s.client.get(
+        "/ledger", params={"scope": "community", "id": str(w.c3)}, headers=hdr
+    )
+    assert other.status_code == 403 and "may not" in other.json()["message"]
+    whole = await s.client.get(
+        "/ledger", params={"scope": "district", "id": str(w.district)}, headers=hdr
+    )
+    assert whole.status_code == 403
+
+
+async def test_rebuild_equals_incremental(svc: tuple[Served, World]) -> None:
+    s, w = svc
+    before = await snapshot(s, w)
+    async with s.rt.pool.acquire() as conn:  # damage the aggregates: rebuild must not need them
+        await conn.execute("DELETE FROM ledger_daily WHERE scope_kind = 'community'")
+    r = await s.client.post("/ops/ledger/rebuild", headers=h(s, Role.DISTRICT_ADMIN, w.district))
+    assert r.status_code == 200 and r.json()["journal_entries"] >= 10
+    assert await snapshot(s, w) == before
+    refused = await s.client.post("/ops/ledger/rebuild", headers=h(s, Role.STREET_ADMIN, w.s1))
+    assert refused.status_code == 403
+
+
+async def test_resident_codes_single_use(svc: tuple[Served, World]) -> None:
+    s, w = svc
+    url = f"/commitments/{w.k[1]}/resident-codes"
+    denied = await s.client.post(url, json={"count": 1}, headers=h(s, Role.COMMUNITY_ADMIN, w.c3))
+    assert denied.status_code == 403
+    open_one = await s.client.post(
+        f"/commitments/{w.k[3]}/resident-codes", json={}, headers=h(s, Role.COMMUNITY_ADMIN, w.c2)
+    )
+    assert open_one.status_code == 409 and "open" in open_one.json()["message"]
+    issued = await s.client.post(url, json={"count": 2}, headers=h(s, Role.COMMUNITY_ADMIN, w.c1))
+    assert issued.status_code == 201, issued.text
+    code, second = issued.json()["codes"]
+    assert len(code) >= 16 and code != second
+    first = await s.client.post(
+        "/public/resident-evaluations", json={"code": code, "rating": 5, "comment": "好"}
+    )
+    assert first.status_code == 201, first.text
+    again = await s.client.post("/public/resident-evaluations", json={"code": code, "rating": 1})
+    assert again.status_code == 410 and "already been used" in again.json()["message"]
+    bad = await s.client.post("/public/resident-evaluations", json={"code": "x" * 16, "rating": 3})
+    assert bad.status_code == 404
+    wrong = await s.client.post("/public/resident-evaluations", json={"code": second, "rating": 9})
+    assert wrong.status_code == 422 and wrong.json()["field"] == "body.rating"
+    async with s.rt.pool.acquire() as conn:  # only hashes are stored
+        assert not await conn.fetchval(
+            "SELECT count(*) FROM resident_codes WHERE code_hash = $1", code
+        )
+    aggs = await s.client.get(
+        "/evaluations",
+        params={"subject_kind": "commitment", "subject_id": str(w.k[1])},
+        headers=h(s, Role.COMMUNITY_ADMIN, w.c1),
+    )
+    assert aggs.json()["resident"] == {"count": 1, "mean": "5.00", "distribution": {"5": 1}}
+
+
+async def test_experts_score_within_assignment_only(svc: tuple[Served, World]) -> None:
+    s, w = svc
+    admin = h(s, Role.DISTRICT_ADMIN, w.district)
+    expert = (
+        await s.client.post("/experts", json={"name": "王专家", "field": "社区治理"}, headers=admin)
+    ).json()
+    eid = expert["expert_id"]
+    assigned = await s.client.post(
+        "/expert-assignments",
+        json={
+            "expert_id": eid,
+            "subject_kind": "commitment",
+            "subject_id": str(w.k[5]),
+            "criteria": ["quality", "timeliness"],
+        },
+        headers=admin,
+    )
+    assert assigned.status_code == 201, assigned.text
+    eh = h(s, Role.EXPERT, eid)
+    outside = await s.client.post(
+        "/expert-evaluations",
+        json={"subject_kind": "commitment", "subject_id": str(w.k[1]), "criteria": {"quality": 90}},
+        headers=eh,
+    )
+    assert outside.status_code == 403 and "not assigned" in outside.json()["message"]
+    wrong = await s.client.post(
+        "/expert-evaluations",
+        json={"subject_kind": "commitment", "subject_id": str(w.k[5]), "criteria": {"quality": 90}},
+        headers=eh,
+    )
+    assert wrong.status_code == 422 and wrong.json()["field"] == "body.criteria"
+    ok = await s.client.post(
+        "/expert-evaluations",
+        json={
+            "subject_kind": "commitment",
+            "subject_id": str(w.k[5]),
+            "criteria": {"quality": 90, "timeliness": 80},
+        },
+        headers=eh,
+    )
+    assert ok.status_code == 201 and ok.json()["score"] == "85.00"
+    rated = await s.client.post(
+        "/member-ratings",
+        json={"member_id": str(w.m[1]), "year": 2026, "score": "80"},
+        headers=h(s, Role.COMMUNITY_ADMIN, w.c1),
+    )
+    assert rated.status_code == 201, rated.text
+    not_mine = await s.client.post(
+        "/member-ratings",
+        json={"member_id": str(w.m[3]), "year": 2026, "score": "80"},
+        headers=h(s, Role.COMMUNITY_ADMIN, w.c1),
+    )
+    assert not_mine.status_code == 403
+
+
+async def _publishable(s: Served) -> None:
+    await eventually(lambda: caught_up(s.rt), timeout=30)
+
+
+async def test_preview_equals_publish_and_is_deterministic(svc: tuple[Served, World]) -> None:
+    s, w = svc
+    s.clock.set(at(2027, 1, 5))
+    admin = h(s, Role.DISTRICT_ADMIN, w.district)
+    body = {"district_id": str(w.district), "policy_version": "2026-v1"}
+    p1 = await s.client.post("/assessments/2026/preview", json=body, headers=admin)
+    p2 = await s.client.post("/assessments/2026/preview", json=body, headers=admin)
+    assert p1.status_code == 200, p1.text
+    assert p1.content == p2.content  # byte-identical
+    preview = p1.json()
+    members = {m["subject_id"]: m for m in preview["members"]}
+    assert members[str(w.m[1])]["score"] == "94.00" and members[str(w.m[1])]["grade"] == "excellent"
+    assert members[str(w.m[3])]["score"] == "75.00" and members[str(w.m[4])]["score"] == "8.33"
+    units = {u["subject_id"]: u for u in preview["units"]}
+    assert units[str(w.u2)]["score"] == "97.19" and units[str(w.u2)]["grade"] == "excellent"
+    assert units[str(w.u1)]["score"] == "62.75" and units[str(w.u1)]["grade"] == "pass"
+    assert preview["totals"]["member_grades"] == {"excellent": 1, "good": 1, "pass": 0, "fail": 2}
+
+    denied = await s.client.post(
+        "/assessments/2026/publish", json=body, headers=h(s, Role.STREET_ADMIN, w.s1)
+    )
+    assert denied.status_code == 403
+    await _publishable(s)
+    pub = await s.client.post("/assessments/2026/publish", json=body, headers=admin)
+    assert pub.status_code == 201, pub.text
+    assert pub.json()["digest"] == preview["digest"]
+    stored = (
+        await s.client.get(
+            "/assessments/2026", params={"district_id": str(w.district)}, headers=admin
+        )
+    ).json()
+    assert stored["members"] == preview["members"] and stored["units"] == preview["units"]
+    assert stored["totals"] == preview["totals"]
+
+    async with s.rt.pool.acquire() as conn:
+        kinds = await conn.fetch(
+            "SELECT event_type, count(*) AS n FROM outbox WHERE envelope->'payload'->>'assessment_id' = $1 GROUP BY 1",
+            pub.json()["assessment_id"],
+        )
+    assert {r["event_type"]: r["n"] for r in kinds} == {
+        "member.scored": 4,
+        "unit.scored": 2,
+        "assessment.completed": 1,
+    }
+
+    again = await s.client.post("/assessments/2026/publish", json=body, headers=admin)
+    assert again.status_code == 409 and "re-publication" in again.json()["message"]
+    v2 = {"district_id": str(w.district), "policy_version": "2026-v2"}
+    no_reason = await s.client.post("/assessments/2026/publish", json=v2, headers=admin)
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "body.reason"
+    await _publishable(s)
+    re = await s.client.post(
+        "/assessments/2026/publish", json=v2 | {"reason": "value-weighted"}, headers=admin
+    )
+    assert re.status_code == 201, re.text
+    assert re.json()["supersedes_assessment_id"] == pub.json()["assessment_id"]
+    async with s.rt.pool.acquire() as conn:
+        sup = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE envelope->'payload'->>'supersedes_assessment_id' = $1",
+            pub.json()["assessment_id"],
+        )
+    assert sup == 7
+
+    ranks = await s.client.get(
+        "/assessments/2026/rankings",
+        params={"district_id": str(w.district), "scope": "community", "id": str(w.c1)},
+        headers=h(s, Role.COMMUNITY_ADMIN, w.c1),
+    )
+    assert [(r["rank"], r["subject_id"]) for r in ranks.json()["ranking"]] == [
+        (1, str(w.m[1])),
+        (2, str(w.m[2])),
+    ]
+
+
+async def test_xlsx_and_csv_exports(svc: tuple[Served, World]) -> None:
+    s, w = svc
+    admin = h(s, Role.DISTRICT_ADMIN, w.district)
+    r = await s.client.get(
+        "/exports/ledger.xlsx",
+        params={"scope": "street", "id": str(w.s1), "as_of": "2026-12-31"},
+        headers=admin,
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxml")
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    header = rows[0]
+    top = dict(zip(header, rows[1], strict=True))
+    assert top["signed"] == 3 and top["fulfilled"] == 2 and float(top["fulfilment_rate"]) == 0.6667
+    children = {row[2]: dict(zip(header, row, strict=True)) for row in rows[2:]}
+    assert children[str(w.c1)]["fulfilment_rate"] == 1 and children[str(w.c2)]["overdue"] == 1
+    unit = await s.client.get(
+        "/exports/ledger.csv",
+        params={"scope": "unit", "id": str(w.u1), "as_of": "2026-12-31"},
+        headers=admin,
+    )
+    text = unit.content.decode("utf-8-sig")
+    assert ",'=恒达公司" in text  # a name that starts with '=' cannot run as a formula
+    res = await s.client.get(
+        "/exports/assessments/2026.xlsx", params={"district_id": str(w.district)}, headers=admin
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(res.content)).active
+    got = {row[1]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert got[str(w.u2)][6] in ("excellent", "good")  # current = the 2026-v2 re-publication
+    assert len(got) == 6
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+    )
+    if path:
+        return path
+    if os.geteuid() == 0:
+        subprocess.run("apt-get update && apt-get install -y chromium", shell=True, check=True)
+        return "/usr/bin/chromium"
+    pytest.fail("Debian's chromium is missing: install it with `sudo apt-get install -y chromium`")
+
+
+@pytest.mark.browser
+async def test_public_board_renders_in_chromium(svc: tuple[Served, World]) -> None:
+    s, w = svc
+    browser = await asyncio.to_thread(_chromium)
+    s.clock.set(at(2027, 1, 5))
+    with tempfile.TemporaryDirectory() as profile:
+        proc = await asyncio.create_subprocess_exec(
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            f"{s.base_url}/public/streets/{w.s1}?year=2026",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    dom = out.decode()
+    assert f"东街道 {w.tag}" in dom
+    assert 'id="fulfilment-rate">66.67%<' in dom  # street S1 as of today: 2 of 3
+    assert 'id="rate-chart"' in dom and dom.count('class="bar"') == 3  # total + 2 communities
+    assert 'data-rate="1.0000"' in dom  # community C1
+    assert str(w.a1) in dom and str(w.a2) in dom and str(w.a3) not in dom
+    assert f"http://points.example/public/communities/{w.c1}/honour-roll" in dom
+    assert "<title>" in dom
+    # community page over plain HTTP: the honour roll lists the excellent unit of C3
+    page = await s.client.get(f"/public/communities/{w.c3}", params={"year": 2026})
+    assert page.status_code == 200 and f"实验学校 {w.tag}" in page.text
+    for m in w.m.values():
+        assert str(m) not in dom and str(m) not in page.text  # no personal data
