@@ -1,0 +1,1 @@
+"""Pure domain rules of the agreements service: no I/O here."""

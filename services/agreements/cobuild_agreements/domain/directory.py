@@ -1,0 +1,60 @@
+"""The places hierarchy and who may change it.
+
+district → street → community → grid; a unit belongs to its district and is paired (结对)
+with communities. A district admin whose token names the district bootstraps it; district
+admins register everything below them; a street admin registers communities and grids in its
+street.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from uuid import UUID
+
+from cobuild_contracts import PartyKind, Role
+from cobuild_kit.auth import Actor
+from cobuild_kit.errors import Forbidden, Invalid
+
+PARENT_KIND: dict[PartyKind, PartyKind | None] = {
+    PartyKind.DISTRICT: None,
+    PartyKind.STREET: PartyKind.DISTRICT,
+    PartyKind.COMMUNITY: PartyKind.STREET,
+    PartyKind.GRID: PartyKind.COMMUNITY,
+    PartyKind.UNIT: PartyKind.DISTRICT,
+}
+STREET_MAY_REGISTER = frozenset({PartyKind.COMMUNITY, PartyKind.GRID})
+
+
+def check_parent(
+    kind: PartyKind, parent_kind: PartyKind | None, field: str = "body.parent_id"
+) -> None:
+    """A party hangs under the right kind of parent (a district under none)."""
+    wanted = PARENT_KIND[kind]
+    if wanted is None and parent_kind is not None:
+        raise Invalid("a district has no parent", field=field)
+    if wanted is not None and parent_kind != wanted:
+        have = parent_kind.value if parent_kind else "none"
+        raise Invalid(f"a {kind.value} belongs under a {wanted.value}, not {have}", field=field)
+
+
+def may_register(
+    actor: Actor, kind: PartyKind, party_id: UUID | None, above: Collection[UUID]
+) -> None:
+    """`above`: the new party's parent and every ancestor of it. Raises Forbidden."""
+    if kind is PartyKind.DISTRICT:
+        if actor.role is Role.DISTRICT_ADMIN and actor.party_id == party_id:
+            return
+        raise Forbidden("only that district's own admin may register a district")
+    if actor.role is Role.DISTRICT_ADMIN and actor.party_id in above:
+        return
+    if actor.role is Role.STREET_ADMIN and kind in STREET_MAY_REGISTER and actor.party_id in above:
+        return
+    raise Forbidden(f"{actor.role.value} of {actor.party_id} may not register a {kind.value} there")
+
+
+def may_change(actor: Actor, kind: PartyKind, party_id: UUID, above: Collection[UUID]) -> None:
+    """Updating a party (and pairing a unit) takes the same authority as registering it."""
+    may_register(actor, kind, party_id, above)
+
+
+__all__ = ["PARENT_KIND", "check_parent", "may_change", "may_register"]

@@ -1,0 +1,1 @@
+"""HTTP adapters: parse, authorise, call the domain, persist, emit."""
