@@ -6,7 +6,12 @@ from cobuild_kit.service import ServiceDefinition, asyncapi, create_app
 from fastapi import FastAPI
 from faststream import FastStream
 
+from cobuild_points import consumers
+from cobuild_points.http import activities, members, points, public, wishes
 from cobuild_points.settings import PointsSettings
+
+DESCRIPTION = """In-service party members (names and phones stay here), reporting (报到),
+volunteer activities, micro-wishes (微心愿) and the hash-chained points ledger."""
 
 
 def definition() -> ServiceDefinition:
@@ -14,10 +19,11 @@ def definition() -> ServiceDefinition:
         name="points",
         settings=PointsSettings(),
         migrations_package="cobuild_points",
-        routers=[],
-        consumers=[],
+        routers=[members.router, activities.router, wishes.router, points.router, public.router],
+        consumers=[consumers.commitments, consumers.evaluation, consumers.agreements],
         workers=[],
-        description="",
+        description=DESCRIPTION,
+        body_limits={"/members/import": 10_000_000},
     )
 
 

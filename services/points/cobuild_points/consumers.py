@@ -1,0 +1,75 @@
+"""Events in: fulfilled commitments award their participants (rule `task`), year-end member
+scores feed the honour roll, and the parties directory feeds scope checks."""
+
+from __future__ import annotations
+
+from cobuild_contracts import topics
+from cobuild_contracts.events.commitments import CommitmentFulfilled
+from cobuild_contracts.events.evaluation import MemberScored
+from cobuild_kit.consumer import ConsumerSpec, EventContext
+from cobuild_kit.logging import get_logger
+from cobuild_kit.parties import follow_parties
+
+from cobuild_points import awards
+from cobuild_points.store import members
+
+log = get_logger(__name__)
+
+commitments = ConsumerSpec(purpose="commitments", topics=[topics.COMMITMENTS])
+evaluation = ConsumerSpec(purpose="evaluation", topics=[topics.EVALUATION])
+agreements = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS]))
+
+TASK_RULE = "task"  # the rule set's code for co-building task participation
+
+
+@commitments.on(CommitmentFulfilled)
+async def on_fulfilled(ctx: EventContext, event: CommitmentFulfilled) -> None:
+    """Each participant once per event (inbox + the ledger's unique cause key); the business
+    date is the day the work was done, so replays award the same."""
+    for participant in event.participants:
+        member = await members.find(ctx.conn, participant.member_id)
+        if member is None:  # not registered here (yet): still theirs, booked where the work was
+            log.warning(
+                "points.unknown_participant",
+                member_id=str(participant.member_id),
+                commitment_id=str(event.commitment_id),
+            )
+        await awards.award(
+            ctx.conn,
+            ctx.emit,
+            awards.AwardRequest(
+                member_id=participant.member_id,
+                rule_code=TASK_RULE,
+                hours=participant.hours,
+                cause_event_id=ctx.envelope.event_id,
+                business_date=event.done_date,
+                source_id=event.commitment_id,
+                community_id=(member and member["community_id"]) or event.community_id,
+                unit_id=member["unit_id"] if member else event.unit_id,
+                at=event.confirmed_at,
+                what=f"commitment {event.commitment_id}",
+            ),
+        )
+
+
+@evaluation.on(MemberScored)
+async def on_scored(ctx: EventContext, event: MemberScored) -> None:
+    """The latest assessment of a member-year wins (events are keyed by member, so ordered)."""
+    await ctx.conn.execute(
+        """INSERT INTO member_score (member_id, year, assessment_id, policy_version, community_id,
+               unit_id, score, grade, rank_in_community)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (member_id, year) DO UPDATE SET assessment_id = EXCLUDED.assessment_id,
+               policy_version = EXCLUDED.policy_version, community_id = EXCLUDED.community_id,
+               unit_id = EXCLUDED.unit_id, score = EXCLUDED.score, grade = EXCLUDED.grade,
+               rank_in_community = EXCLUDED.rank_in_community""",
+        event.member_id,
+        event.year,
+        event.assessment_id,
+        event.policy_version,
+        event.community_id,
+        event.unit_id,
+        event.score,
+        event.grade.value,
+        event.rank_in_community,
+    )

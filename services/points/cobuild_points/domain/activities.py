@@ -1,0 +1,61 @@
+"""Volunteer activities: the window, check-in and attendance guards (fraud rules)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from cobuild_kit.errors import Conflict, Invalid
+
+HOUR = Decimal(3600)
+
+
+def new_check_in_code() -> str:
+    """A six-digit code the community shows on site."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def window_hours(starts_at: datetime, ends_at: datetime) -> Decimal:
+    return Decimal((ends_at - starts_at).total_seconds()) / HOUR
+
+
+def check_window(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise Invalid("must be after starts_at", field="body.ends_at")
+    if window_hours(starts_at, ends_at) > 24:
+        raise Invalid("an activity lasts at most 24 hours", field="body.ends_at")
+
+
+def check_sign_up(*, now: datetime, ends_at: datetime, taken: int, capacity: int) -> None:
+    if now >= ends_at:
+        raise Conflict("the activity has ended")
+    if taken >= capacity:
+        raise Conflict(f"the activity is full ({taken} of {capacity})")
+
+
+def check_in(
+    *,
+    now: datetime,
+    starts_at: datetime,
+    ends_at: datetime,
+    code: str,
+    given: str,
+    checked_in_at: datetime | None,
+) -> None:
+    if checked_in_at is not None:
+        raise Conflict(f"already checked in at {checked_in_at.isoformat()}")
+    if not starts_at <= now <= ends_at:
+        raise Conflict("check-in is open only during the activity's window")
+    if not hmac.compare_digest(code.encode(), given.strip().encode()):
+        raise Invalid("the check-in code is wrong", field="body.code")
+
+
+def check_hours(hours: Decimal, starts_at: datetime, ends_at: datetime) -> None:
+    window = window_hours(starts_at, ends_at)
+    if hours > window:
+        raise Invalid(
+            f"{hours} h is longer than the activity's window of {window.quantize(Decimal('0.01'))} h",
+            field="body.hours",
+        )

@@ -1,0 +1,492 @@
+"""The points service against real PostgreSQL and the real broker: a member's year driven over
+HTTP and Kafka into a verifiable balance, with no personal data on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from cobuild_contracts import (
+    CommitmentFulfilled,
+    Grade,
+    MemberScored,
+    Role,
+    encode,
+    headers,
+    topics,
+    wrap,
+)
+from cobuild_contracts.events.commitments import Participant
+from cobuild_kit.clock import FixedClock
+from cobuild_kit.db import connect
+from cobuild_kit.service import Runtime
+from cobuild_kit.testing import TestIssuer, caught_up, eventually, running_service
+from cobuild_points import awards, ledger
+from cobuild_points.app import definition
+from cobuild_points.settings import PointsSettings
+from cobuild_stack.testing import PgServer, create_topics, produce
+from openpyxl import Workbook
+
+T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+NAME = "测试员甲"
+
+
+@dataclass
+class Env:
+    rt: Runtime
+    http: httpx.AsyncClient
+    clock: FixedClock
+    issuer: TestIssuer
+    dsn: str
+    bootstrap: str
+    community: UUID
+    unit: UUID
+
+    def as_(self, role: Role, party: UUID) -> dict[str, str]:
+        return self.issuer.headers(role, party)
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return self.as_(Role.COMMUNITY_ADMIN, self.community)
+
+    @property
+    def unit_admin(self) -> dict[str, str]:
+        return self.as_(Role.UNIT_ADMIN, self.unit)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def env(
+    pg_server: PgServer, kafka_bootstrap: str, tmp_path_factory: Any
+) -> AsyncIterator[Env]:
+    names = [t for topic in topics.ALL_TOPICS for t in (topic, topics.dlq(topic))]
+    await create_topics(kafka_bootstrap, names)
+    dsn = await pg_server.create_database("points")
+    issuer, clock = TestIssuer(), FixedClock(T0)
+    settings = PointsSettings(
+        database_url=dsn,
+        kafka_bootstrap=kafka_bootstrap,
+        data_dir=Path(tmp_path_factory.mktemp("points")),
+        outbox_poll_interval_s=0.2,
+    )
+    service = replace(definition(), settings=settings, verifier=issuer.verifier, clock=clock)
+    async with running_service(service) as (rt, client):
+        yield Env(rt, client, clock, issuer, dsn, kafka_bootstrap, uuid4(), uuid4())
+
+
+def phone() -> str:
+    return "139" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+async def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def reported_member(env: Env, name: str = NAME) -> tuple[UUID, str, dict[str, str]]:
+    """Registered by the unit, reported to and accepted by the community."""
+    number = phone()
+    body = {"name": name, "phone": number, "unit_id": str(env.unit),
+            "community_id": str(env.community)}  # fmt: skip
+    member = await ok(await env.http.post("/members", json=body, headers=env.unit_admin), 201)
+    member_id = UUID(member["member_id"])
+    me = env.as_(Role.MEMBER, member_id)
+    await ok(await env.http.post(f"/members/{member_id}/report", json={}, headers=me))
+    accepted = await ok(
+        await env.http.post(f"/members/{member_id}/report/accept", headers=env.admin)
+    )
+    assert accepted["status"] == "reported" and accepted["community_id"] == str(env.community)
+    return member_id, number, me
+
+
+async def publish_activity(
+    env: Env, start: datetime, hours: int, capacity: int = 10
+) -> dict[str, Any]:
+    body = {"community_id": str(env.community), "title": "楼道清扫", "category": "happy_compound",
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=hours)).isoformat(),
+            "place": "3号楼", "capacity": capacity, "rule_code": "activity_attendance"}  # fmt: skip
+    return await ok(await env.http.post("/activities", json=body, headers=env.admin), 201)  # type: ignore[no-any-return]
+
+
+async def read_topic(bootstrap: str, topic: str, want: Callable[[list[bytes]], bool],
+                     timeout: float = 15.0) -> list[bytes]:  # fmt: skip
+    """Every message value on `topic` from the beginning, re-read until `want` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                    enable_auto_commit=False, fetch_max_wait_ms=20)  # fmt: skip
+        await consumer.start()
+        try:
+            parts = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(parts)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning()
+            ends = await consumer.end_offsets(tps)
+            values: list[bytes] = []
+            while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    values.extend(r.value for r in records if r.value is not None)
+        finally:
+            await consumer.stop()
+        if want(values) or time.monotonic() > deadline:
+            return values
+        await asyncio.sleep(0.3)
+
+
+def mentioning(values: list[bytes], *ids: UUID) -> list[bytes]:
+    return [v for v in values if any(str(i).encode() in v for i in ids)]
+
+
+async def produce_event(env: Env, event: Any, *, times: int = 1) -> None:
+    envelope = wrap(event, producer="test", occurred_at=env.clock.now())
+    raw, hdrs = encode(envelope), {k: v.encode() for k, v in headers(envelope).items()}
+    await produce(env.bootstrap, event.TOPIC, [(envelope.key.encode(), raw, hdrs)] * times)
+
+
+async def balance(env: Env, member_id: UUID, me: dict[str, str]) -> Decimal:
+    data = await ok(await env.http.get(f"/members/{member_id}/points?year=2026", headers=me))
+    return Decimal(data["balance"])
+
+
+async def test_a_member_year_over_http_and_kafka(env: Env) -> None:
+    member_id, number, me = await reported_member(env)
+    assert (await ok(await env.http.get(f"/members/{member_id}", headers=me)))["name"] == NAME
+
+    # Activity 10:00–12:00 Shanghai: sign up, check in with the code, confirm 2 h → 4 points.
+    activity = await publish_activity(env, T0 + timedelta(hours=1), hours=2)
+    aid = activity["activity_id"]
+    await ok(await env.http.post(f"/activities/{aid}/sign-ups", headers=me), 201)
+    again = await env.http.post(f"/activities/{aid}/sign-ups", headers=me)
+    assert again.status_code == 409
+    early = await env.http.post(
+        f"/activities/{aid}/check-in", json={"code": activity["check_in_code"]}, headers=me
+    )
+    assert early.status_code == 409 and "window" in early.json()["message"]
+    env.clock.set(T0 + timedelta(hours=1, minutes=30))
+    wrong = await env.http.post(f"/activities/{aid}/check-in", json={"code": "x"}, headers=me)
+    assert wrong.status_code == 422 and wrong.json()["field"] == "body.code"
+    await ok(
+        await env.http.post(
+            f"/activities/{aid}/check-in", json={"code": activity["check_in_code"]}, headers=me
+        )
+    )
+    twice = await env.http.post(
+        f"/activities/{aid}/check-in", json={"code": activity["check_in_code"]}, headers=me
+    )
+    assert twice.status_code == 409
+    attend = {"member_id": str(member_id), "hours": "2"}
+    self_confirm = await env.http.post(f"/activities/{aid}/attendances", json=attend, headers=me)
+    assert self_confirm.status_code == 403
+    too_long = {"member_id": str(member_id), "hours": "2.5"}
+    refused = await env.http.post(
+        f"/activities/{aid}/attendances", json=too_long, headers=env.admin
+    )
+    assert refused.status_code == 422 and refused.json()["field"] == "body.hours"
+    confirmed = await ok(
+        await env.http.post(f"/activities/{aid}/attendances", json=attend, headers=env.admin)
+    )
+    assert (
+        confirmed["entry"]["points"] == "4.00"
+        and confirmed["entry"]["rule_set_version"] == "2026-v1"
+    )
+    assert await balance(env, member_id, me) == Decimal("4.00")
+
+    # An overlapping activity (11:30–13:30) cannot also be confirmed.
+    overlap = await publish_activity(env, T0 + timedelta(hours=1, minutes=30), hours=2)
+    oid = overlap["activity_id"]
+    await ok(await env.http.post(f"/activities/{oid}/sign-ups", headers=me), 201)
+    await ok(
+        await env.http.post(
+            f"/activities/{oid}/check-in", json={"code": overlap["check_in_code"]}, headers=me
+        )
+    )
+    clash = await env.http.post(
+        f"/activities/{oid}/attendances",
+        json={"member_id": str(member_id), "hours": "1"},
+        headers=env.admin,
+    )
+    assert clash.status_code == 409 and "same time" in clash.json()["message"]
+
+    # A fulfilled commitment naming the member for 2 h, delivered twice: 6 points, once.
+    commitment = uuid4()
+    fulfilled = CommitmentFulfilled(
+        commitment_id=commitment, agreement_id=uuid4(), community_id=env.community,
+        unit_id=env.unit, obligor_party_id=env.unit, beneficiary_party_id=env.community,
+        participants=[Participant(member_id=member_id, hours=Decimal("2"))],
+        committed_quantity=1, actual_quantity=1, partial=False, committed_fen=0, paid_fen=0,
+        deadline=date(2026, 3, 31), done_at=T0, done_date=date(2026, 3, 1), confirmed_at=T0,
+        on_time=True,
+    )  # fmt: skip
+    await produce_event(env, fulfilled, times=2)
+
+    async def task_booked() -> bool:
+        return await balance(env, member_id, me) == Decimal("10.00")
+
+    await eventually(task_booked, timeout=30)
+    await eventually(lambda: caught_up(env.rt), timeout=20)
+    assert await balance(env, member_id, me) == Decimal("10.00")
+    history = await ok(await env.http.get(f"/members/{member_id}/points?year=2026", headers=me))
+    task_entries = [e for e in history["entries"] if e["rule_code"] == "task"]
+    assert len(task_entries) == 1 and task_entries[0]["points"] == "6.00"
+
+    # The ledger's own unique key refuses the same cause again, even past the inbox.
+    async with env.rt.unit_of_work() as uow:
+        again_entry = await awards.award(uow.conn, uow.emit, awards.AwardRequest(
+            member_id=member_id, rule_code="task", hours=Decimal("2"),
+            cause_event_id=UUID(task_entries[0]["cause_event_id"]), business_date=date(2026, 3, 1),
+            source_id=commitment, community_id=env.community, unit_id=env.unit, at=T0,
+            what="replay"))  # fmt: skip
+    assert again_entry is None
+
+    # A reversal by the community admin; the member cannot; a second one is refused.
+    entry_id = task_entries[0]["entry_id"]
+    reason = {"reason": "participant list was wrong"}
+    assert (
+        await env.http.post(f"/points/entries/{entry_id}/reversal", json=reason, headers=me)
+    ).status_code == 403
+    reversal = await ok(
+        await env.http.post(f"/points/entries/{entry_id}/reversal", json=reason, headers=env.admin),
+        201,
+    )
+    assert reversal["points"] == "-6.00" and reversal["reverses_entry_id"] == entry_id
+    assert (
+        await env.http.post(f"/points/entries/{entry_id}/reversal", json=reason, headers=env.admin)
+    ).status_code == 409
+    assert await balance(env, member_id, me) == Decimal("4.00")
+
+    # A micro-wish: publish, claim, done, confirm → 5 more points.
+    wish = await ok(
+        await env.http.post(
+            "/wishes",
+            json={"community_id": str(env.community), "title": "帮独居老人换灯泡"},
+            headers=env.admin,
+        ),
+        201,
+    )
+    wid = wish["wish_id"]
+    await ok(await env.http.post(f"/wishes/{wid}/claim", headers=me))
+    await ok(await env.http.post(f"/wishes/{wid}/done", headers=me))
+    done = await ok(await env.http.post(f"/wishes/{wid}/confirm", headers=env.admin))
+    assert done["status"] == "fulfilled" and done["entry"]["points"] == "5.00"
+    assert await balance(env, member_id, me) == Decimal("9.00")
+
+    # The unit admin sees totals only; the community totals match.
+    unit_view = await ok(
+        await env.http.get(f"/members/{member_id}/points?year=2026", headers=env.unit_admin)
+    )
+    assert unit_view["balance"] == "9.00" and "entries" not in unit_view
+    assert (await env.http.get(f"/members/{member_id}", headers=env.unit_admin)).status_code == 403
+    totals = await ok(
+        await env.http.get(f"/units/{env.unit}/points?year=2026", headers=env.unit_admin)
+    )
+    assert {m["member_id"]: m["balance"] for m in totals["members"]}[str(member_id)] == "9.00"
+    assert (
+        await env.http.get(f"/communities/{env.community}/points?year=2026", headers=env.unit_admin)
+    ).status_code == 403
+
+    # points.awarded (×3) and points.reversed for this member are on the topic.
+    await eventually(lambda: caught_up(env.rt), timeout=20)
+
+    def complete(values: list[bytes]) -> bool:
+        mine = mentioning(values, member_id)
+        return sum(b'"points.awarded"' in v for v in mine) >= 3 and any(
+            b'"points.reversed"' in v for v in mine
+        )
+
+    values = await read_topic(env.bootstrap, topics.POINTS, complete)
+    mine = mentioning(values, member_id, UUID(aid), UUID(oid), UUID(wid))
+    assert complete(values), "points.awarded/points.reversed not all published"
+    for kind in (b"member.reported", b"activity.published", b"activity.signed_up",
+                 b"attendance.confirmed", b"wish.claimed", b"wish.fulfilled"):  # fmt: skip
+        assert any(kind in v for v in mine), kind
+
+    # Personal data never leaves: neither the name nor the phone is in any of these bytes.
+    for value in mine:
+        assert NAME.encode() not in value and number.encode() not in value
+        assert NAME.encode("unicode_escape") not in value
+
+    # The member's own export holds their data.
+    export = await env.http.get(f"/members/{member_id}/export", headers=me)
+    assert export.status_code == 200 and export.json()["member"]["phone"] == number
+    assert len(export.json()["points_entries"]) == 4
+    other = await env.http.get(f"/members/{member_id}/export", headers=env.admin)
+    assert other.status_code == 403
+
+
+async def test_verify_passes_then_names_the_entry_altered_in_sql(env: Env) -> None:
+    member_id, _, me = await reported_member(env, "审计员")
+    env.clock.set(T0 + timedelta(days=2, hours=1, minutes=30))
+    activity = await publish_activity(env, T0 + timedelta(days=2, hours=1), hours=3)
+    aid = activity["activity_id"]
+    await ok(await env.http.post(f"/activities/{aid}/sign-ups", headers=me), 201)
+    await ok(
+        await env.http.post(
+            f"/activities/{aid}/check-in", json={"code": activity["check_in_code"]}, headers=me
+        )
+    )
+    await ok(
+        await env.http.post(
+            f"/activities/{aid}/attendances",
+            json={"member_id": str(member_id), "hours": "3"},
+            headers=env.admin,
+        )
+    )
+    report = await ok(await env.http.get("/points/verify?year=2026", headers=env.admin))
+    assert report["ok"] is True and report["entries_checked"] >= 1
+    assert (await env.http.get("/points/verify?year=2026", headers=me)).status_code == 403
+
+    conn = await connect(env.dsn)
+    try:
+        entry_id = await conn.fetchval(
+            "SELECT entry_id FROM points_entry WHERE member_id = $1", member_id
+        )
+        try:
+            await conn.execute("UPDATE points_entry SET points = 60 WHERE entry_id = $1", entry_id)
+            raise AssertionError("the journal accepted an UPDATE")
+        except Exception as exc:  # the append-only trigger
+            assert "append-only" in str(exc)
+        # A tamperer with the table owner's rights switches the guard off first.
+        await conn.execute("ALTER TABLE points_entry DISABLE TRIGGER points_entry_append_only")
+        await conn.execute("UPDATE points_entry SET points = 60 WHERE entry_id = $1", entry_id)
+        await conn.execute("ALTER TABLE points_entry ENABLE TRIGGER points_entry_append_only")
+        direct = await ledger.verify(conn, 2026)
+    finally:
+        await conn.close()
+    assert not direct.ok and direct.first_bad is not None
+    assert direct.first_bad.entry_id == entry_id and "altered" in direct.first_bad.problem
+    over_http = await ok(await env.http.get("/points/verify?year=2026", headers=env.admin))
+    assert over_http["ok"] is False and over_http["first_bad"]["entry_id"] == str(entry_id)
+
+
+async def test_capacity_holds_under_concurrent_sign_ups(env: Env) -> None:
+    env.clock.set(T0)
+    _a, _, me_a = await reported_member(env, "李四")
+    _b, _, me_b = await reported_member(env, "王五")
+    activity = await publish_activity(env, T0 + timedelta(days=5), hours=1, capacity=1)
+    url = f"/activities/{activity['activity_id']}/sign-ups"
+    results = await asyncio.gather(
+        env.http.post(url, headers=me_a), env.http.post(url, headers=me_b)
+    )
+    assert sorted(r.status_code for r in results) == [201, 409]
+    assert any("full" in r.json().get("message", "") for r in results if r.status_code == 409)
+
+
+async def test_stale_wishes_are_flagged(env: Env) -> None:
+    env.clock.set(T0)
+    wish = await ok(
+        await env.http.post(
+            "/wishes",
+            json={"community_id": str(env.community), "title": "旧书捐赠"},
+            headers=env.admin,
+        ),
+        201,
+    )
+    url = f"/communities/{env.community}/wishes?stale=true"
+    assert wish["wish_id"] not in {
+        w["wish_id"] for w in (await ok(await env.http.get(url, headers=env.admin)))["wishes"]
+    }
+    env.clock.set(T0 + timedelta(days=15))
+    assert wish["wish_id"] in {
+        w["wish_id"] for w in (await ok(await env.http.get(url, headers=env.admin)))["wishes"]
+    }
+    env.clock.set(T0)
+
+
+async def test_roster_import_is_all_or_nothing(env: Env) -> None:
+    good, bad = phone(), phone()
+    csv_text = (f"name,phone,unit_id,community_id,grid_id\n周一,{good},{env.unit},{env.community},\n"
+                f"吴二,12,{env.unit},{env.community},\n")  # fmt: skip
+    files = {"file": ("members.csv", csv_text.encode(), "text/csv")}
+    refused = await env.http.post("/members/import", files=files, headers=env.unit_admin)
+    assert refused.status_code == 422
+    assert refused.json()["rows"] == [
+        {"row": 3, "field": "phone", "message": refused.json()["rows"][0]["message"]}
+    ]
+    async with env.rt.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM member WHERE phone = $1", good) == 0
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["name", "phone", "unit_id", "community_id", "grid_id"])
+    sheet.append(["周一", int(good), str(env.unit), str(env.community), None])
+    sheet.append(["吴二", bad, str(env.unit), str(env.community), None])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    xlsx = {"file": ("members.xlsx", buffer.getvalue(), "application/octet-stream")}
+    foreign = await env.http.post(
+        "/members/import", files=xlsx, headers=env.as_(Role.UNIT_ADMIN, uuid4())
+    )
+    assert foreign.status_code == 422 and {r["field"] for r in foreign.json()["rows"]} == {
+        "unit_id"
+    }
+    imported = await ok(
+        await env.http.post("/members/import", files=xlsx, headers=env.unit_admin), 201
+    )
+    assert imported["imported"] == 2
+
+
+async def test_honour_roll_masks_names_unless_opted_in(env: Env) -> None:
+    member_id, _, me = await reported_member(env, "欧阳明")
+    scored = MemberScored(
+        assessment_id=uuid4(), year=2026, policy_version="2026-v1", member_id=member_id,
+        community_id=env.community, unit_id=env.unit, score=Decimal("95.5"),
+        grade=Grade.EXCELLENT, rank_in_community=1,
+    )  # fmt: skip
+    await produce_event(env, scored)
+    url = f"/public/communities/{env.community}/honour-roll?year=2026"
+
+    async def listed() -> bool:
+        return bool((await ok(await env.http.get(url)))["members"])
+
+    await eventually(listed, timeout=30)
+    assert (await ok(await env.http.get(url)))["members"][0]["name"] == "欧阳*"
+    await ok(
+        await env.http.patch(
+            f"/members/{member_id}/preferences", json={"show_full_name": True}, headers=me
+        )
+    )
+    assert (await ok(await env.http.get(url)))["members"][0]["name"] == "欧阳明"
+
+
+async def test_transfer_and_leave_publish_ids_only(env: Env) -> None:
+    member_id, number, me = await reported_member(env, "迁移者")
+    elsewhere = uuid4()
+    same = await env.http.post(f"/members/{member_id}/transfer",
+                               json={"to_community_id": str(env.community)}, headers=me)  # fmt: skip
+    assert same.status_code == 422 and same.json()["field"] == "body.to_community_id"
+    moved = await ok(await env.http.post(f"/members/{member_id}/transfer",
+                                         json={"to_community_id": str(elsewhere)}, headers=env.admin))  # fmt: skip
+    assert moved["community_id"] == str(elsewhere)
+    # The old community no longer looks after the member.
+    assert (await env.http.get(f"/members/{member_id}", headers=env.admin)).status_code == 403
+    left = await ok(
+        await env.http.post(f"/members/{member_id}/leave", json={"reason": "退休"}, headers=me)
+    )
+    assert left["status"] == "left"
+    again = await env.http.post(f"/members/{member_id}/leave", json={"reason": "x"}, headers=me)
+    assert again.status_code == 409
+
+    def both(values: list[bytes]) -> bool:
+        mine = mentioning(values, member_id)
+        return any(b'"member.transferred"' in v for v in mine) and any(
+            b'"member.left"' in v for v in mine
+        )
+
+    values = await read_topic(env.bootstrap, topics.POINTS, both)
+    assert both(values)
+    assert all(
+        number.encode() not in v and "迁移者".encode() not in v
+        for v in mentioning(values, member_id)
+    )
