@@ -4,4 +4,14 @@ from __future__ import annotations
 
 from cobuild_kit.settings import ServiceSettings, settings_for
 
-CommitmentsSettings: type[ServiceSettings] = settings_for("commitments")
+
+class _Commitments(ServiceSettings):
+    # Evidence uploads: a file over this size is refused with a 422 naming the field.
+    evidence_max_bytes: int = 10 * 1024 * 1024
+    # How often the deadlines worker looks at business time (seconds).
+    deadline_scan_interval_s: float = 0.5
+    # A reminder goes out once this many days before a deadline (business dates).
+    reminder_days: int = 3
+
+
+CommitmentsSettings: type[_Commitments] = settings_for("commitments", base=_Commitments)  # type: ignore[assignment]

@@ -1,0 +1,1 @@
+"""Pure domain: the commitment state machine, deadline rules and evidence rules (no I/O)."""

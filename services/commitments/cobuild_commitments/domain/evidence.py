@@ -1,0 +1,37 @@
+"""Evidence rules: which files are accepted and how their names are made safe."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Images and PDF only; the type is read from the file's first bytes, not trusted from the client.
+_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"%PDF-", 0, "application/pdf"),
+)
+ALLOWED_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+SNIFF_BYTES = 16
+_UNSAFE = re.compile(r"[^\w.\- ()\[\]]+")
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """The accepted type whose signature `head` starts with, or None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    for magic, offset, content_type in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return content_type
+    return None
+
+
+def safe_filename(name: str | None) -> str:
+    """A display name with no path in it: 'a/../../etc/passwd' becomes 'passwd'."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFC", base)
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = _UNSAFE.sub("_", base).strip(" .")
+    return base[:255] or "evidence"

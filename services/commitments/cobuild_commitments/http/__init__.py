@@ -1,0 +1,5 @@
+"""HTTP adapters of the commitments service."""
+
+from cobuild_commitments.http import commands, evidence, queries
+
+routers = [commands.router, evidence.router, queries.router]
