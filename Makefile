@@ -7,13 +7,14 @@ PACKAGES := libs/contracts libs/kit libs/stack services/agreements services/comm
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: run test lint contracts clean-var help
+.PHONY: run test lint contracts asyncapi clean-var help
 
 help:
 	@echo "make run    - start the embedded stack and the four services, and play a district's year"
 	@echo "make test   - run the test suite (starts its own PostgreSQL and broker on free ports)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make contracts - export a JSON Schema of every event to docs/contracts/"
+	@echo "make asyncapi  - regenerate each service's AsyncAPI document in docs/asyncapi/"
 
 $(STAMP): $(PYPROJECTS) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ lint: $(STAMP)
 
 contracts: $(STAMP)
 	$(BIN)/python -m cobuild_contracts.export docs/contracts
+
+SERVICES := agreements commitments points evaluation
+asyncapi: $(STAMP)
+	for s in $(SERVICES); do $(BIN)/faststream docs gen "cobuild_$$s.app:asyncapi_app" --factory --out docs/asyncapi/$$s.json || exit 1; done
 
 clean-var:
 	rm -rf var

@@ -26,14 +26,18 @@ from cobuild_kit.migrations import migrate
 from cobuild_kit.outbox import mark_for_replay
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, Runtime, RuntimeDep, ServiceDefinition
-from cobuild_kit.settings import settings_for
+from cobuild_kit.settings import ServiceSettings, service_config
 from cobuild_kit.testing import TestIssuer, eventually, running_service
 from cobuild_stack.broker import TansuBroker
 from cobuild_stack.ports import free_port
 from cobuild_stack.testing import collect, produce
 from fastapi import APIRouter
 
-KitSettings = settings_for("kittest")
+
+class KitSettings(ServiceSettings):
+    model_config = service_config("kittest")
+
+
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
 

@@ -19,6 +19,8 @@ import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from cobuild_contracts import Envelope, Event
+from cobuild_contracts.registry import events_on
+from cobuild_contracts.topics import ALL_TOPICS
 from fastapi import APIRouter, Depends, FastAPI, Request
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
@@ -64,7 +66,11 @@ class ServiceDefinition:
     clock: Clock | None = None
 
     def migrations(self) -> list[Migration]:
-        own = package_migrations(self.migrations_package, self.name) if self.migrations_package else []
+        own = (
+            package_migrations(self.migrations_package, self.name)
+            if self.migrations_package
+            else []
+        )
         return package_migrations("cobuild_kit", "kit") + own
 
 
@@ -96,6 +102,7 @@ class Runtime:
             logger=logging.getLogger("faststream"),
         )
         self.groups: dict[str, list[str]] = {}
+        self._declare_publications()
         self._pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
@@ -113,6 +120,19 @@ class Runtime:
                 max_records=self.settings.consumer_max_records,
                 fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
                 session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            )
+
+    def _declare_publications(self) -> None:
+        """For the AsyncAPI document: what this service publishes (the relay does the sending)."""
+        topic = f"{self.name}.events.v1"
+        published = sorted(events_on(topic)) if topic in ALL_TOPICS else []
+        if published:
+            self.broker.publisher(
+                topic,
+                title=f"{topic}:publish",
+                description="Envelopes (key = aggregate id, header event_type) of: "
+                + ", ".join(published),
+                schema=Envelope,
             )
 
     @property

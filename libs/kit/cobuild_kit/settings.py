@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,10 +12,18 @@ DEFAULT_PORTS = {"agreements": 8101, "commitments": 8102, "points": 8103, "evalu
 
 
 class ServiceSettings(BaseSettings):
-    """What every service reads. A service subclasses it (see `settings_for`) to add its own."""
+    """What every service reads. A service subclasses it (see `service_config`) to add its own."""
 
     service: ClassVar[str] = "service"
     model_config = SettingsConfigDict(extra="ignore")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # The service's name follows from its prefix: COBUILD_POINTS_ -> "points".
+        super().__pydantic_init_subclass__(**kwargs)
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        if prefix.startswith("COBUILD_"):
+            cls.service = prefix.removeprefix("COBUILD_").rstrip("_").lower()
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -45,19 +53,10 @@ class ServiceSettings(BaseSettings):
     clock: str = Field(default="system", validation_alias=AliasChoices("COBUILD_CLOCK", "clock"))
 
 
-def settings_for(
-    service: str, base: type[ServiceSettings] = ServiceSettings
-) -> type[ServiceSettings]:
-    """A settings class bound to COBUILD_<SERVICE>_ with the service's default port."""
-    prefix = f"COBUILD_{service.upper()}_"
-    cls = type(
-        f"{service.title()}Settings",
-        (base,),
-        {
-            "service": service,
-            "model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore"),
-            "__annotations__": {"port": int},
-            "port": DEFAULT_PORTS.get(service, 0),
-        },
-    )
-    return cls
+def service_config(service: str) -> SettingsConfigDict:
+    """The settings config of one service: environment prefix COBUILD_<SERVICE>_.
+
+    A service declares `class XSettings(ServiceSettings)` with
+    `model_config = service_config("x")` and `port: int = DEFAULT_PORTS["x"]`.
+    """
+    return SettingsConfigDict(env_prefix=f"COBUILD_{service.upper()}_", extra="ignore")

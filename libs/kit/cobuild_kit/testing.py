@@ -44,8 +44,10 @@ class TestIssuer:
             ttl_seconds=ttl_seconds,
         )
 
-    def headers(self, role: Role | str, party_id: UUID, **kw: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role, party_id, **kw)}"}
+    def headers(
+        self, role: Role | str, party_id: UUID, *, subject: str | None = None
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, party_id, subject=subject)}"}
 
 
 @asynccontextmanager

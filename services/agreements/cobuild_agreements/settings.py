@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from cobuild_contracts import HongfanCategory
-from cobuild_kit.settings import ServiceSettings, settings_for
+from cobuild_kit.settings import DEFAULT_PORTS, ServiceSettings, service_config
 from pydantic import Field
 
 
-class AgreementsConfig(ServiceSettings):
+class AgreementsSettings(ServiceSettings):
+    model_config = service_config("agreements")
+    port: int = DEFAULT_PORTS["agreements"]
+
     # The category taxonomy is data: communities may extend it (JSON list in the env var).
     categories: list[str] = Field(default_factory=lambda: [c.value for c in HongfanCategory])
     # How many match suggestions are kept and published per need or resource.
     match_top_n: int = Field(default=5, ge=1, le=50)
     max_import_rows: int = Field(default=5000, ge=1)
-
-
-AgreementsSettings: type[AgreementsConfig] = settings_for("agreements", base=AgreementsConfig)  # type: ignore[assignment]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from cobuild_kit.settings import ServiceSettings, settings_for
+from cobuild_kit.settings import DEFAULT_PORTS, ServiceSettings, service_config
 
 
-class _Commitments(ServiceSettings):
+class CommitmentsSettings(ServiceSettings):
+    model_config = service_config("commitments")
+    port: int = DEFAULT_PORTS["commitments"]
+
     # Evidence uploads: a file over this size is refused with a 422 naming the field.
     evidence_max_bytes: int = 10 * 1024 * 1024
     # How often the deadlines worker looks at business time (seconds).
     deadline_scan_interval_s: float = 0.5
     # A reminder goes out once this many days before a deadline (business dates).
     reminder_days: int = 3
-
-
-CommitmentsSettings: type[_Commitments] = settings_for("commitments", base=_Commitments)  # type: ignore[assignment]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from cobuild_kit.settings import ServiceSettings, settings_for
+from cobuild_kit.settings import DEFAULT_PORTS, ServiceSettings, service_config
 
 
-class _EvaluationBase(ServiceSettings):
+class EvaluationSettings(ServiceSettings):
+    model_config = service_config("evaluation")
+    port: int = DEFAULT_PORTS["evaluation"]
+
     # Resident one-time codes: how long a code stays valid, and redeem attempts per client.
     resident_code_ttl_hours: int = 24 * 30
     resident_redeem_attempts_per_minute: int = 30
@@ -13,6 +16,3 @@ class _EvaluationBase(ServiceSettings):
     points_public_url: str = "http://127.0.0.1:8103"
     # Publication batches of scored events (executemany per batch).
     publish_batch_size: int = 2000
-
-
-EvaluationSettings: type[_EvaluationBase] = settings_for("evaluation", base=_EvaluationBase)  # type: ignore[assignment]

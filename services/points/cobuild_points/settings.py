@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from cobuild_kit.settings import ServiceSettings, settings_for
+from cobuild_kit.settings import DEFAULT_PORTS, ServiceSettings, service_config
 
 
-class PointsOptions(ServiceSettings):
+class PointsSettings(ServiceSettings):
+    model_config = service_config("points")
+    port: int = DEFAULT_PORTS["points"]
+
     # A micro-wish nobody claims within this many days is flagged as stale.
     wish_stale_days: int = 14
     # The rule applied when the community confirms a fulfilled micro-wish.
     wish_rule_code: str = "wish_fulfilled"
 
 
-PointsSettings = cast(type[PointsOptions], settings_for("points", base=PointsOptions))
-
-
-def options(settings: ServiceSettings) -> PointsOptions:
-    assert isinstance(settings, PointsOptions)
+def options(settings: ServiceSettings) -> PointsSettings:
+    assert isinstance(settings, PointsSettings)
     return settings

@@ -2,13 +2,96 @@
 
 from __future__ import annotations
 
-from .agreements import *  # noqa: F403
-from .agreements import __all__ as _agreements
-from .commitments import *  # noqa: F403
-from .commitments import __all__ as _commitments
-from .evaluation import *  # noqa: F403
-from .evaluation import __all__ as _evaluation
-from .points import *  # noqa: F403
-from .points import __all__ as _points
+from .agreements import (
+    AgreementAmended,
+    AgreementSigned,
+    AgreementTerminated,
+    CommitmentItem,
+    MatchSuggested,
+    NeedClaimed,
+    NeedPublished,
+    NeedWithdrawn,
+    PartyRegistered,
+    PartyUpdated,
+    ProposalCountered,
+    ProposalMade,
+    ResourceOffered,
+    ResourceWithdrawn,
+)
+from .commitments import (
+    CommitmentCancelled,
+    CommitmentConfirmationRefused,
+    CommitmentFulfilled,
+    CommitmentOpened,
+    CommitmentOverdue,
+    CommitmentProgressed,
+    CommitmentReminderDue,
+    EvidenceSubmitted,
+    Participant,
+    TaskAssigned,
+    TaskClaimed,
+)
+from .evaluation import (
+    AssessmentCompleted,
+    EvaluationSubmitted,
+    MemberScored,
+    UnitScored,
+)
+from .points import (
+    ActivityPublished,
+    ActivitySignedUp,
+    AttendanceConfirmed,
+    MemberLeft,
+    MemberReported,
+    MemberTransferred,
+    PointsAwarded,
+    PointsReversed,
+    PositivePoints,
+    WishClaimed,
+    WishFulfilled,
+    WishPublished,
+)
 
-__all__ = [*_agreements, *_commitments, *_points, *_evaluation]
+__all__ = [
+    "ActivityPublished",
+    "ActivitySignedUp",
+    "AgreementAmended",
+    "AgreementSigned",
+    "AgreementTerminated",
+    "AssessmentCompleted",
+    "AttendanceConfirmed",
+    "CommitmentCancelled",
+    "CommitmentConfirmationRefused",
+    "CommitmentFulfilled",
+    "CommitmentItem",
+    "CommitmentOpened",
+    "CommitmentOverdue",
+    "CommitmentProgressed",
+    "CommitmentReminderDue",
+    "EvaluationSubmitted",
+    "EvidenceSubmitted",
+    "MatchSuggested",
+    "MemberLeft",
+    "MemberReported",
+    "MemberScored",
+    "MemberTransferred",
+    "NeedClaimed",
+    "NeedPublished",
+    "NeedWithdrawn",
+    "Participant",
+    "PartyRegistered",
+    "PartyUpdated",
+    "PointsAwarded",
+    "PointsReversed",
+    "PositivePoints",
+    "ProposalCountered",
+    "ProposalMade",
+    "ResourceOffered",
+    "ResourceWithdrawn",
+    "TaskAssigned",
+    "TaskClaimed",
+    "UnitScored",
+    "WishClaimed",
+    "WishFulfilled",
+    "WishPublished",
+]

@@ -16,13 +16,13 @@ from cobuild_kit.service import Runtime
 
 from cobuild_agreements.domain.drafts import DraftRules
 from cobuild_agreements.domain.lists import ListRules
-from cobuild_agreements.settings import AgreementsConfig
+from cobuild_agreements.settings import AgreementsSettings
 
 ADMIN_OF_KIND = {"community": Role.COMMUNITY_ADMIN, "unit": Role.UNIT_ADMIN}
 
 
-def settings(rt: Runtime) -> AgreementsConfig:
-    return cast(AgreementsConfig, rt.settings)
+def settings(rt: Runtime) -> AgreementsSettings:
+    return cast(AgreementsSettings, rt.settings)
 
 
 def now_and_today(rt: Runtime) -> tuple[datetime, date]:

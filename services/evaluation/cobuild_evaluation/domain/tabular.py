@@ -32,7 +32,7 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 
 def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]]) -> bytes:
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     for title, header, rows in sheets:
         ws = wb.create_sheet(title=title[:31])
         ws.append([safe_cell(h) for h in header])

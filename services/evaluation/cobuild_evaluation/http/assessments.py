@@ -180,7 +180,8 @@ async def _check_republication(conn: asyncpg.Connection, body: PublishIn, year: 
         )
     if body.reason is None:
         raise Invalid("a re-publication needs a reason", field="body.reason")
-    return current["assessment_id"]
+    superseded: UUID = current["assessment_id"]
+    return superseded
 
 
 async def _current(conn: asyncpg.Connection, district_id: UUID, year: int) -> asyncpg.Record:
