@@ -185,6 +185,7 @@ class Runtime:
         )
         self._spawn("relay", lambda _rt: self.relay.run() if self.relay else asyncio.sleep(0))
         await _retry("consumers", self.broker.start)
+        self._spawn("lag-gauge", _refresh_lag_gauge)
         for worker in self.definition.workers:
             self._spawn(getattr(worker, "__name__", "worker"), worker)
         log.info("service.started", port=s.port)
@@ -243,6 +244,16 @@ class Runtime:
             for topic, value in per_topic.items():
                 metrics.CONSUMER_LAG.labels(group, topic).set(value)
         return out
+
+
+async def _refresh_lag_gauge(rt: Runtime) -> None:
+    """Keep the consumer-lag gauge of /metrics current without anyone asking /ops/lag."""
+    while True:
+        await asyncio.sleep(15)
+        try:
+            await rt.lag()
+        except Exception as exc:  # the broker may be away; the gauge just keeps its value
+            log.debug("lag.unavailable", error=repr(exc))
 
 
 async def _retry(what: str, start: Callable[[], Awaitable[Any]]) -> Any:
