@@ -18,6 +18,7 @@ from .discovery import StackInfo, read_stack_info
 from .errors import StackError
 from .keys import ROLES, dev_keys, ensure_dev_keys, mint_token
 from .launcher import SERVICES, StackConfig, StackEvent
+from .ops import register as register_operator_commands
 from .run import Interrupted, RunOptions, load_driver, run_stack
 
 P = ParamSpec("P")
@@ -185,6 +186,9 @@ def run(
             options=RunOptions(seed=seed, scale=scale, serve=not no_serve),
         )
     )
+
+
+register_operator_commands(app)  # replay, dlq, verify, assess, export, import, lag
 
 
 def main() -> None:

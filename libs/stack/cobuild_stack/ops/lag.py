@@ -1,0 +1,59 @@
+"""`cobuild lag`: every service's consumer lag and outbox backlog in one table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .common import NO_PARTY, Stack, VarDir, clear_errors, console
+
+
+def read_lag(stack: Stack) -> dict[str, dict[str, Any] | str]:
+    """Per service: its /ops/lag answer, or why there is none."""
+    out: dict[str, dict[str, Any] | str] = {}
+    for name in stack.info["services"]:
+        with stack.client(name, "district_admin", NO_PARTY) as api:
+            try:
+                out[name] = api.json("GET", "/ops/lag")
+            except Exception as exc:  # one service down must not hide the others
+                out[name] = str(exc)
+    return out
+
+
+def _groups(lag: dict[str, Any]) -> str:
+    parts = [
+        f"{group}: " + ", ".join(f"{topic}={n}" for topic, n in sorted(per.items()))
+        for group, per in sorted(lag.get("groups", {}).items())
+    ]
+    return "\n".join(parts) or "-"
+
+
+@clear_errors
+def command(var_dir: VarDir = Path("var")) -> None:
+    """Consumer lag per group and topic, and the outbox backlog, of every running service.
+    Exits 1 if a service does not answer."""
+    stack = Stack(var_dir)
+    table = Table(title="Lag")
+    table.add_column("service")
+    table.add_column("outbox backlog", justify="right")
+    table.add_column("consumer lag", justify="right")
+    table.add_column("per group")
+    failed = False
+    for name, lag in read_lag(stack).items():
+        if isinstance(lag, str):
+            failed = True
+            table.add_row(escape(name), "-", "-", f"[red]{escape(lag)}[/]")
+        else:
+            table.add_row(
+                escape(name),
+                str(lag["outbox_backlog"]),
+                str(lag["total_lag"]),
+                escape(_groups(lag)),
+            )
+    console.print(table)
+    if failed:
+        raise typer.Exit(1)
