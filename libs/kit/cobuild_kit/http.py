@@ -10,6 +10,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -52,6 +53,15 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status)
 
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def on_unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL text cannot hold NUL: bad input, and the unit of work has rolled back.
+        return JSONResponse(
+            error_body("validation", "text contains a character that cannot be stored", "body"),
+            status_code=422,
+        )
+
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = [
@@ -88,7 +98,14 @@ class RequestContextMiddleware(BaseHTTPMiddleware):
         try:
             length = request.headers.get("content-length")
             limit = self._limit(request.url.path)
-            if length is not None and length.isdigit() and int(length) > limit:
+            too_large = (
+                int(length) > limit
+                if length is not None and length.isdigit()
+                else length is None
+                and request.method in _MUTATING
+                and not await _read_within(request, limit)
+            )
+            if too_large:
                 response: Response = JSONResponse(
                     error_body("too_large", f"request body over {limit} bytes", "body"), 413
                 )
@@ -104,6 +121,20 @@ class RequestContextMiddleware(BaseHTTPMiddleware):
             return response
         finally:
             correlation_id.reset(token)
+
+
+async def _read_within(request: Request, limit: int) -> bool:
+    """A body sent without Content-Length (chunked): read it only up to `limit`, and keep it
+    for the app (BaseHTTPMiddleware hands a cached `_body` downstream)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return False
+        chunks.append(chunk)
+    request._body = b"".join(chunks)
+    return True
 
 
 class IdempotencyMiddleware(BaseHTTPMiddleware):

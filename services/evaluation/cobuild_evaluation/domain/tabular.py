@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -19,6 +20,12 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def _xlsx_cell(value: Any) -> Any:
+    """XLSX cannot hold control characters (a name may carry them): each becomes U+FFFD."""
+    value = safe_cell(value)
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
@@ -35,9 +42,9 @@ def to_xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]]
     wb.remove(wb.active)
     for title, header, rows in sheets:
         ws = wb.create_sheet(title=title[:31])
-        ws.append([safe_cell(h) for h in header])
+        ws.append([_xlsx_cell(h) for h in header])
         for row in rows:
-            ws.append([safe_cell(v) for v in row])
+            ws.append([_xlsx_cell(v) for v in row])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

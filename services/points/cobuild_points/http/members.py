@@ -240,14 +240,14 @@ async def report(
 async def accept(member_id: UUID, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
-        lifecycle.require("accept", row["status"])
-        await authorize(
+        await authorize(  # before the state check: a stranger learns nothing of the member
             uow.conn,
             actor,
-            row["requested_community_id"],
+            serving_community(row),
             roles=COMMUNITY,
             action="accept members reporting to this community",
         )
+        lifecycle.require("accept", row["status"])
         now = rt.clock.now()
         row = await members.accept_report(uow.conn, member_id, now)
         await uow.emit(
@@ -268,14 +268,14 @@ async def decline(
 ) -> dict[str, Any]:
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
-        lifecycle.require("decline", row["status"])
-        await authorize(
+        await authorize(  # before the state check: a stranger learns nothing of the member
             uow.conn,
             actor,
-            row["requested_community_id"],
+            serving_community(row),
             roles=COMMUNITY,
             action="decline members reporting to this community",
         )
+        lifecycle.require("decline", row["status"])
         await members.decline_report(uow.conn, member_id)
         log.info("member.report_declined", member_id=str(member_id), reason=body.reason)
         return profile(await members.get(uow.conn, member_id))
@@ -289,15 +289,15 @@ async def transfer(
     current community's admin does it."""
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
-        lifecycle.require("transfer", row["status"])
         if not is_self(actor, member_id):
             await authorize(
                 uow.conn,
                 actor,
-                row["community_id"],
+                serving_community(row),
                 roles=COMMUNITY,
                 action="transfer this community's members",
             )
+        lifecycle.require("transfer", row["status"])
         if body.to_community_id == row["community_id"]:
             raise Invalid("is the member's current community", field="body.to_community_id")
         now = rt.clock.now()
@@ -319,8 +319,6 @@ async def leave(member_id: UUID, body: ReasonIn, actor: ActorDep, rt: RuntimeDep
     """The member, their unit's admin or their community's admin ends the membership."""
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
-        if row["status"] == "left":
-            raise Conflict("the member has already left")
         community = serving_community(row)
         allowed = (
             is_self(actor, member_id)
@@ -329,6 +327,8 @@ async def leave(member_id: UUID, body: ReasonIn, actor: ActorDep, rt: RuntimeDep
         )
         if not allowed:
             raise Forbidden(f"{actor.role.value} of {actor.party_id} may not end this membership")
+        if row["status"] == "left":
+            raise Conflict("the member has already left")
         now = rt.clock.now()
         await members.leave(uow.conn, member_id, body.reason, now)
         await uow.emit(MemberLeft(member_id=member_id, reason=body.reason, left_at=now))

@@ -136,7 +136,10 @@ async def verify(year: YearQ, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]
 async def rules(year: YearQ, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
     """The rule set a year uses (frozen once the year's first entry was made)."""
     async with rt.pool.acquire() as conn:
-        rule_set = await rulebook.for_year(conn, year)
+        try:
+            rule_set = await rulebook.for_year(conn, year)
+        except LookupError:
+            raise NotFound(f"no point rule set covers {year}") from None
         fixed = await conn.fetchval("SELECT fixed_at FROM rule_set_year WHERE year = $1", year)
     data = plain(asdict(rule_set))
     data["rules"] = {code: plain(asdict(r)) for code, r in rule_set.rules.items()}
