@@ -133,9 +133,12 @@ def test_roster_reports_every_bad_row() -> None:
         f",13800000002,{unit},{community},\n"
         f"赵六,12345,{unit},not-a-uuid,\n"
         f"钱七,13800000001,{unit},{community},\n"
+        ",,,,\n"
+        f"孙八,13800000009,{unit},{community},\n"
     )
-    drafts, errors = parse_roster(read_table(csv_text.encode(), "m.csv"))
-    assert [d.name for d in drafts] == ["王五"]
+    drafts, errors = parse_roster(read_table(csv_text.encode()))
+    # A draft keeps its spreadsheet row, past bad and blank rows.
+    assert [(row, d.name) for row, d in drafts] == [(2, "王五"), (7, "孙八")]
     assert {(e.row, e.field) for e in errors} == {
         (3, "name"), (4, "phone"), (4, "community_id"), (5, "phone"),
     }  # fmt: skip

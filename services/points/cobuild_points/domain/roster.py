@@ -3,15 +3,12 @@ into rows with a per-row error report (pure: bytes in, drafts and errors out).""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
-from openpyxl import load_workbook
+from cobuild_kit.sheets import NumberedRow, RowError, read_rows
 
 PHONE_RE = re.compile(r"^1\d{10}$")  # a mainland mobile number
 COLUMNS = ("name", "phone", "unit_id", "community_id", "grid_id")
@@ -27,16 +24,6 @@ class MemberDraft:
     community_id: UUID  # residence community
     grid_id: UUID | None = None
     show_full_name: bool = False
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int  # 1-based data row (the header is row 1 of the file, so data starts at 2)
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "message": self.message}
 
 
 def normalise_phone(phone: str) -> str:
@@ -87,49 +74,20 @@ def draft_from_row(index: int, row: Mapping[str, str]) -> tuple[MemberDraft | No
     return MemberDraft(name, phone, unit_id, community_id, ids["grid_id"]), []
 
 
-def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
-    """Rows of a CSV or XLSX file as dicts keyed by the (lower-cased) header."""
-    if filename.lower().endswith(".xlsx") or content[:2] == b"PK":
-        raw_rows = _xlsx_rows(content)
-    else:
-        text = content.decode("utf-8-sig")
-        raw_rows = list(csv.reader(io.StringIO(text)))
-    if not raw_rows:
-        raise ValueError("the file is empty")
-    header = [h.strip().lower() for h in raw_rows[0]]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ValueError(f"the header lacks columns {missing}; expected {list(COLUMNS)}")
-    rows = [dict(zip(header, r, strict=False)) for r in raw_rows[1:] if any(c.strip() for c in r)]
-    if len(rows) > MAX_ROWS:
-        raise ValueError(f"more than {MAX_ROWS} rows")
-    return rows
+def read_table(content: bytes) -> list[NumberedRow]:
+    """The numbered data rows of a CSV or XLSX roster (blocking: call it in a thread)."""
+    return read_rows(content, required=REQUIRED, max_rows=MAX_ROWS, field="body.file")
 
 
-def _xlsx_rows(content: bytes) -> list[list[str]]:
-    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    try:
-        sheet = book.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # phones typed as numbers
-    return str(value)
-
-
-def parse_roster(rows: Iterable[Mapping[str, str]]) -> tuple[list[MemberDraft], list[RowError]]:
-    """Every row checked; duplicates of a phone inside the file are errors too."""
-    drafts: list[MemberDraft] = []
+def parse_roster(
+    rows: Iterable[NumberedRow],
+) -> tuple[list[tuple[int, MemberDraft]], list[RowError]]:
+    """Every row checked, each draft with its row number; a phone repeated inside the file is
+    an error too."""
+    drafts: list[tuple[int, MemberDraft]] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    for offset, row in enumerate(rows):
-        index = offset + 2
+    for index, row in rows:
         draft, row_errors = draft_from_row(index, row)
         errors.extend(row_errors)
         if draft is None:
@@ -138,5 +96,5 @@ def parse_roster(rows: Iterable[Mapping[str, str]]) -> tuple[list[MemberDraft], 
             errors.append(RowError(index, "phone", f"repeats row {seen[draft.phone]}"))
             continue
         seen[draft.phone] = index
-        drafts.append(draft)
+        drafts.append((index, draft))
     return drafts, errors

@@ -136,21 +136,19 @@ async def import_roster(
     """CSV or XLSX with columns name, phone, unit_id, community_id, grid_id. All rows or none:
     any bad row returns 422 with a report per row, and nothing is written."""
     content = await file.read()
-    try:
-        rows = await asyncio.to_thread(read_table, content, file.filename or "")
-    except (ValueError, UnicodeDecodeError, OSError, KeyError) as exc:
-        raise Invalid(f"cannot read the file: {exc}", field="body.file") from exc
-    drafts, errors = parse_roster(rows)
-    for index, draft in enumerate(drafts):
-        if not may_register(actor, draft.unit_id, draft.community_id):
-            errors.append(
-                RowError(index + 2, "unit_id", "you may not register members of this unit")
-            )
+    rows = await asyncio.to_thread(read_table, content)
+    numbered, errors = parse_roster(rows)
+    errors += [
+        RowError(row, "unit_id", "you may not register members of this unit")
+        for row, draft in numbered
+        if not may_register(actor, draft.unit_id, draft.community_id)
+    ]
+    drafts = [draft for _, draft in numbered]
     async with rt.unit_of_work() as uow:
         taken = await members.existing_phones(uow.conn, [d.phone for d in drafts])
         errors += [
-            RowError(i + 2, "phone", "is already registered")
-            for i, d in enumerate(drafts)
+            RowError(row, "phone", "is already registered")
+            for row, d in numbered
             if d.phone in taken
         ]
         if errors or not drafts:
