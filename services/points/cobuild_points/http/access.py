@@ -30,11 +30,11 @@ def require_self(actor: Actor, member_id: UUID, action: str) -> None:
         raise Forbidden(f"only the member may {action}")
 
 
-def serving_community(member: asyncpg.Record) -> UUID | None:
+def serving_community(member: asyncpg.Record) -> UUID:
     """The community whose admin looks after the member (or is asked to accept them)."""
-    if member["status"] == "requested":
-        return member["requested_community_id"]  # type: ignore[no-any-return]
-    return member["community_id"]  # type: ignore[no-any-return]
+    key = "requested_community_id" if member["status"] == "requested" else "community_id"
+    community: UUID = member[key]
+    return community
 
 
 def member_view(actor: Actor, member: asyncpg.Record, action: str = "see this member") -> View:

@@ -13,6 +13,7 @@ from cobuild_kit.errors import Conflict, Forbidden, Invalid
 from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, RuntimeDep
+from cobuild_kit.sheets import RowError
 from fastapi import APIRouter, File, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -21,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from cobuild_points.domain import members as lifecycle
 from cobuild_points.domain.roster import (
     MemberDraft,
-    RowError,
     check_phone,
     normalise_phone,
     parse_roster,
