@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := libs/contracts libs/kit libs/stack services/agreements services/commitments services/points services/evaluation
+PACKAGES := libs/contracts libs/kit libs/stack libs/scenario services/agreements services/commitments services/points services/evaluation
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: run test lint contracts asyncapi clean-var help
+.PHONY: run test lint contracts asyncapi clean-var help bench bench-large
 
 help:
 	@echo "make run    - start the embedded stack and the four services, and play a district's year"
@@ -23,7 +23,7 @@ $(STAMP): $(PYPROJECTS) requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/cobuild run
+	$(BIN)/cobuild run --scale district
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -41,3 +41,12 @@ asyncapi: $(STAMP)
 
 clean-var:
 	rm -rf var
+
+# Benchmarks (bench/): references and the suite against the real stack on free ports.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(BIN)/python -m bench.run
+
+bench-large: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(BIN)/python -m bench.run --large

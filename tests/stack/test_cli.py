@@ -114,6 +114,8 @@ def test_run_no_serve_exits_zero_once_everything_answers(var_dir: Path) -> None:
     result = cobuild(
         "run",
         "--no-serve",
+        "--driver",
+        "check",
         "--seed",
         "7",
         "--scale",

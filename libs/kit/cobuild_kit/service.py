@@ -102,6 +102,9 @@ class Runtime:
             logger=logging.getLogger("faststream"),
         )
         self.groups: dict[str, list[str]] = {}
+        # How far a worker has got in business time (e.g. the deadline scan), shown on /ops/lag
+        # so a driver moving a file clock can wait for it.
+        self.progress: dict[str, str] = {}
         self._declare_publications()
         self._pool: asyncpg.Pool | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -350,7 +353,12 @@ def _ops_state_router() -> APIRouter:
             backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
         groups = await rt.lag()
         total = sum(v for per in groups.values() for v in per.values())
-        return {"groups": groups, "total_lag": total, "outbox_backlog": backlog}
+        return {
+            "groups": groups,
+            "total_lag": total,
+            "outbox_backlog": backlog,
+            "progress": rt.progress,
+        }
 
     return router
 

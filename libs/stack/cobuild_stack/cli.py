@@ -174,6 +174,10 @@ def run(
     ] = False,
     var_dir: VarDir = Path("var"),
     service: Services = None,
+    driver: Annotated[
+        str,
+        typer.Option(help="'main' plays the year; 'check' only checks that every service answers."),
+    ] = "main",
 ) -> None:
     """Start the stack, run the main job's driver, then keep serving until Ctrl-C."""
     asyncio.run(
@@ -182,7 +186,7 @@ def run(
             on_event=_print_event,
             on_ready=lambda info: console.print(_stack_table(info)),
             say=lambda text: console.print(escape(text)),
-            driver=load_driver(),
+            driver=load_driver(driver),
             options=RunOptions(seed=seed, scale=scale, serve=not no_serve),
         )
     )

@@ -52,10 +52,13 @@ async def answering_driver(ctx: RunContext) -> None:
 
 
 def load_driver(name: str = "main") -> Driver:
+    """'check' is the built-in answering check; other names come from the entry points."""
+    if name == "check":
+        return answering_driver
     for ep in entry_points(group=DRIVER_GROUP):
         if ep.name == name:
             return cast(Driver, ep.load())
-    return answering_driver
+    raise StackError(f"no driver named {name!r} is installed (entry point group {DRIVER_GROUP})")
 
 
 class Interrupted(Exception):
@@ -73,6 +76,10 @@ async def run_stack(
 ) -> None:
     """Start, run the driver, then serve until SIGINT/SIGTERM (or stop if not serving)."""
     options = options or RunOptions()
+    # A driver may set up the stack it plays on (the main job: a file clock, a fresh state).
+    prepare = getattr(driver, "prepare_stack", None)
+    if prepare is not None:
+        config = prepare(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -75,6 +75,8 @@ async def scan_deadlines(rt: Runtime) -> tuple[int, int, int]:
                 reminders += 1
             if c.overdue_due(today) and await raise_overdue(uow, c, now):
                 overdue += 1
+    if len(candidates) < _BATCH:  # everything due by `now` is flagged
+        rt.progress["deadlines_scanned_through"] = now.isoformat()
     if overdue or reminders:
         log.info(
             "deadlines.scanned", business_date=str(today), overdue=overdue, reminders=reminders

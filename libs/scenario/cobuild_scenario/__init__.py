@@ -1,0 +1,1 @@
+"""The main job: a seeded district year played through the four services, then reported."""

@@ -1,0 +1,430 @@
+"""The year's report, read back ONLY from the services' query APIs and the topics themselves.
+
+Nothing here looks at the plan or the driver's bookkeeping: the figures are what the system
+computed. Names come from the directory (agreements), rates from the fulfilment ledger and the
+assessment (evaluation), overdue commitments from the commitments service, event counts from
+reading every topic. Figures are keyed by names, never by generated ids, so the same seed gives
+the same report.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from cobuild_scenario.actors import Actor, Api
+
+YEAR = 2026
+SNAPSHOTS = {"mid_year": "2026-06-30", "year_end": "2026-12-31"}
+KEPT = (
+    "signed",
+    "signed_fen",
+    "fulfilled",
+    "fulfilled_fen",
+    "due",
+    "on_time",
+    "overdue",
+    "overdue_fen",
+    "flagged_overdue",
+    "cancelled",
+    "fulfilment_rate",
+    "fulfilment_rate_fen",
+    "on_time_rate",
+)
+SCORE_BANDS = (
+    ("fail <60", 0, 60),
+    ("pass 60–75", 60, 75),
+    ("good 75–90", 75, 90),
+    ("excellent ≥90", 90, 101),
+)
+
+
+def _kept(figures: dict[str, Any]) -> dict[str, Any]:
+    return {k: figures[k] for k in KEPT}
+
+
+async def build(
+    api: Api, info: Any, *, district_id: str, out_dir: Path, console: Console | None = None
+) -> dict[str, Any]:
+    district = api.actor("district_admin", district_id)
+    names = await _names(district)
+    figures: dict[str, Any] = {
+        "fulfilment": {
+            k: await _fulfilment(district, district_id, d) for k, d in SNAPSHOTS.items()
+        },
+        "overdue": await _overdue(district, names),
+        "assessment": await _assessment(district, district_id, names),
+        "events": await count_events(info["broker"]["bootstrap"], info["topics"]),
+    }
+    streets = figures["fulfilment"]["year_end"]["streets"]
+    exports = await _exports(district, district_id)
+    await asyncio.to_thread(write_files, out_dir, figures, exports)
+    # Not part of report.json (an id): where the public board of the first street is.
+    board = await district.get("agreements", "/parties", parent_id=district_id, kind="street")
+    by_name = {p["name"]: str(p["party_id"]) for p in board}
+    first = streets[0]["name"] if streets else None
+    return {**figures, "board_street_id": by_name.get(first) if first else None}
+
+
+async def _names(district: Actor) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for kind in ("street", "community", "unit"):
+        for p in await district.get("agreements", "/parties", kind=kind, limit=1000):
+            out[str(p["party_id"])] = p["name"]
+    return out
+
+
+async def _fulfilment(district: Actor, district_id: str, as_of: str) -> dict[str, Any]:
+    top = await district.get("evaluation", "/ledger", scope="district", id=district_id, as_of=as_of)
+    streets = []
+    for child in top["children"]:
+        view = await district.get(
+            "evaluation", "/ledger", scope="street", id=child["id"], as_of=as_of
+        )
+        streets.append(
+            {
+                "name": child["name"],
+                **_kept(child["figures"]),
+                "communities": [
+                    {"name": c["name"], **_kept(c["figures"])} for c in view["children"]
+                ],
+            }
+        )
+    return {"as_of": as_of, "district": _kept(top["figures"]), "streets": streets}
+
+
+async def _overdue(district: Actor, names: dict[str, str]) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await district.get(
+            "commitments", "/commitments", overdue="true", limit=200, offset=offset
+        )
+        items += page["items"]
+        offset = page["next_offset"]
+    listed = sorted(
+        (
+            {
+                "title": c["title"],
+                "community": names.get(str(c["community_id"]), "?"),
+                "unit": names.get(str(c["unit_id"]), "?"),
+                "deadline": c["deadline"],
+                "status": c["status"],
+                "funds_fen": c["funds_fen"],
+            }
+            for c in items
+        ),
+        key=lambda c: (c["deadline"], c["title"]),
+    )
+    return {
+        "flagged": len(listed),
+        "still_open": sum(1 for c in listed if c["status"] != "fulfilled"),
+        "fulfilled_late": sum(1 for c in listed if c["status"] == "fulfilled"),
+        "by_community": dict(sorted(Counter(c["community"] for c in listed).items())),
+        "commitments": listed,
+    }
+
+
+async def _assessment(district: Actor, district_id: str, names: dict[str, str]) -> dict[str, Any]:
+    res = await district.get("evaluation", f"/assessments/{YEAR}", district_id=district_id)
+    scores = sorted(Decimal(m["score"]) for m in res["members"])
+    bands = {label: sum(1 for s in scores if low <= s < high) for label, low, high in SCORE_BANDS}
+    ranking = await district.get(
+        "evaluation",
+        f"/assessments/{YEAR}/rankings",
+        district_id=district_id,
+        scope="district",
+        subject="unit",
+    )
+    top = [
+        {
+            "rank": r["rank"],
+            "unit": names.get(r["subject_id"], r["subject_id"]),
+            "score": r["score"],
+            "grade": r["grade"],
+        }
+        for r in ranking["ranking"]
+    ]
+    # Ties share a rank and are listed by id; list them by name so reruns read the same.
+    top = sorted(top, key=lambda u: (u["rank"], u["unit"]))[:10]
+    return {
+        "policy_version": res["policy_version"],
+        "totals": res["totals"],
+        "member_score_bands": bands,
+        "member_score_mean": format(
+            (sum(scores, Decimal(0)) / len(scores)).quantize(Decimal("0.01"))
+            if scores
+            else Decimal(0),
+            "f",
+        ),
+        "member_scores": [format(s, "f") for s in scores],
+        "top_units": top,
+    }
+
+
+async def count_events(bootstrap: str, topics: list[str]) -> dict[str, Any]:
+    """Read every topic from the beginning and count what is there, per topic and per event
+    type. Tansu's end offsets undercount multi-record batches, so messages are counted by
+    reading until fetches come back empty, not by offsets."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = []
+        for topic in topics:
+            known = consumer.partitions_for_topic(topic)
+            if known is None:
+                await consumer._client.force_metadata_update()
+                known = consumer.partitions_for_topic(topic) or set()
+            parts += [TopicPartition(topic, p) for p in sorted(known)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        per_topic: Counter[str] = Counter()
+        per_type: Counter[str] = Counter()
+        empty = 0
+        while empty < 3:
+            batch = await consumer.getmany(timeout_ms=400, max_records=5000)
+            if not any(batch.values()):
+                empty += 1
+                continue
+            empty = 0
+            for tp, records in batch.items():
+                per_topic[tp.topic] += len(records)
+                for record in records:
+                    kind = dict(record.headers or ()).get("event_type")
+                    per_type[kind.decode() if isinstance(kind, bytes) else "?"] += 1
+    finally:
+        await consumer.stop()
+    return {
+        "per_topic": {t: per_topic.get(t, 0) for t in sorted(topics)},
+        "per_event_type": dict(sorted(per_type.items())),
+        "total": sum(per_topic.values()),
+    }
+
+
+async def _exports(district: Actor, district_id: str) -> dict[str, bytes]:
+    jobs = {
+        f"ledger-district-{SNAPSHOTS['year_end']}.{fmt}": district.get_bytes(
+            "evaluation",
+            f"/exports/ledger.{fmt}",
+            scope="district",
+            id=district_id,
+            as_of=SNAPSHOTS["year_end"],
+        )
+        for fmt in ("csv", "xlsx")
+    }
+    jobs.update(
+        {
+            f"assessment-{YEAR}.{fmt}": district.get_bytes(
+                "evaluation", f"/exports/assessments/{YEAR}.{fmt}", district_id=district_id
+            )
+            for fmt in ("csv", "xlsx")
+        }
+    )
+    contents = await asyncio.gather(*jobs.values())
+    return dict(zip(jobs, contents, strict=True))
+
+
+def write_files(out_dir: Path, figures: dict[str, Any], exports: dict[str, bytes]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, content in exports.items():
+        (out_dir / name).write_bytes(content)
+    (out_dir / "report.json").write_text(
+        json.dumps(figures, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    (out_dir / "report.html").write_text(render_html(figures), encoding="utf-8")
+
+
+# --- terminal -----------------------------------------------------------------------------
+
+
+def _pct(rate: str | None) -> str:
+    return "—" if rate is None else f"{Decimal(rate) * 100:.1f}%"
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen / 100:,.0f}"
+
+
+def print_summary(figures: dict[str, Any], console: Console) -> None:
+    mid, end = figures["fulfilment"]["mid_year"], figures["fulfilment"]["year_end"]
+    table = Table(title="Fulfilment (履约率) by street and community")
+    for col in (
+        "scope",
+        "signed",
+        "funds",
+        "mid-year count",
+        "mid-year value",
+        "year-end count",
+        "year-end value",
+        "overdue",
+    ):
+        table.add_column(col, justify="right" if col != "scope" else "left")
+
+    def row(label: str, m: dict[str, Any], e: dict[str, Any], style: str = "") -> None:
+        table.add_row(
+            label,
+            str(e["signed"]),
+            _yuan(e["signed_fen"]),
+            _pct(m["fulfilment_rate"]),
+            _pct(m["fulfilment_rate_fen"]),
+            _pct(e["fulfilment_rate"]),
+            _pct(e["fulfilment_rate_fen"]),
+            str(e["overdue"]),
+            style=style,
+        )
+
+    row("district", mid["district"], end["district"], "bold")
+    for ms, es in zip(mid["streets"], end["streets"], strict=True):
+        row(es["name"], ms, es, "cyan")
+        for mc, ec in zip(ms["communities"], es["communities"], strict=True):
+            row("  " + ec["name"], mc, ec)
+    console.print(table)
+    for line in summary_lines(figures):
+        console.print(line)
+    a = figures["assessment"]
+    scores = Table(title=f"Member scores (policy {a['policy_version']})")
+    scores.add_column("band")
+    scores.add_column("members", justify="right")
+    for band, n in a["member_score_bands"].items():
+        scores.add_row(band, str(n))
+    console.print(scores)
+    units = Table(title="Top units")
+    for col in ("rank", "unit", "score", "grade"):
+        units.add_column(col)
+    for u in a["top_units"]:
+        units.add_row(str(u["rank"]), u["unit"], u["score"], u["grade"])
+    console.print(units)
+    events = Table(title="Events that flowed, per topic")
+    events.add_column("topic")
+    events.add_column("events", justify="right")
+    for topic, n in figures["events"]["per_topic"].items():
+        events.add_row(topic, str(n))
+    events.add_row("total", str(figures["events"]["total"]), style="bold")
+    console.print(events)
+
+
+def summary_lines(figures: dict[str, Any]) -> list[str]:
+    end = figures["fulfilment"]["year_end"]["district"]
+    mid = figures["fulfilment"]["mid_year"]["district"]
+    a = figures["assessment"]
+    o = figures["overdue"]
+    return [
+        f"signed: {end['signed']} commitments, {_yuan(end['signed_fen'])} of funds",
+        f"fulfilment rate, mid-year: {_pct(mid['fulfilment_rate'])} by count, "
+        f"{_pct(mid['fulfilment_rate_fen'])} by value ({mid['fulfilled']} fulfilled)",
+        f"fulfilment rate, year end: {_pct(end['fulfilment_rate'])} by count, "
+        f"{_pct(end['fulfilment_rate_fen'])} by value ({end['fulfilled']} fulfilled); "
+        f"on time {_pct(end['on_time_rate'])}",
+        f"overdue: {o['flagged']} flagged ({o['fulfilled_late']} fulfilled late, "
+        f"{o['still_open']} still open at year end)",
+        f"members scored: {a['totals']['member_count']}, excellent rate "
+        f"{_pct(a['totals']['member_excellent_rate'])}, mean score {a['member_score_mean']}",
+        f"units scored: {a['totals']['unit_count']}; top unit: "
+        + (
+            f"{a['top_units'][0]['unit']} ({a['top_units'][0]['score']})" if a["top_units"] else "—"
+        ),
+        f"events: {figures['events']['total']} across {len(figures['events']['per_topic'])} topics",
+    ]
+
+
+# --- HTML ----------------------------------------------------------------------------------
+
+
+def _bars(title: str, rows: list[tuple[str, float, float]], legend: tuple[str, str]) -> str:
+    """Horizontal paired bars (0..1): one row per scope, two values (e.g. count and value)."""
+    height = 24 * len(rows) + 50
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="720" height="{height}" role="img">',
+        f'<text x="0" y="16" font-weight="bold">{html.escape(title)}</text>',
+        f'<rect x="420" y="4" width="12" height="10" fill="#c0392b"/><text x="436" y="14" font-size="12">{html.escape(legend[0])}</text>',
+        f'<rect x="560" y="4" width="12" height="10" fill="#2980b9"/><text x="576" y="14" font-size="12">{html.escape(legend[1])}</text>',
+    ]
+    for n, (label, a, b) in enumerate(rows):
+        y = 30 + n * 24
+        out.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(label)}</text>')
+        out.append(f'<rect x="200" y="{y}" width="{500 * a:.1f}" height="9" fill="#c0392b"/>')
+        out.append(f'<rect x="200" y="{y + 10}" width="{500 * b:.1f}" height="9" fill="#2980b9"/>')
+        out.append(
+            f'<text x="{205 + 500 * max(a, b):.1f}" y="{y + 14}" font-size="11">{a:.0%} / {b:.0%}</text>'
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _histogram(title: str, bands: dict[str, int]) -> str:
+    peak = max(bands.values(), default=0) or 1
+    out = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="720" height="220" role="img">',
+        f'<text x="0" y="16" font-weight="bold">{html.escape(title)}</text>',
+    ]
+    for n, (label, count) in enumerate(bands.items()):
+        h = 150 * count / peak
+        x = 40 + n * 170
+        out.append(f'<rect x="{x}" y="{180 - h:.1f}" width="120" height="{h:.1f}" fill="#27ae60"/>')
+        out.append(f'<text x="{x}" y="{175 - h:.1f}" font-size="12">{count}</text>')
+        out.append(f'<text x="{x}" y="198" font-size="12">{html.escape(label)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _rate(value: str | None) -> float:
+    return 0.0 if value is None else float(Decimal(value))
+
+
+def render_html(figures: dict[str, Any]) -> str:
+    charts = []
+    for key, label in (("mid_year", "mid-year"), ("year_end", "year end")):
+        snap = figures["fulfilment"][key]
+        rows = [
+            (c["name"], _rate(c["fulfilment_rate"]), _rate(c["fulfilment_rate_fen"]))
+            for s in snap["streets"]
+            for c in s["communities"]
+        ]
+        charts.append(
+            _bars(
+                f"Fulfilment rate by community, {label} ({snap['as_of']})",
+                rows,
+                ("by count", "by value"),
+            )
+        )
+    a = figures["assessment"]
+    charts.append(
+        _histogram(f"Member scores (policy {a['policy_version']})", a["member_score_bands"])
+    )
+    lines = "".join(f"<li>{html.escape(s)}</li>" for s in summary_lines(figures))
+    units = "".join(
+        f"<tr><td>{u['rank']}</td><td>{html.escape(u['unit'])}</td><td>{u['score']}</td><td>{u['grade']}</td></tr>"
+        for u in a["top_units"]
+    )
+    overdue = "".join(
+        f"<tr><td>{c['deadline']}</td><td>{html.escape(c['title'])}</td><td>{html.escape(c['community'])}</td>"
+        f"<td>{html.escape(c['unit'])}</td><td>{c['status']}</td></tr>"
+        for c in figures["overdue"]["commitments"]
+    )
+    events = "".join(
+        f"<tr><td>{html.escape(t)}</td><td>{n}</td></tr>"
+        for t, n in figures["events"]["per_topic"].items()
+    )
+    return f"""<!doctype html>
+<html lang="zh"><head><meta charset="utf-8"><title>Cobuild: the district's year</title>
+<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 8px}}</style></head><body>
+<h1>契约化共建: the district's year {YEAR}</h1>
+<p>Every figure here was read back from the services' query APIs and from the topics.</p>
+<ul>{lines}</ul>
+{"".join(f"<figure>{c}</figure>" for c in charts)}
+<h2>Top units</h2><table><tr><th>rank</th><th>unit</th><th>score</th><th>grade</th></tr>{units}</table>
+<h2>Events per topic</h2><table><tr><th>topic</th><th>events</th></tr>{events}</table>
+<h2>Overdue commitments</h2><table><tr><th>deadline</th><th>commitment</th><th>community</th><th>unit</th><th>status</th></tr>{overdue}</table>
+<p>Exports: ledger and assessment as CSV and XLSX, next to this file.</p>
+</body></html>
+"""

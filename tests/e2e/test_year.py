@@ -1,0 +1,272 @@
+"""End to end: the small scenario's year through the real services, broker and PostgreSQL.
+
+The report (read back from the services) is checked against an independent calculation from
+the plan: which commitments were fulfilled and when, which were missed, and what every member
+should have earned and scored under the shipped rule set and the default policy (both re-read
+here from the services' own YAML files). Then a second run on a fresh stack with the same seed
+must give a byte-identical report.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import yaml
+from cobuild_scenario.actors import Api, Tokens
+from cobuild_scenario.driver import MainJob, Played, play
+from cobuild_scenario.plan import Outcome, Plan
+from cobuild_stack.launcher import SERVICES, Stack, StackConfig
+
+SEED = 7
+Q2, Q4 = Decimal("0.01"), Decimal("0.0001")
+pytestmark = pytest.mark.timeout(600)
+
+
+@dataclass
+class Run:
+    played: Played
+    report_json: bytes
+    scores: dict[str, Decimal]  # member id → published score
+    balances: dict[str, Decimal]  # member id → points balance (points service)
+
+
+async def _run_once(root: Path) -> Run:
+    config = MainJob().prepare_stack(
+        StackConfig.from_env(
+            {},
+            var_dir=root / "var",
+            service_ports={name: 0 for name in SERVICES},
+            partitions=2,
+            test_mode=True,
+        )
+    )
+    stack = Stack(config)
+    info = await stack.start()
+    try:
+        played = await play(
+            info, seed=SEED, scale="small", var_dir=stack.var_dir, say=print, show_progress=False
+        )
+        api = Api({n: s["url"] for n, s in info["services"].items()}, Tokens(info["keys"]))
+        try:
+            district = api.actor("district_admin", played.world.district_id)
+            results = await district.get(
+                "evaluation", "/assessments/2026", district_id=played.world.district_id
+            )
+            balances: dict[str, Decimal] = {}
+            for c in played.plan.communities:
+                admin = api.actor("community_admin", played.world.parties[c.code])
+                totals = await admin.get(
+                    "points", f"/communities/{played.world.parties[c.code]}/points", year=2026
+                )
+                for m in totals["members"]:
+                    balances[str(m["member_id"])] = Decimal(m["balance"])
+        finally:
+            await api.aclose()
+    finally:
+        await stack.stop()
+    return Run(
+        played,
+        (played.out_dir / "report.json").read_bytes(),
+        {m["subject_id"]: Decimal(m["score"]) for m in results["members"]},
+        balances,
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def runs() -> AsyncIterator[tuple[Run, Run]]:
+    root = Path(tempfile.mkdtemp(prefix="cobuild-e2e-"))
+    os.chmod(root, 0o755)  # as root, PostgreSQL runs as nobody and must reach var/pg
+    try:
+        first = await _run_once(root / "first")
+        second = await _run_once(root / "second")
+        yield first, second
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the independent calculation --------------------------------------------------------------
+
+
+def _rate(numerator: int, denominator: int) -> str | None:
+    if denominator == 0:
+        return None
+    return format((Decimal(numerator) / Decimal(denominator)).quantize(Q4, ROUND_HALF_UP), "f")
+
+
+def _confirmed_on(plan: Plan, item: Any) -> date | None:
+    return plan.ticks[item.confirm_tick] if item.confirm_tick is not None else None
+
+
+def expected_ledger(plan: Plan, as_of: date) -> dict[str, dict[str, Any]]:
+    """Per community name (and 'district'): signed, fulfilled, value and rates as of a date."""
+    by_scope: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for a in plan.agreements:
+        name = plan.community(a.community).name
+        for item in a.items:
+            confirmed = _confirmed_on(plan, item)
+            done = confirmed is not None and confirmed <= as_of
+            for scope in (name, "district"):
+                f = by_scope[scope]
+                f["signed"] += 1
+                f["signed_fen"] += item.funds_fen
+                f["fulfilled"] += done
+                f["fulfilled_fen"] += min(item.paid_fen, item.funds_fen) if done else 0
+    return {
+        scope: {
+            **f,
+            "fulfilment_rate": _rate(f["fulfilled"], f["signed"]),
+            "fulfilment_rate_fen": _rate(f["fulfilled_fen"], f["signed_fen"]),
+        }
+        for scope, f in by_scope.items()
+    }
+
+
+def _yaml(package: str, path: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(
+        (resources.files(package) / path).read_text(encoding="utf-8")
+    )
+    return data
+
+
+def expected_points(plan: Plan) -> dict[int, Decimal]:
+    """What each member earns under the shipped 2026 rule set; fails if the plan ever runs into
+    a cap (then the plain sum would be wrong)."""
+    rules = _yaml("cobuild_points", "rules/2026-v1.yaml")
+    rate = {code: r for code, r in rules["rules"].items()}
+    caps = rules["caps"]
+    entries: list[tuple[int, date, str, str, Decimal]] = []  # member, day, category, source, pts
+    for item in plan.items():
+        if item.fulfilled:
+            done_tick = item.final_done_tick
+            assert done_tick is not None
+            for member, hours in item.participants:
+                pts = hours * Decimal(rate["task"]["per_hour"])
+                entries.append((member, plan.ticks[done_tick], "task", item.key, pts))
+    for act in plan.activities:
+        for member in act.attendees:
+            pts = Decimal("3.00") * Decimal(rate["activity_attendance"]["per_hour"])
+            entries.append((member, plan.ticks[act.tick], "activity", act.key, pts))
+    for wish in plan.wishes:
+        if wish.member is not None and wish.confirm_tick is not None:
+            pts = Decimal(rate["wish_fulfilled"]["flat"])
+            entries.append((wish.member, plan.ticks[wish.confirm_tick], "wish", wish.key, pts))
+    per_day: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
+    per_source: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    per_category: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for member, day, category, source, pts in entries:
+        per_day[(member, day)] += pts
+        per_source[(member, source)] += pts
+        per_category[(member, category)] += pts
+        totals[member] += pts
+    assert max(per_day.values()) <= Decimal(caps["per_day"])
+    assert max(per_source.values()) <= Decimal(caps["per_activity"])
+    for (_, category), value in per_category.items():
+        assert value <= Decimal(caps["per_category_year"][category])
+    return dict(totals)
+
+
+def expected_score(points: Decimal, rating: Decimal | None) -> Decimal:
+    policy = _yaml("cobuild_evaluation", "policies/2026-v1.yaml")
+    comps = policy["member"]["components"]
+    target = Decimal(comps["points"]["mapping"]["target"])
+    ps = min(points / target * 100, Decimal(100)).quantize(Q2, ROUND_HALF_UP)
+    if rating is None:
+        return ps
+    wp, wr = Decimal(comps["points"]["weight"]), Decimal(comps["community_rating"]["weight"])
+    raw = (wp * ps + wr * rating.quantize(Q2, ROUND_HALF_UP)) / (wp + wr)
+    return min(raw, Decimal(100)).quantize(Q2, ROUND_HALF_UP)
+
+
+# --- the assertions -----------------------------------------------------------------------------
+
+
+def _communities(figures: dict[str, Any], snapshot: str) -> dict[str, dict[str, Any]]:
+    snap = figures["fulfilment"][snapshot]
+    out = {c["name"]: c for s in snap["streets"] for c in s["communities"]}
+    out["district"] = snap["district"]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "as_of"), [("mid_year", "2026-06-30"), ("year_end", "2026-12-31")]
+)
+async def test_fulfilment_matches_the_plan(
+    runs: tuple[Run, Run], snapshot: str, as_of: str
+) -> None:
+    run = runs[0]
+    plan = run.played.plan
+    expected = expected_ledger(plan, date.fromisoformat(as_of))
+    reported = _communities(run.played.figures, snapshot)
+    assert set(reported) == set(expected)
+    for scope, want in expected.items():
+        got = reported[scope]
+        for key in ("signed", "signed_fen", "fulfilled", "fulfilled_fen"):
+            assert got[key] == want[key], (scope, key)
+        assert got["fulfilment_rate"] == want["fulfilment_rate"], scope
+        assert got["fulfilment_rate_fen"] == want["fulfilment_rate_fen"], scope
+
+
+async def test_missed_deadlines_match_the_plan(runs: tuple[Run, Run]) -> None:
+    run = runs[0]
+    items = run.played.plan.items()
+    late = sum(1 for i in items if i.outcome is Outcome.LATE)
+    never = sum(1 for i in items if i.outcome is Outcome.NEVER)
+    assert late and never  # the scenario really misses deadlines
+    overdue = run.played.figures["overdue"]
+    assert overdue["flagged"] == late + never
+    assert overdue["fulfilled_late"] == late
+    assert overdue["still_open"] == never
+    year_end = run.played.figures["fulfilment"]["year_end"]["district"]
+    assert year_end["overdue"] == never
+    assert year_end["flagged_overdue"] == late + never
+    assert year_end["fulfilled"] == len(items) - never
+
+
+async def test_every_member_earned_and_scored_what_the_plan_implies(runs: tuple[Run, Run]) -> None:
+    run = runs[0]
+    plan, world = run.played.plan, run.played.world
+    points = expected_points(plan)
+    assert set(run.scores) == {world.members[m.index] for m in plan.members}
+    excellent = 0
+    for m in plan.members:
+        member_id = world.members[m.index]
+        earned = points.get(m.index, Decimal(0))
+        assert run.balances.get(member_id, Decimal(0)) == earned, m
+        score = expected_score(earned, m.rating)
+        assert run.scores[member_id] == score, m
+        excellent += score >= 90
+    totals = run.played.figures["assessment"]["totals"]
+    assert totals["member_count"] == len(plan.members)
+    assert totals["member_excellent_rate"] == _rate(excellent, len(plan.members))
+
+
+async def test_events_flowed_on_every_topic(runs: tuple[Run, Run]) -> None:
+    events = runs[0].played.figures["events"]
+    for topic, n in events["per_topic"].items():
+        assert (n == 0) if topic.endswith(".dlq") else (n > 0), topic
+    kinds = events["per_event_type"]
+    items = runs[0].played.plan.items()
+    assert kinds["commitment.opened"] == len(items)
+    assert kinds["commitment.fulfilled"] == sum(1 for i in items if i.fulfilled)
+    assert kinds["member.scored"] == len(runs[0].played.plan.members)
+
+
+async def test_the_same_seed_gives_the_same_report(runs: tuple[Run, Run]) -> None:
+    first, second = runs
+    assert first.played.world.district_id != second.played.world.district_id  # fresh stacks
+    assert json.loads(first.report_json) == json.loads(second.report_json)
+    assert first.report_json == second.report_json
