@@ -30,3 +30,21 @@ async def claim(
         offset,
     )
     return row is not None
+
+
+async def claim_many(
+    conn: asyncpg.Connection, consumer: str, rows: list[tuple[UUID, str, str, int, int]]
+) -> set[UUID]:
+    """One statement for a batch of (event_id, event_type, topic, partition, offset): the ids
+    seen for the first time."""
+    if not rows:
+        return set()
+    cols = list(zip(*rows, strict=True))
+    fresh = await conn.fetch(
+        """INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset")
+           SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])
+           ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id""",
+        consumer,
+        *(list(c) for c in cols),
+    )
+    return {r["event_id"] for r in fresh}
