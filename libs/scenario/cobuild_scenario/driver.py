@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 import zlib
@@ -684,7 +685,8 @@ class MainJob:
         return replace(config, clock=f"file:{path}")
 
     async def __call__(self, ctx: RunContext) -> None:
-        console = Console()
+        # Piped into a log, rich would wrap the tables at 80 columns and cut the names.
+        console = Console() if sys.stdout.isatty() else Console(width=120)
         played = await play(
             ctx.info,
             seed=ctx.options.seed,

@@ -86,6 +86,8 @@ SCALES: dict[str, Scale] = {
     # 983 tasks, 57 service projects and ¥2.114 million of funds.
     "district": Scale(4, 21, 343, 5000, 983, 57, 211_400_000, 1, 8, 14, 12),
     "small": Scale(1, 3, 20, 200, 40, 4, 12_000_000, 6, 4, 4, 3),
+    # For many reruns (the fault suite): every kind of step and outcome, in a few ticks.
+    "tiny": Scale(1, 2, 8, 40, 14, 2, 4_000_000, 8, 1, 1, 1),
 }
 
 

@@ -339,6 +339,9 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
 # --- HTML ----------------------------------------------------------------------------------
 
 
+_BAR_PX = 420  # a full bar; leaves room for the "100% / 100%" label inside the 720 px chart
+
+
 def _bars(title: str, rows: list[tuple[str, float, float]], legend: tuple[str, str]) -> str:
     """Horizontal paired bars (0..1): one row per scope, two values (e.g. count and value)."""
     height = 24 * len(rows) + 50
@@ -351,10 +354,12 @@ def _bars(title: str, rows: list[tuple[str, float, float]], legend: tuple[str, s
     for n, (label, a, b) in enumerate(rows):
         y = 30 + n * 24
         out.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(label)}</text>')
-        out.append(f'<rect x="200" y="{y}" width="{500 * a:.1f}" height="9" fill="#c0392b"/>')
-        out.append(f'<rect x="200" y="{y + 10}" width="{500 * b:.1f}" height="9" fill="#2980b9"/>')
+        out.append(f'<rect x="200" y="{y}" width="{_BAR_PX * a:.1f}" height="9" fill="#c0392b"/>')
         out.append(
-            f'<text x="{205 + 500 * max(a, b):.1f}" y="{y + 14}" font-size="11">{a:.0%} / {b:.0%}</text>'
+            f'<rect x="200" y="{y + 10}" width="{_BAR_PX * b:.1f}" height="9" fill="#2980b9"/>'
+        )
+        out.append(
+            f'<text x="{205 + _BAR_PX * max(a, b):.1f}" y="{y + 14}" font-size="11">{a:.0%} / {b:.0%}</text>'
         )
     out.append("</svg>")
     return "\n".join(out)
