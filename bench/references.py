@@ -1,0 +1,168 @@
+"""References measured first in every run, on the same machine, PostgreSQL and broker:
+raw PostgreSQL, raw aiokafka, and a raw consume → transaction → commit pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from cobuild_stack.topics import create_topics
+
+MSG_BYTES = 500
+
+
+async def pg_single_row_commits(dsn: str, seconds: float = 3.0) -> float:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "DROP TABLE IF EXISTS ref_rows; CREATE TABLE ref_rows (id bigserial PRIMARY KEY, v text)"
+        )
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            await conn.execute("INSERT INTO ref_rows (v) VALUES ($1)", "x" * 100)
+            n += 1
+        return n / (time.perf_counter() - t0)
+    finally:
+        await conn.close()
+
+
+async def pg_batch_rows(dsn: str, seconds: float = 3.0, *, copy: bool) -> float:
+    """Rows per second, 500 rows per transaction (COPY or executemany)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "DROP TABLE IF EXISTS ref_batch; CREATE TABLE ref_batch (id uuid PRIMARY KEY, v text)"
+        )
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            rows = [(uuid.uuid4(), "x" * 100) for _ in range(500)]
+            async with conn.transaction():
+                if copy:
+                    await conn.copy_records_to_table("ref_batch", records=rows)
+                else:
+                    await conn.executemany("INSERT INTO ref_batch VALUES ($1, $2)", rows)
+            n += len(rows)
+        return n / (time.perf_counter() - t0)
+    finally:
+        await conn.close()
+
+
+async def kafka_produce_consume(bootstrap: str, n: int) -> tuple[float, float]:
+    """Messages per second of 500 bytes: produce (acks=all), then consume from the start."""
+    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    await create_topics(bootstrap, [topic], 4)
+    value = os.urandom(MSG_BYTES // 2).hex().encode()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    await producer.start()
+    try:
+        t0 = time.perf_counter()
+        futures = [await producer.send(topic, value=value, key=str(i).encode()) for i in range(n)]
+        await asyncio.gather(*futures)
+        produce_rate = n / (time.perf_counter() - t0)
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}.g",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+    )
+    await consumer.start()
+    try:
+        got, t0 = 0, None
+        deadline = time.monotonic() + 120
+        while got < n and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=100, max_records=500)
+            for records in batches.values():
+                if t0 is None:
+                    t0 = time.perf_counter()
+                got += len(records)
+        consume_rate = got / (time.perf_counter() - (t0 or time.perf_counter()))
+    finally:
+        await consumer.stop()
+    return produce_rate, consume_rate
+
+
+_PIPE_DDL = """
+DROP TABLE IF EXISTS ref_inbox, ref_state, ref_outbox;
+CREATE TABLE ref_inbox (consumer text, event_id uuid, processed_at timestamptz DEFAULT now(),
+                        PRIMARY KEY (consumer, event_id));
+CREATE TABLE ref_state (key text PRIMARY KEY, n bigint NOT NULL, last jsonb);
+CREATE TABLE ref_outbox (id bigserial PRIMARY KEY, event_id uuid UNIQUE, topic text, key text,
+                         envelope jsonb, created_at timestamptz DEFAULT now(), published_at timestamptz);
+"""
+
+
+async def raw_pipeline(bootstrap: str, dsn: str, n: int) -> float:
+    """Consume a batch; in one transaction insert inbox rows, upsert state, insert outbox
+    rows; commit; then commit offsets. Events per second, end to end (produced first)."""
+    topic = f"bench.pipe.{uuid.uuid4().hex[:8]}"
+    await create_topics(bootstrap, [topic], 4)
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(_PIPE_DDL)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    await producer.start()
+    try:
+        pad = "x" * 300
+        futures = []
+        for i in range(n):
+            body = {
+                "event_id": str(uuid.uuid4()),
+                "key": f"k{i % 5000}",
+                "payload": {"i": i, "pad": pad},
+            }
+            futures.append(
+                await producer.send(
+                    topic, value=json.dumps(body).encode(), key=body["key"].encode()
+                )
+            )
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}.g",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+    )
+    await consumer.start()
+    try:
+        done, t0 = 0, None
+        deadline = time.monotonic() + 300
+        while done < n and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=100, max_records=500)
+            records = [r for rs in batches.values() for r in rs]
+            if not records:
+                continue
+            t0 = t0 or time.perf_counter()
+            events: list[dict[str, Any]] = [json.loads(r.value) for r in records]
+            async with conn.transaction():
+                await conn.executemany(
+                    "INSERT INTO ref_inbox (consumer, event_id) VALUES ('ref', $1) ON CONFLICT DO NOTHING",
+                    [(uuid.UUID(e["event_id"]),) for e in events],
+                )
+                await conn.executemany(
+                    """INSERT INTO ref_state (key, n, last) VALUES ($1, 1, $2::jsonb)
+                       ON CONFLICT (key) DO UPDATE SET n = ref_state.n + 1, last = EXCLUDED.last""",
+                    [(e["key"], json.dumps(e["payload"])) for e in events],
+                )
+                await conn.executemany(
+                    "INSERT INTO ref_outbox (event_id, topic, key, envelope) VALUES ($1, 'out', $2, $3::jsonb)",
+                    [(uuid.uuid4(), e["key"], json.dumps(e)) for e in events],
+                )
+            await consumer.commit()
+            done += len(records)
+        return done / (time.perf_counter() - (t0 or time.perf_counter()))
+    finally:
+        await consumer.stop()
+        await conn.close()

@@ -1,0 +1,106 @@
+"""RESULTS.md: a summary table (figure, value, reference, ratio, target, met?), then details."""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+@dataclass
+class Row:
+    figure: str
+    value: float
+    unit: str
+    reference: float | None = None
+    ref_label: str = ""
+    target: str = ""
+    met: bool | None = None
+    path: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.reference in (None, 0) or math.isnan(self.value):
+            return None
+        return self.value / self.reference  # type: ignore[operator]
+
+
+def fmt(v: float | None, unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if abs(v) >= 1000:
+        s = f"{v:,.0f}"
+    elif abs(v) >= 100:
+        s = f"{v:.0f}"
+    elif abs(v) >= 10:
+        s = f"{v:.1f}"
+    else:
+        s = f"{v:.2f}"
+    return f"{s} {unit}".strip()
+
+
+@dataclass
+class Report:
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        print(
+            f"[bench] {row.figure}: {fmt(row.value, row.unit)}"
+            f" (ref {fmt(row.reference)} {row.ref_label}; target {row.target or '-'})",
+            flush=True,
+        )
+        return row
+
+    def note(self, text: str) -> None:
+        print(f"[bench] {text}", flush=True)
+        self.details.append(text)
+
+    def table(self) -> str:
+        lines = [
+            "| figure | value | reference (same run) | ratio | target | met? |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in self.rows:
+            ref = f"{fmt(r.reference)} {r.ref_label}".strip() if r.reference is not None else "—"
+            ratio = f"{r.ratio:.2f}" if r.ratio is not None else "—"
+            met = "—" if r.met is None else ("yes" if r.met else "**no**")
+            lines.append(
+                f"| {r.figure} | {fmt(r.value, r.unit)} | {ref} | {ratio} | {r.target or '—'} | {met} |"
+            )
+        return "\n".join(lines)
+
+    def write(self, path: Path, preface: str, sections: dict[str, list[str]]) -> None:
+        took = (datetime.now(UTC) - self.started).total_seconds()
+        out = [
+            f"# {self.title}",
+            "",
+            f"Run {self.started:%Y-%m-%d %H:%M} UTC, {took / 60:.1f} min wall time, "
+            f"{platform.node()} ({_cpus()} CPUs, Python {platform.python_version()}).",
+            "",
+            preface.strip(),
+            "",
+            "## Summary",
+            "",
+            self.table(),
+            "",
+        ]
+        for name, lines in sections.items():
+            out += [f"## {name}", "", *lines, ""]
+        out += ["## Log of the run", "", *[f"- {d}" for d in self.details], ""]
+        path.write_text("\n".join(out))
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+Check = Callable[[float], bool]
