@@ -7,7 +7,7 @@ PACKAGES := libs/contracts libs/kit libs/stack libs/scenario services/agreements
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: run test lint contracts asyncapi clean-var help bench bench-large
+.PHONY: run test lint contracts asyncapi clean-var help bench bench-large faults
 
 help:
 	@echo "make run    - start the embedded stack and the four services, and play a district's year"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make contracts - export a JSON Schema of every event to docs/contracts/"
 	@echo "make asyncapi  - regenerate each service's AsyncAPI document in docs/asyncapi/"
+	@echo "make faults - the full fault set, then the sustained load test (tests/faults/)"
 
 $(STAMP): $(PYPROJECTS) requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,12 @@ contracts: $(STAMP)
 SERVICES := agreements commitments points evaluation
 asyncapi: $(STAMP)
 	for s in $(SERVICES); do $(BIN)/faststream docs gen "cobuild_$$s.app:asyncapi_app" --factory --out docs/asyncapi/$$s.json || exit 1; done
+
+# The full fault set (make test runs the short one), then the load test from a second process.
+FAULTS_SCALE ?= tiny
+faults: $(STAMP)
+	COBUILD_FAULTS=full COBUILD_FAULTS_SCALE=$(FAULTS_SCALE) $(BIN)/python -m pytest tests/faults
+	$(BIN)/python tests/faults/load.py
 
 clean-var:
 	rm -rf var

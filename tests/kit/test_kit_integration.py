@@ -418,3 +418,32 @@ async def _emit_all(rt: Runtime, topic: str, events: list[PartyRegistered]) -> N
 
 async def _count_effects(kit: Kit, n: int) -> bool:
     return await kit.count("SELECT count(*) FROM effects") == n
+
+
+async def test_a_key_left_in_progress_by_a_dead_process_is_taken_over_after_a_while(
+    kit: Kit,
+) -> None:
+    a = uuid4()
+    headers = {**kit.issuer.headers(Role.COMMUNITY_ADMIN, a), "Idempotency-Key": f"dead-{a}"}
+    first = await kit.client.post(f"/parties/{a}/ping", headers=headers)
+    assert first.status_code == 201
+    scope = kit.rt.verifier.verify(headers["Authorization"][7:]).subject
+    # As a crash mid-command leaves it: claimed, no response recorded.
+    async with kit.rt.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE idempotency_keys SET status = NULL, body = NULL WHERE scope = $1 AND key = $2",
+            scope,
+            f"dead-{a}",
+        )
+    fresh = await kit.client.post(f"/parties/{a}/ping", headers=headers)
+    assert fresh.status_code == 409  # in progress: maybe still running
+    async with kit.rt.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '2 minutes' "
+            "WHERE scope = $1 AND key = $2",
+            scope,
+            f"dead-{a}",
+        )
+    taken_over = await kit.client.post(f"/parties/{a}/ping", headers=headers)
+    assert taken_over.status_code == 201
+    assert taken_over.headers.get("idempotent-replayed") is None

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -26,6 +27,20 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 _MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+IN_PROGRESS_TAKEOVER = timedelta(seconds=60)
+# The database is down or a pooled connection died with it (a PostgreSQL restart): not a bug
+# of the request, so a 503 the client may retry, not a 500. The pool replaces dead connections.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    ConnectionError,
+)
+
+
+def _unavailable() -> JSONResponse:
+    body = error_body("unavailable", "the database is not reachable; retry shortly")
+    return JSONResponse(body, status_code=503, headers={"retry-after": "1"})
 
 
 def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -61,6 +76,13 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("validation", "text contains a character that cannot be stored", "body"),
             status_code=422,
         )
+
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("request.unavailable", path=request.url.path, error=repr(exc))
+        return _unavailable()
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, on_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -163,13 +185,55 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
         digest = hashlib.sha256(
             request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
         ).hexdigest()
+        try:
+            replay = await self._claim(rt, scope, key, digest)
+        except UNAVAILABLE:
+            return _unavailable()
+        if replay is not None:
+            return replay
+        response = await call_next(request)
+        payload = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        try:
+            await self._settle(rt, scope, key, response, payload)
+        except UNAVAILABLE as exc:  # the answer stands; only its replay copy is not kept
+            log.warning("idempotency.not_recorded", key=key, error=repr(exc))
+        return Response(payload, status_code=response.status_code, headers=dict(response.headers))
+
+    async def _settle(
+        self, rt: Runtime, scope: str, key: str, response: Response, payload: bytes
+    ) -> None:
         async with rt.pool.acquire() as conn:
+            if response.status_code >= 500:  # not a result: let the client retry the key
+                await conn.execute(
+                    "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", scope, key
+                )
+            else:
+                await conn.execute(
+                    "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5 "
+                    "WHERE scope = $1 AND key = $2",
+                    scope,
+                    key,
+                    response.status_code,
+                    response.media_type or response.headers.get("content-type"),
+                    payload,
+                )
+
+    async def _claim(self, rt: Runtime, scope: str, key: str, digest: str) -> Response | None:
+        """None: this request goes ahead with the key; otherwise the answer to give instead."""
+        async with rt.pool.acquire() as conn:
+            # A key left in progress by a process that died mid-command is taken over once it
+            # is older than any command runs; otherwise its retries would be refused forever.
             inserted = await conn.fetchval(
                 """INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
-                   ON CONFLICT DO NOTHING RETURNING 1""",
+                   ON CONFLICT (scope, key) DO UPDATE SET created_at = now()
+                   WHERE idempotency_keys.status IS NULL
+                     AND idempotency_keys.request_hash = EXCLUDED.request_hash
+                     AND idempotency_keys.created_at < now() - $4::interval
+                   RETURNING 1""",
                 scope,
                 key,
                 digest,
+                IN_PROGRESS_TAKEOVER,
             )
             if inserted is None:
                 row = await conn.fetchrow(
@@ -203,24 +267,7 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
                     media_type=row["content_type"],
                     headers={"idempotent-replayed": "true"},
                 )
-        response = await call_next(request)
-        payload = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        async with rt.pool.acquire() as conn:
-            if response.status_code >= 500:  # not a result: let the client retry the key
-                await conn.execute(
-                    "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", scope, key
-                )
-            else:
-                await conn.execute(
-                    "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5 "
-                    "WHERE scope = $1 AND key = $2",
-                    scope,
-                    key,
-                    response.status_code,
-                    response.media_type or response.headers.get("content-type"),
-                    payload,
-                )
-        return Response(payload, status_code=response.status_code, headers=dict(response.headers))
+        return None
 
 
 def _scope(rt: Runtime, authorization: str | None) -> str:

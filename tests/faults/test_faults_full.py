@@ -1,0 +1,66 @@
+"""The rest of the fault set, run by `make faults` (COBUILD_FAULTS=full); `make test` runs the
+short set only (test_faults_short.py)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+from faults_catalogue import (
+    MID,
+    BrokerKeptS3,
+    BrokerPaused,
+    CrashAt,
+    KillRandom,
+    PostgresRestarted,
+    Redelivery,
+)
+from faults_check import check_fault
+from faults_support import Outcome
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(1200),
+    pytest.mark.skipif(
+        os.environ.get("COBUILD_FAULTS") != "full",
+        reason="the full fault set runs with `make faults` (COBUILD_FAULTS=full)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("point", "service", "again_at"),
+    [
+        ("consumer.mid_batch", "points", MID),
+        ("outbox.after_insert", "commitments", MID),
+        # Agreements publishes while parties sign, not during the year: crash on the next hit.
+        ("relay.after_publish", "agreements", None),
+    ],
+)
+async def test_crash_at_point(
+    baseline: Outcome, fault_root: Path, point: str, service: str, again_at: date | None
+) -> None:
+    fault = CrashAt(point, service, again_at=again_at)
+    await check_fault(fault_root / f"crash-{point}", baseline, fault)
+
+
+async def test_kill_9_random_services(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "kill-random", baseline, KillRandom())
+
+
+async def test_broker_restarted_with_data_kept(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "broker-s3", baseline, BrokerKeptS3())
+
+
+async def test_broker_paused_past_session_timeout(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "broker-paused", baseline, BrokerPaused())
+
+
+async def test_postgres_restarted(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "postgres", baseline, PostgresRestarted())
+
+
+async def test_redelivery_from_offset_zero(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "redelivery", baseline, Redelivery())

@@ -1,0 +1,44 @@
+"""The short fault set `make test` runs (DESIGN §7: 3 faults), chosen for coverage: a crash
+between the database commit and the offset commit, the broker lost and refilled by replay,
+and poison on every topic plus a handler failure re-driven from the DLQ after a fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from faults_catalogue import BrokerLostReplay, CrashAt, PoisonAndRedrive
+from faults_check import check_fault
+from faults_support import Outcome, compare
+
+pytestmark = pytest.mark.timeout(900)
+
+
+async def test_crash_after_commit_before_offset_commit(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(
+        fault_root / "crash-after-commit",
+        baseline,
+        CrashAt("consumer.after_commit", "evaluation", times=1),
+    )
+
+
+async def test_broker_restarted_empty_then_replay(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "broker-empty", baseline, BrokerLostReplay())
+
+
+async def test_poison_on_every_topic_and_redrive(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "poison", baseline, PoisonAndRedrive())
+
+
+async def test_the_comparison_sees_a_lost_and_a_doubled_effect(baseline: Outcome) -> None:
+    """The snapshot is not empty, and `compare` would notice one lost or doubled effect."""
+    snap = baseline.snapshot
+    for table in ("points.balance", "commitments.commitments", "evaluation.results"):
+        assert snap[table], table
+    assert sum(1 for row in snap["commitments.commitments"].values() if row["flagged_overdue"])
+    balances = dict(snap["points.balance"])
+    member, row = next(iter(balances.items()))
+    lost = {**snap, "points.balance": {k: v for k, v in balances.items() if k != member}}
+    doubled = {**snap, "points.balance": {**balances, member: {**row, "length": row["length"] + 1}}}
+    assert [d.kind for d in compare(snap, lost)] == ["lost"]
+    assert [d.kind for d in compare(snap, doubled)] == ["duplicated"]
