@@ -71,6 +71,34 @@ class EventContext:
 Handler = Callable[[EventContext, Any], Awaitable[None]]
 
 
+@dataclass
+class BatchContext:
+    """What a many-handler gets: the transaction's connection and a way to emit follow-up
+    events, each caused by one of the run's envelopes. Emitted events are staged and written
+    to the outbox in one statement when the handler returns (in emit order)."""
+
+    conn: asyncpg.Connection
+    clock: Clock
+    outbox: Outbox
+    consumer: str
+    staged: list[tuple[str, Envelope]] = field(default_factory=list)
+
+    async def emit(self, event: Event, cause: Envelope) -> Envelope:
+        env = self.outbox.envelope(
+            event, correlation_id=cause.correlation_id, causation_id=cause.event_id
+        )
+        self.staged.append((event.TOPIC, env))
+        return env
+
+    async def flush(self) -> None:
+        if self.staged:
+            staged, self.staged = self.staged, []
+            await self.outbox.add_envelopes(self.conn, staged)
+
+
+ManyHandler = Callable[[BatchContext, list[tuple[Envelope, Any]]], Awaitable[None]]
+
+
 class ConsumerDeps(Protocol):
     """What a batch needs at run time (the service runtime provides it once started)."""
 
@@ -91,6 +119,7 @@ class ConsumerSpec:
     purpose: str
     topics: Sequence[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    many: dict[str, ManyHandler] = field(default_factory=dict)
 
     def on(
         self, event_cls: type[E]
@@ -100,6 +129,24 @@ class ConsumerSpec:
             return fn
 
         return register
+
+    def on_many(
+        self, event_cls: type[E]
+    ) -> Callable[[Callable[[BatchContext, list[tuple[Envelope, E]]], Awaitable[None]]], Any]:
+        """A handler for a run of consecutive events of one type (set-based SQL: one statement
+        per table per run). It must have the effect of applying the items one by one, in
+        order; on a failure the kit calls it again with one item at a time."""
+
+        def register(
+            fn: Callable[[BatchContext, list[tuple[Envelope, E]]], Awaitable[None]],
+        ) -> Any:
+            self.many[event_cls.EVENT_TYPE] = fn
+            return fn
+
+        return register
+
+    def event_types(self) -> list[str]:
+        return sorted({*self.handlers, *self.many})
 
 
 class _SavepointPerEvent(Exception):
@@ -111,7 +158,8 @@ class _Item(Generic[E]):
     record: Any
     envelope: Envelope
     event: E
-    handler: Handler
+    handler: Handler | None
+    many: ManyHandler | None
 
 
 class BatchProcessor:
@@ -160,9 +208,10 @@ class BatchProcessor:
             await self._dead_letter(record, f"contract: {exc}", None, None)
             return None
         handler = self.spec.handlers.get(envelope.event_type)
-        if handler is None:
+        many = self.spec.many.get(envelope.event_type)
+        if handler is None and many is None:
             return None  # a known event this consumer has no interest in
-        return _Item(record, envelope, event, handler)
+        return _Item(record, envelope, event, handler, many)
 
     async def _apply(self, items: list[_Item[Any]]) -> bool:
         try:
@@ -185,9 +234,10 @@ class BatchProcessor:
         return settled
 
     async def _apply_whole(self, items: list[_Item[Any]]) -> bool:
-        """The common case in fewer round trips: the batch's inbox rows in one statement and
-        no savepoints. Any handler failure rolls it all back (`_SavepointPerEvent`), and the
-        slow path isolates it. Benchmarked: savepoint + inbox row cost 3 round trips per event."""
+        """The common case in fewer round trips: the batch's inbox rows in one statement, no
+        savepoints, and each run of consecutive same-type events given to its many-handler at
+        once. Any handler failure rolls it all back (`_SavepointPerEvent`), and the slow path
+        isolates it. Benchmarked: savepoint + inbox row cost 3 round trips per event."""
         rows = [
             (i.envelope.event_id, i.envelope.event_type, i.record.topic, i.record.partition,
              i.record.offset)
@@ -195,27 +245,46 @@ class BatchProcessor:
         ]  # fmt: skip
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await inbox.claim_many(conn, self.group, rows)
-            for index, item in enumerate(items):
-                if index == len(items) // 2:
-                    crash_point("consumer.mid_batch")
-                env = item.envelope
-                if env.event_id not in fresh:
+            todo: list[_Item[Any]] = []
+            for item in items:
+                if item.envelope.event_id in fresh:
+                    fresh.discard(item.envelope.event_id)  # the same event twice in one batch
+                    todo.append(item)
+                else:
                     metrics.DUPLICATES.labels(self.group).inc()
-                    continue
-                fresh.discard(env.event_id)  # the same event twice in one batch: once
-                token = correlation_id.set(env.correlation_id)
+            done = 0
+            for run in _runs(todo):
+                if done <= len(todo) // 2 < done + len(run):
+                    crash_point("consumer.mid_batch")
                 try:
-                    ctx = EventContext(conn, env, self.deps.clock, self.deps.outbox, self.group)
-                    await item.handler(ctx, item.event)
+                    await self._handle(conn, run)
                 except INFRA_ERRORS:
                     raise
                 except Exception as exc:
                     raise _SavepointPerEvent from exc
-                finally:
-                    correlation_id.reset(token)
-                metrics.HANDLED.labels(self.group, env.event_type).inc()
+                done += len(run)
+                for item in run:
+                    metrics.HANDLED.labels(self.group, item.envelope.event_type).inc()
         crash_point("consumer.after_commit")
         return True
+
+    async def _handle(self, conn: asyncpg.Connection, run: list[_Item[Any]]) -> None:
+        """One event through its single handler, or a run through its many-handler."""
+        first = run[0]
+        token = correlation_id.set(first.envelope.correlation_id if len(run) == 1 else None)
+        try:
+            if first.many is not None and (first.handler is None or len(run) > 1):
+                ctx = BatchContext(conn, self.deps.clock, self.deps.outbox, self.group)
+                await first.many(ctx, [(i.envelope, i.event) for i in run])
+                await ctx.flush()
+                return
+            assert first.handler is not None and len(run) == 1
+            env = first.envelope
+            await first.handler(
+                EventContext(conn, env, self.deps.clock, self.deps.outbox, self.group), first.event
+            )
+        finally:
+            correlation_id.reset(token)
 
     async def _apply_one(self, conn: asyncpg.Connection, item: _Item[Any]) -> bool:
         env, rec = item.envelope, item.record
@@ -234,8 +303,7 @@ class BatchProcessor:
                 if not fresh:
                     metrics.DUPLICATES.labels(self.group).inc()
                     return True
-                ctx = EventContext(conn, env, self.deps.clock, self.deps.outbox, self.group)
-                await item.handler(ctx, item.event)
+                await self._handle(conn, [item])
             metrics.HANDLED.labels(self.group, env.event_type).inc()
             return True
         except INFRA_ERRORS:
@@ -328,6 +396,24 @@ class BatchProcessor:
                 await own.execute(sql, *args)
 
 
+def _runs(items: list[_Item[Any]]) -> list[list[_Item[Any]]]:
+    """Consecutive items of one type with a many-handler form a run; every other item is a run
+    of one. Never reorders: a run breaks at a type change."""
+    runs: list[list[_Item[Any]]] = []
+    for item in items:
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and item.many is not None
+            and last[0].many is not None
+            and last[0].envelope.event_type == item.envelope.event_type
+        ):
+            last.append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
 async def _raw(msg: Any) -> Any:
     """Keep bodies as bytes: decoding is ours, so a poison message cannot fail before us."""
     return msg.body
@@ -340,8 +426,14 @@ def subscribe(
     max_records: int = 200,
     fetch_max_wait_ms: int = 20,
     session_timeout_ms: int = 10_000,
+    batch_timeout_ms: int = 5,
 ) -> None:
-    """Register a FastStream batch subscriber with manual ack after the database commit."""
+    """Register a FastStream batch subscriber with manual ack after the database commit.
+
+    `batch_timeout_ms` is how long FastStream's `getmany` waits for buffered records; when it
+    returns nothing FastStream then *sleeps* as long again before the next `getmany`, so its
+    default (200 ms) put up to 200 ms on an event arriving after a quiet spell. `getmany`
+    returns as soon as anything is buffered, so a short wait costs no throughput."""
     spec = processor.spec
 
     async def handle(body: Any, msg: KafkaMessage) -> None:
@@ -357,6 +449,7 @@ def subscribe(
         group_id=processor.group,
         batch=True,
         max_records=max_records,
+        batch_timeout_ms=batch_timeout_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         fetch_max_wait_ms=fetch_max_wait_ms,
@@ -364,5 +457,5 @@ def subscribe(
         heartbeat_interval_ms=max(session_timeout_ms // 3, 100),
         decoder=_raw,
         title=processor.group,
-        description=f"Consumes {', '.join(sorted(spec.handlers))}",
+        description=f"Consumes {', '.join(spec.event_types())}",
     )(handle)

@@ -16,7 +16,7 @@ from cobuild_kit.clock import business_date
 from cobuild_kit.logging import get_logger
 
 from cobuild_points import ledger, rulebook
-from cobuild_points.domain.rules import CapUsage, compute_award
+from cobuild_points.domain.rules import ZERO, Award, CapUsage, Rule, RuleSet, compute_award
 
 log = get_logger(__name__)
 Emit = Callable[[Event], Awaitable[Envelope]]
@@ -61,38 +61,118 @@ async def award(conn: asyncpg.Connection, emit: Emit, req: AwardRequest) -> asyn
         rule_set, rule, req.hours, CapUsage(used["day"], used["activity"], used["category_year"])
     )
     if result.points <= 0:
-        log.info(
-            "points.nothing_left_under_caps",
-            member_id=str(req.member_id),
-            cause_event_id=str(req.cause_event_id),
-            cap=result.cap_reason,
-        )
+        _nothing_left(req, result)
         return None
-    hours = f" for {req.hours} h" if req.hours is not None else ""
-    entry = await ledger.append(
-        conn,
-        head,
-        ledger.NewEntry(
-            member_id=req.member_id,
-            year=year,
-            kind="award",
-            points=result.points,
-            reason=f"{rule.label}: {req.what}{hours}{result.reason_suffix}",
-            cause_event_id=req.cause_event_id,
-            rule_code=rule.code,
-            rule_set_version=rule_set.version,
-            category=rule.category.value,
-            source_id=req.source_id,
-            community_id=req.community_id,
-            unit_id=req.unit_id,
-            business_date=req.business_date,
-            recorded_at=req.at,
-            capped=result.capped,
-            cap_reason=result.cap_reason,
-        ),
-    )
+    entry = await ledger.append(conn, head, _new_entry(req, rule_set, rule, result))
     await emit(awarded_event(entry))
     return entry
+
+
+def _new_entry(req: AwardRequest, rule_set: RuleSet, rule: Rule, result: Award) -> ledger.NewEntry:
+    hours = f" for {req.hours} h" if req.hours is not None else ""
+    return ledger.NewEntry(
+        member_id=req.member_id,
+        year=req.business_date.year,
+        kind="award",
+        points=result.points,
+        reason=f"{rule.label}: {req.what}{hours}{result.reason_suffix}",
+        cause_event_id=req.cause_event_id,
+        rule_code=rule.code,
+        rule_set_version=rule_set.version,
+        category=rule.category.value,
+        source_id=req.source_id,
+        community_id=req.community_id,
+        unit_id=req.unit_id,
+        business_date=req.business_date,
+        recorded_at=req.at,
+        capped=result.capped,
+        cap_reason=result.cap_reason,
+    )
+
+
+def _nothing_left(req: AwardRequest, result: Award) -> None:
+    log.info(
+        "points.nothing_left_under_caps",
+        member_id=str(req.member_id),
+        cause_event_id=str(req.cause_event_id),
+        cap=result.cap_reason,
+    )
+
+
+# --- a run of awards at once ------------------------------------------------------------
+
+EmitCaused = Callable[[Event, Envelope], Awaitable[Envelope]]
+_USAGE_PARTS = """
+SELECT e.member_id, e.year, e.business_date, e.source_id, e.category, sum(e.points) AS points
+FROM points_entry e JOIN unnest($1::uuid[], $2::int[]) AS k(m, y)
+  ON e.member_id = k.m AND e.year = k.y
+WHERE e.kind = 'award'
+  AND NOT EXISTS (SELECT 1 FROM points_entry r WHERE r.reverses_entry_id = e.entry_id)
+GROUP BY 1, 2, 3, 4, 5
+"""
+_Part = tuple[date, UUID | None, str]  # (business_date, source_id, category)
+
+
+class _Usage:
+    """Each member-year's kept awards summed by (day, source, category): what `_USAGE` sums,
+    for many member-years in one query, and moved as the run appends."""
+
+    def __init__(self, rows: list[asyncpg.Record]) -> None:
+        self.parts: dict[ledger.ChainKey, dict[_Part, Decimal]] = {}
+        for r in rows:
+            part = (r["business_date"], r["source_id"], r["category"])
+            self.parts.setdefault((r["member_id"], r["year"]), {})[part] = r["points"]
+
+    def of(self, req: AwardRequest, category: str) -> CapUsage:
+        parts = self.parts.get((req.member_id, req.business_date.year), {})
+        return CapUsage(
+            sum((v for (d, _, _), v in parts.items() if d == req.business_date), ZERO),
+            sum((v for (_, s, _), v in parts.items() if s == req.source_id), ZERO),
+            sum((v for (_, _, c), v in parts.items() if c == category), ZERO),
+        )
+
+    def add(self, req: AwardRequest, category: str, amount: Decimal) -> None:
+        parts = self.parts.setdefault((req.member_id, req.business_date.year), {})
+        part = (req.business_date, req.source_id, category)
+        parts[part] = parts.get(part, ZERO) + amount
+
+
+async def award_many(
+    conn: asyncpg.Connection, emit: EmitCaused, reqs: list[tuple[Envelope, AwardRequest]]
+) -> list[asyncpg.Record]:
+    """`award` for each (cause, request) in order, with one statement per table for the run:
+    each chain head is locked once, entries appended in order, caps counted as they grow."""
+    if not reqs:
+        return []
+    first_at: dict[int, datetime] = {}
+    for _, req in reqs:
+        first_at.setdefault(req.business_date.year, req.at)
+    rule_sets = await rulebook.for_years(conn, first_at)
+    keys = [(req.member_id, req.business_date.year) for _, req in reqs]
+    appends = ledger.ChainAppends(await ledger.lock_chains(conn, keys))
+    done = await ledger.awarded_causes(
+        conn, [(r.cause_event_id, r.member_id, r.rule_code) for _, r in reqs]
+    )
+    ordered = sorted(set(keys))
+    usage = _Usage(await conn.fetch(_USAGE_PARTS, [k[0] for k in ordered], [k[1] for k in ordered]))
+    staged: list[tuple[Envelope, UUID]] = []
+    for cause, req in reqs:
+        rule_set = rule_sets[req.business_date.year]
+        rule = rule_set.rule(req.rule_code)
+        if (req.cause_event_id, req.member_id, req.rule_code) in done:
+            continue
+        category = rule.category.value
+        result = compute_award(rule_set, rule, req.hours, usage.of(req, category))
+        if result.points <= 0:
+            _nothing_left(req, result)
+            continue
+        staged.append((cause, appends.add(_new_entry(req, rule_set, rule, result))))
+        done.add((req.cause_event_id, req.member_id, req.rule_code))
+        usage.add(req, category, result.points)
+    rows = await appends.write(conn)
+    for cause, entry_id in staged:
+        await emit(awarded_event(rows[entry_id]), cause)
+    return [rows[entry_id] for _, entry_id in staged]
 
 
 def awarded_event(entry: asyncpg.Record) -> PointsAwarded:

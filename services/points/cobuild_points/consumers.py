@@ -3,10 +3,12 @@ scores feed the honour roll, and the parties directory feeds scope checks."""
 
 from __future__ import annotations
 
-from cobuild_contracts import topics
-from cobuild_contracts.events.commitments import CommitmentFulfilled
+from uuid import UUID
+
+from cobuild_contracts import Envelope, topics
+from cobuild_contracts.events.commitments import CommitmentFulfilled, Participant
 from cobuild_contracts.events.evaluation import MemberScored
-from cobuild_kit.consumer import ConsumerSpec, EventContext
+from cobuild_kit.consumer import BatchContext, ConsumerSpec, EventContext
 from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import follow_parties
 
@@ -22,34 +24,49 @@ agreements = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AG
 TASK_RULE = "task"  # the rule set's code for co-building task participation
 
 
-@commitments.on(CommitmentFulfilled)
-async def on_fulfilled(ctx: EventContext, event: CommitmentFulfilled) -> None:
+@commitments.on_many(CommitmentFulfilled)
+async def on_fulfilled(
+    ctx: BatchContext, items: list[tuple[Envelope, CommitmentFulfilled]]
+) -> None:
     """Each participant once per event (inbox + the ledger's unique cause key); the business
-    date is the day the work was done, so replays award the same."""
-    for participant in event.participants:
-        member = await members.find(ctx.conn, participant.member_id)
-        if member is None:  # not registered here (yet): still theirs, booked where the work was
-            log.warning(
-                "points.unknown_participant",
-                member_id=str(participant.member_id),
-                commitment_id=str(event.commitment_id),
-            )
-        await awards.award(
-            ctx.conn,
-            ctx.emit,
-            awards.AwardRequest(
-                member_id=participant.member_id,
-                rule_code=TASK_RULE,
-                hours=participant.hours,
-                cause_event_id=ctx.envelope.event_id,
-                business_date=event.done_date,
-                source_id=event.commitment_id,
-                community_id=(member and member["community_id"]) or event.community_id,
-                unit_id=member["unit_id"] if member else event.unit_id,
-                at=event.confirmed_at,
-                what=f"commitment {event.commitment_id}",
-            ),
+    date is the day the work was done, so replays award the same. A run of events is awarded
+    at once, in order (one statement per table)."""
+    ids = {p.member_id for _, e in items for p in e.participants}
+    known = await members.placements(ctx.conn, list(ids))
+    reqs: list[tuple[Envelope, awards.AwardRequest]] = []
+    for env, event in items:
+        for participant in event.participants:
+            reqs.append((env, _task_award(env, event, participant, known)))
+    await awards.award_many(ctx.conn, ctx.emit, reqs)
+
+
+def _task_award(
+    env: Envelope,
+    event: CommitmentFulfilled,
+    participant: Participant,
+    known: dict[UUID, tuple[UUID | None, UUID]],
+) -> awards.AwardRequest:
+    placement = known.get(participant.member_id)
+    if placement is None:  # not registered here (yet): still theirs, booked where the work was
+        log.warning(
+            "points.unknown_participant",
+            member_id=str(participant.member_id),
+            commitment_id=str(event.commitment_id),
         )
+    community_id = (placement and placement[0]) or event.community_id
+    unit_id = placement[1] if placement else event.unit_id
+    return awards.AwardRequest(
+        member_id=participant.member_id,
+        rule_code=TASK_RULE,
+        hours=participant.hours,
+        cause_event_id=env.event_id,
+        business_date=event.done_date,
+        source_id=event.commitment_id,
+        community_id=community_id,
+        unit_id=unit_id,
+        at=event.confirmed_at,
+        what=f"commitment {event.commitment_id}",
+    )
 
 
 @evaluation.on(MemberScored)

@@ -72,7 +72,113 @@ async def lock_chain(conn: asyncpg.Connection, member_id: UUID, year: int) -> Ch
 async def append(conn: asyncpg.Connection, head: ChainHead, new: NewEntry) -> asyncpg.Record:
     """Append under a head locked by `lock_chain` in this transaction."""
     assert (head.member_id, head.year) == (new.member_id, new.year)
-    content = EntryContent(
+    content = _content_of(new, head)
+    digest = entry_hash(head.head_hash, content)
+    row = await conn.fetchrow(
+        """INSERT INTO points_entry (entry_id, member_id, year, seq, kind, points, reason,
+               cause_event_id, rule_code, rule_set_version, category, source_id, community_id,
+               unit_id, business_date, capped, cap_reason, reverses_entry_id, recorded_at,
+               prev_hash, hash)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
+           RETURNING *""",
+        *_entry_args(content, new, head.head_hash, digest),
+    )
+    await conn.execute(
+        "UPDATE points_chain SET head_hash = $3, length = length + 1, balance = balance + $4 "
+        "WHERE member_id = $1 AND year = $2",
+        new.member_id,
+        new.year,
+        digest,
+        content.points,
+    )
+    assert row is not None
+    return row
+
+
+ChainKey = tuple[UUID, int]  # (member_id, year)
+
+_APPEND_MANY = """
+INSERT INTO points_entry (entry_id, member_id, year, seq, kind, points, reason, cause_event_id,
+    rule_code, rule_set_version, category, source_id, community_id, unit_id, business_date,
+    capped, cap_reason, reverses_entry_id, recorded_at, prev_hash, hash)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::text[],
+    $6::numeric[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::uuid[],
+    $13::uuid[], $14::uuid[], $15::date[], $16::boolean[], $17::text[], $18::uuid[],
+    $19::timestamptz[], $20::text[], $21::text[])
+RETURNING *
+"""
+
+
+async def lock_chains(conn: asyncpg.Connection, keys: list[ChainKey]) -> dict[ChainKey, ChainHead]:
+    """`lock_chain` for many member-years: two statements, heads locked in key order."""
+    ordered = sorted(set(keys))
+    members, years = [k[0] for k in ordered], [k[1] for k in ordered]
+    await conn.execute(
+        "INSERT INTO points_chain (member_id, year, head_hash) "
+        "SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[]) ON CONFLICT DO NOTHING",
+        members,
+        years,
+        [genesis_hash(m, y) for m, y in ordered],
+    )
+    rows = await conn.fetch(
+        """SELECT c.member_id, c.year, c.head_hash, c.length, c.balance
+           FROM points_chain c JOIN unnest($1::uuid[], $2::int[]) AS k(m, y)
+             ON c.member_id = k.m AND c.year = k.y
+           ORDER BY c.member_id, c.year FOR UPDATE OF c""",
+        members,
+        years,
+    )
+    return {
+        (r["member_id"], r["year"]): ChainHead(
+            r["member_id"], r["year"], r["head_hash"], r["length"], r["balance"]
+        )
+        for r in rows
+    }
+
+
+class ChainAppends:
+    """Appends to chains locked by `lock_chains`, in order, in memory; `write` then stores
+    every entry and every moved head with one statement each (as `append` would, one by one)."""
+
+    def __init__(self, heads: dict[ChainKey, ChainHead]) -> None:
+        self.heads = dict(heads)
+        self.moved: set[ChainKey] = set()
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, new: NewEntry) -> UUID:
+        key = (new.member_id, new.year)
+        head = self.heads[key]
+        content = _content_of(new, head)
+        digest = entry_hash(head.head_hash, content)
+        self.rows.append(_entry_args(content, new, head.head_hash, digest))
+        self.heads[key] = ChainHead(
+            head.member_id, head.year, digest, content.seq, head.balance + content.points
+        )
+        self.moved.add(key)
+        return content.entry_id
+
+    async def write(self, conn: asyncpg.Connection) -> dict[UUID, asyncpg.Record]:
+        if not self.rows:
+            return {}
+        columns = [list(c) for c in zip(*self.rows, strict=True)]
+        rows = await conn.fetch(_APPEND_MANY, *columns)
+        heads = [self.heads[k] for k in sorted(self.moved)]
+        await conn.execute(
+            """UPDATE points_chain c SET head_hash = h.hash, length = h.length, balance = h.balance
+               FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::numeric[])
+                 AS h(member_id, year, hash, length, balance)
+               WHERE c.member_id = h.member_id AND c.year = h.year""",
+            [h.member_id for h in heads],
+            [h.year for h in heads],
+            [h.head_hash for h in heads],
+            [h.length for h in heads],
+            [h.balance for h in heads],
+        )
+        return {r["entry_id"]: r for r in rows}
+
+
+def _content_of(new: NewEntry, head: ChainHead) -> EntryContent:
+    return EntryContent(
         entry_id=uuid7(),
         member_id=new.member_id,
         year=new.year,
@@ -90,14 +196,12 @@ async def append(conn: asyncpg.Connection, head: ChainHead, new: NewEntry) -> as
         reverses_entry_id=new.reverses_entry_id,
         recorded_at=new.recorded_at,
     )
-    digest = entry_hash(head.head_hash, content)
-    row = await conn.fetchrow(
-        """INSERT INTO points_entry (entry_id, member_id, year, seq, kind, points, reason,
-               cause_event_id, rule_code, rule_set_version, category, source_id, community_id,
-               unit_id, business_date, capped, cap_reason, reverses_entry_id, recorded_at,
-               prev_hash, hash)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
-           RETURNING *""",
+
+
+def _entry_args(
+    content: EntryContent, new: NewEntry, prev_hash: str, digest: str
+) -> tuple[Any, ...]:
+    return (
         content.entry_id,
         content.member_id,
         content.year,
@@ -117,19 +221,26 @@ async def append(conn: asyncpg.Connection, head: ChainHead, new: NewEntry) -> as
         new.cap_reason,
         content.reverses_entry_id,
         content.recorded_at,
-        head.head_hash,
+        prev_hash,
         digest,
     )
-    await conn.execute(
-        "UPDATE points_chain SET head_hash = $3, length = length + 1, balance = balance + $4 "
-        "WHERE member_id = $1 AND year = $2",
-        new.member_id,
-        new.year,
-        digest,
-        content.points,
+
+
+async def awarded_causes(
+    conn: asyncpg.Connection, keys: list[tuple[UUID, UUID, str]]
+) -> set[tuple[UUID, UUID, str]]:
+    """Of (cause_event_id, member_id, rule_code), those already in the journal."""
+    if not keys:
+        return set()
+    rows = await conn.fetch(
+        """SELECT e.cause_event_id, e.member_id, e.rule_code
+           FROM points_entry e JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS k(c, m, r)
+             ON e.cause_event_id = k.c AND e.member_id = k.m AND e.rule_code = k.r""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
     )
-    assert row is not None
-    return row
+    return {(r["cause_event_id"], r["member_id"], r["rule_code"]) for r in rows}
 
 
 async def already_awarded(

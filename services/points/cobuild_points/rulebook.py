@@ -53,3 +53,15 @@ async def for_year(
         recorded = await conn.fetchval("SELECT version FROM rule_set_year WHERE year = $1", year)
         return by_version(recorded)
     return chosen
+
+
+async def for_years(conn: asyncpg.Connection, first_at: dict[int, datetime]) -> dict[int, RuleSet]:
+    """`for_year(conn, year, fix_at=at)` for each year: one query when every year is recorded."""
+    rows = await conn.fetch(
+        "SELECT year, version FROM rule_set_year WHERE year = ANY($1::int[])", list(first_at)
+    )
+    found = {r["year"]: by_version(r["version"]) for r in rows}
+    for year, at in first_at.items():
+        if year not in found:
+            found[year] = await for_year(conn, year, fix_at=at)
+    return found

@@ -54,6 +54,17 @@ async def find(conn: asyncpg.Connection, member_id: UUID) -> asyncpg.Record | No
     return await conn.fetchrow("SELECT * FROM member WHERE member_id = $1", member_id)
 
 
+async def placements(
+    conn: asyncpg.Connection, member_ids: list[UUID]
+) -> dict[UUID, tuple[UUID | None, UUID]]:
+    """(community served, unit) of each registered member among `member_ids`."""
+    rows = await conn.fetch(
+        "SELECT member_id, community_id, unit_id FROM member WHERE member_id = ANY($1::uuid[])",
+        member_ids,
+    )
+    return {r["member_id"]: (r["community_id"], r["unit_id"]) for r in rows}
+
+
 async def request_report(conn: asyncpg.Connection, member_id: UUID, community_id: UUID) -> None:
     await conn.execute(
         "UPDATE member SET status = 'requested', requested_community_id = $2 WHERE member_id = $1",
