@@ -40,8 +40,12 @@ YEAR = 2026
 
 
 class Bench:
-    def __init__(self, large: bool, smoke: bool = False) -> None:
+    def __init__(
+        self, large: bool, smoke: bool = False, only: set[str] | None = None, out: str = ""
+    ) -> None:
         self.large = large
+        self.only = only  # run only these steps (None: all); see --only
+        self.out = out
         self.smoke = smoke  # a quick check of the suite itself: tiny sizes, no RESULTS.md
         self.latency_n = 200 * (3 if smoke else 30)
         # Keeps `make bench` inside 30 minutes on a slow or shared machine: a phase that has
@@ -49,6 +53,8 @@ class Bench:
         self.phase_cap_s = 3600.0 if large else 240.0
         self.run_id = uuid.uuid4().hex[:8]
         self.var = ROOT / "var" / ("bench-large" if large else "bench-smoke" if smoke else "bench")
+        if only is not None:  # a partial run never clears a full run's directory
+            self.var = self.var.with_name(self.var.name + "-only")
         self.report = Report("Cobuild benchmarks" + (" (large)" if large else ""))
         self.sections: dict[str, list[str]] = {}
         self.refs: dict[str, float] = {}
@@ -124,6 +130,8 @@ class Bench:
     def write_results(self) -> None:
         name = "RESULTS-large.md" if self.large else "RESULTS.md"
         path = self.var / name if self.smoke else ROOT / "bench" / name
+        if self.out:
+            path = Path(self.out)
         findings = FINDINGS.strip().split("\n")
         self.sections["What the profiles showed, and what was changed"] = findings
         self.report.write(path, PREFACE, self.sections)
@@ -138,23 +146,32 @@ class Bench:
         if self.large:
             await self.pipeline_direct(1_000_000 // k)
         else:
-            await self.pipeline_signed_then_fed(10_000 // k)
-            await self.prepare_latency_pool()
-            await self.latency(rate=200, seconds=30 // (10 if self.smoke else 1))
-            await self.pipeline_signed_then_fed(100_000 // k)
+            if self.wants("pipeline10k"):
+                await self.pipeline_signed_then_fed(10_000 // k)
+            if self.wants("latency"):
+                await self.prepare_latency_pool()
+                await self.latency(rate=200, seconds=30 // (10 if self.smoke else 1))
+            if self.wants("pipeline100k"):
+                await self.pipeline_signed_then_fed(100_000 // k)
         self.rss.mark("idle-after-load")
         await self.settle()
-        for step in (
-            self.ledger_queries,
+        steps: list[tuple[str, Any]] = [
+            ("ledger", self.ledger_queries),
             *(
-                functools.partial(self.assessment, members // k)
+                ("assessment", functools.partial(self.assessment, members // k))
                 for members in ([750_000] if self.large else [5_000, 124_000])
             ),
-            self.rebuild,
-        ):
-            await self.guarded(step)
+            ("rebuild", self.rebuild),
+        ]
+        for name, step in steps:
+            if self.wants(name):
+                await self.guarded(step)
         self.resources()
-        await self.guarded(self.replay)
+        if self.wants("replay"):
+            await self.guarded(self.replay)
+
+    def wants(self, step: str) -> bool:
+        return self.only is None or step in self.only
 
     async def guarded(self, step: Any) -> None:
         """A failed step is reported, and the rest of the suite still runs."""
@@ -1172,8 +1189,16 @@ def main() -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="1/50 of the sizes, to check the suite"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated steps to run (references always run): pipeline10k, latency, "
+        "pipeline100k, ledger, assessment, rebuild, replay; ledger needs a pipeline step",
+    )
+    parser.add_argument("--out", default="", help="write the results here instead")
     args = parser.parse_args()
-    asyncio.run(Bench(args.large, args.smoke).main())
+    only = {s.strip() for s in args.only.split(",") if s.strip()} or None
+    asyncio.run(Bench(args.large, args.smoke, only, args.out).main())
 
 
 if __name__ == "__main__":

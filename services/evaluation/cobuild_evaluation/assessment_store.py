@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from cobuild_contracts import Envelope
-from cobuild_contracts.enums import Grade
-from cobuild_contracts.events.evaluation import AssessmentCompleted, MemberScored, UnitScored
-from cobuild_kit.outbox import Outbox
 
 from cobuild_evaluation import ledger_store
-from cobuild_evaluation.domain.assessment import MemberInput, Outcome, UnitInput
+from cobuild_evaluation.domain.assessment import MemberInput, Outcome, Scored, UnitInput
 from cobuild_evaluation.domain.policy import Policy
 
 
@@ -119,85 +114,30 @@ async def load_units(
 # --- publication ----------------------------------------------------------------------
 
 
-def scored_events(
-    outcome: Outcome,
-    assessment_id: UUID,
-    supersedes: UUID | None,
-    completed_at: datetime,
-    reason: str | None,
-) -> list[Any]:
-    version = outcome.policy_version
-    events: list[Any] = [
-        MemberScored(
-            assessment_id=assessment_id,
-            year=outcome.year,
-            policy_version=version,
-            member_id=UUID(m.subject_id),
-            community_id=UUID(str(m.community_id)),
-            unit_id=UUID(str(m.unit_id)),
-            score=m.score,
-            grade=m.grade,
-            components=m.components,
-            rank_in_community=m.ranks["community"],
-            supersedes_assessment_id=supersedes,
-        )
-        for m in outcome.members
-    ]
-    events += [
-        UnitScored(
-            assessment_id=assessment_id,
-            year=outcome.year,
-            policy_version=version,
-            unit_id=UUID(u.subject_id),
-            score=u.score,
-            grade=u.grade,
-            components=u.components,
-            rank_in_district=u.ranks["district"],
-            supersedes_assessment_id=supersedes,
-        )
-        for u in outcome.units
-    ]
-    totals = outcome.totals()
-    events.append(
-        AssessmentCompleted(
-            assessment_id=assessment_id,
-            year=outcome.year,
-            policy_version=version,
-            member_count=totals["member_count"],
-            unit_count=totals["unit_count"],
-            member_grades={Grade(k): v for k, v in totals["member_grades"].items()},
-            unit_grades={Grade(k): v for k, v in totals["unit_grades"].items()},
-            member_excellent_rate=totals["member_excellent_rate"],
-            unit_excellent_rate=totals["unit_excellent_rate"],
-            supersedes_assessment_id=supersedes,
-            reason=reason,
-            completed_at=completed_at,
-        )
-    )
-    return events
-
-
 def result_records(outcome: Outcome, assessment_id: UUID) -> list[tuple[Any, ...]]:
-    recs = []
-    for kind, items in (("member", outcome.members), ("unit", outcome.units)):
-        for s in items:
-            recs.append(
-                (
-                    assessment_id,
-                    kind,
-                    UUID(s.subject_id),
-                    UUID(s.community_id) if s.community_id else None,
-                    UUID(s.street_id) if s.street_id else None,
-                    UUID(s.unit_id) if s.unit_id else None,
-                    s.score,
-                    s.grade.value,
-                    {k: format(v, "f") for k, v in sorted(s.components.items())},
-                    s.ranks.get("community"),
-                    s.ranks.get("street"),
-                    s.ranks["district"],
-                )
-            )
-    return recs
+    return result_records_of(outcome.members, "member", assessment_id) + result_records_of(
+        outcome.units, "unit", assessment_id
+    )
+
+
+def result_records_of(items: list[Scored], kind: str, assessment_id: UUID) -> list[tuple[Any, ...]]:
+    return [
+        (
+            assessment_id,
+            kind,
+            UUID(s.subject_id),
+            UUID(s.community_id) if s.community_id else None,
+            UUID(s.street_id) if s.street_id else None,
+            UUID(s.unit_id) if s.unit_id else None,
+            s.score,
+            s.grade.value,
+            {k: format(v, "f") for k, v in sorted(s.components.items())},
+            s.ranks.get("community"),
+            s.ranks.get("street"),
+            s.ranks["district"],
+        )
+        for s in items
+    ]
 
 
 RESULT_COLUMNS = [
@@ -214,20 +154,3 @@ RESULT_COLUMNS = [
     "rank_street",
     "rank_district",
 ]
-
-
-async def emit_in_batches(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    events: list[Any],
-    correlation_id: str | None,
-    batch: int,
-) -> None:
-    """Envelopes are built off the event loop; rows go in with executemany per batch."""
-
-    def build(chunk: list[Any]) -> list[tuple[str, Envelope]]:
-        return [(e.TOPIC, outbox.envelope(e, correlation_id=correlation_id)) for e in chunk]
-
-    for start in range(0, len(events), batch):
-        items = await asyncio.to_thread(build, events[start : start + batch])
-        await outbox.add_envelopes(conn, items)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cobuild_contracts import topics
+from cobuild_contracts import Envelope, topics
 from cobuild_contracts.events.agreements import AgreementSigned
 from cobuild_contracts.events.commitments import (
     CommitmentCancelled,
@@ -20,10 +20,10 @@ from cobuild_contracts.events.points import (
     PointsReversed,
 )
 from cobuild_kit.clock import business_date
-from cobuild_kit.consumer import ConsumerSpec, EventContext
+from cobuild_kit.consumer import BatchContext, ConsumerSpec, EventContext
 from cobuild_kit.parties import follow_parties
 
-from cobuild_evaluation import ledger_store, members_store
+from cobuild_evaluation import ledger_append, members_store
 from cobuild_evaluation.domain.ledger import Cancelled, FlaggedOverdue, Fulfilled, Opened
 
 agreements = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS]))
@@ -56,9 +56,51 @@ async def on_signed(ctx: EventContext, e: AgreementSigned) -> None:
     )
 
 
-@commitments.on(CommitmentOpened)
-async def on_opened(ctx: EventContext, e: CommitmentOpened) -> None:
-    fact = Opened(
+# The ledger takes a run of one fact type at once (one statement per table per run).
+
+
+@commitments.on_many(CommitmentOpened)
+async def on_opened(ctx: BatchContext, items: list[tuple[Envelope, CommitmentOpened]]) -> None:
+    await ledger_append.record_many(
+        ctx.conn, [(env.event_id, e.commitment_id, opened_fact(e)) for env, e in items]
+    )
+
+
+@commitments.on_many(CommitmentFulfilled)
+async def on_fulfilled(
+    ctx: BatchContext, items: list[tuple[Envelope, CommitmentFulfilled]]
+) -> None:
+    await ledger_append.record_many(
+        ctx.conn, [(env.event_id, e.commitment_id, fulfilled_fact(e)) for env, e in items]
+    )
+
+
+@commitments.on_many(CommitmentOverdue)
+async def on_overdue(ctx: BatchContext, items: list[tuple[Envelope, CommitmentOverdue]]) -> None:
+    await ledger_append.record_many(
+        ctx.conn,
+        [
+            (env.event_id, e.commitment_id, FlaggedOverdue(day=business_date(e.detected_at)))
+            for env, e in items
+        ],
+    )
+
+
+@commitments.on_many(CommitmentCancelled)
+async def on_cancelled(
+    ctx: BatchContext, items: list[tuple[Envelope, CommitmentCancelled]]
+) -> None:
+    await ledger_append.record_many(
+        ctx.conn,
+        [
+            (env.event_id, e.commitment_id, Cancelled(day=business_date(e.cancelled_at)))
+            for env, e in items
+        ],
+    )
+
+
+def opened_fact(e: CommitmentOpened) -> Opened:
+    return Opened(
         commitment_id=str(e.commitment_id),
         agreement_id=str(e.agreement_id),
         community_id=str(e.community_id),
@@ -68,30 +110,15 @@ async def on_opened(ctx: EventContext, e: CommitmentOpened) -> None:
         committed_fen=e.funds_fen,
         day=business_date(e.opened_at),
     )
-    await ledger_store.record(ctx.conn, ctx.envelope.event_id, e.commitment_id, fact)
 
 
-@commitments.on(CommitmentFulfilled)
-async def on_fulfilled(ctx: EventContext, e: CommitmentFulfilled) -> None:
-    fact = Fulfilled(
+def fulfilled_fact(e: CommitmentFulfilled) -> Fulfilled:
+    return Fulfilled(
         day=business_date(e.confirmed_at),
         paid_fen=e.paid_fen,
         committed_fen=e.committed_fen,
         on_time=e.on_time,
     )
-    await ledger_store.record(ctx.conn, ctx.envelope.event_id, e.commitment_id, fact)
-
-
-@commitments.on(CommitmentOverdue)
-async def on_overdue(ctx: EventContext, e: CommitmentOverdue) -> None:
-    fact = FlaggedOverdue(day=business_date(e.detected_at))
-    await ledger_store.record(ctx.conn, ctx.envelope.event_id, e.commitment_id, fact)
-
-
-@commitments.on(CommitmentCancelled)
-async def on_cancelled(ctx: EventContext, e: CommitmentCancelled) -> None:
-    fact = Cancelled(day=business_date(e.cancelled_at))
-    await ledger_store.record(ctx.conn, ctx.envelope.event_id, e.commitment_id, fact)
 
 
 @points.on(MemberReported)
@@ -111,29 +138,25 @@ async def on_left(ctx: EventContext, e: MemberLeft) -> None:
     await members_store.left(ctx.conn, e.member_id, business_date(e.left_at))
 
 
-@points.on(PointsAwarded)
-async def on_awarded(ctx: EventContext, e: PointsAwarded) -> None:
-    await members_store.add_points(
+@points.on_many(PointsAwarded)
+async def on_awarded(ctx: BatchContext, items: list[tuple[Envelope, PointsAwarded]]) -> None:
+    await members_store.add_points_many(
         ctx.conn,
-        entry_id=e.entry_id,
-        member_id=e.member_id,
-        year=e.year,
-        points=e.points,
-        community_id=e.community_id,
-        unit_id=e.unit_id,
-        day=e.business_date,
-    )
+        [
+            (e.entry_id, e.member_id, e.year, Decimal(e.points), e.community_id, e.unit_id,
+             e.business_date)
+            for _, e in items
+        ],
+    )  # fmt: skip
 
 
-@points.on(PointsReversed)
-async def on_reversed(ctx: EventContext, e: PointsReversed) -> None:
-    await members_store.add_points(
+@points.on_many(PointsReversed)
+async def on_reversed(ctx: BatchContext, items: list[tuple[Envelope, PointsReversed]]) -> None:
+    await members_store.add_points_many(
         ctx.conn,
-        entry_id=e.entry_id,
-        member_id=e.member_id,
-        year=e.year,
-        points=-Decimal(e.points),
-        community_id=e.community_id,
-        unit_id=e.unit_id,
-        day=e.business_date,
-    )
+        [
+            (e.entry_id, e.member_id, e.year, -Decimal(e.points), e.community_id, e.unit_id,
+             e.business_date)
+            for _, e in items
+        ],
+    )  # fmt: skip

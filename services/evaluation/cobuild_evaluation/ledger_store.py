@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import asyncio
+import json
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -180,43 +181,163 @@ async def figures_by_id(
     return out
 
 
+async def figures_by_group(
+    conn: asyncpg.Connection, kind: str, groups: dict[UUID, list[UUID]], as_of: date
+) -> dict[UUID, Figures]:
+    """Each group's figures summed over its kept ids (a district's streets: their
+    communities), in one statement."""
+    members = [m for ids in groups.values() for m in ids]
+    owners = [g for g, ids in groups.items() for _ in ids]
+    rows = await conn.fetch(
+        f"""SELECT g.owner AS scope_id, {_SUMS}
+            FROM unnest($2::uuid[], $3::uuid[]) AS g(member, owner)
+            CROSS JOIN LATERAL (SELECT * FROM ledger_daily d
+                WHERE d.scope_kind = $1 AND d.scope_id = g.member AND d.day <= $4) d
+            GROUP BY g.owner""",
+        kind,
+        members,
+        owners,
+        as_of,
+    )
+    out = {g: Figures() for g in groups}
+    for r in rows:
+        out[r["scope_id"]] = Figures({m: int(r[m]) for m in MEASURES})
+    return out
+
+
+# The drill-down below a community or unit (its agreements) and an agreement (its
+# commitments): the children and their figures in one statement, in the view's order. The
+# sums are a LATERAL per child, so the plan stays an index lookup per child (a join lets the
+# planner hash the whole kind's rows instead).
+_KID_SUMS = """CROSS JOIN LATERAL (SELECT {sums} FROM ledger_daily d
+        WHERE d.scope_kind = '%s' AND d.scope_id = k.id AND d.day <= $2) f"""
+_DRILL_DOWN = {
+    "community": """WITH kids AS (
+            SELECT agreement_id AS id FROM agreements WHERE community_id = $1
+            UNION SELECT agreement_id FROM ledger_commitments WHERE community_id = $1)
+        SELECT k.id, f.* FROM kids k """
+    + _KID_SUMS % "agreement"
+    + " ORDER BY k.id",
+    "unit": """WITH kids AS (
+            SELECT agreement_id AS id FROM agreements WHERE unit_id = $1
+            UNION SELECT agreement_id FROM ledger_commitments WHERE unit_id = $1)
+        SELECT k.id, f.* FROM kids k """
+    + _KID_SUMS % "agreement"
+    + " ORDER BY k.id",
+    "agreement": """SELECT k.id, f.* FROM (
+            SELECT commitment_id AS id, deadline FROM ledger_commitments WHERE agreement_id = $1) k """
+    + _KID_SUMS % "commitment"
+    + " ORDER BY k.deadline, k.id",
+}
+
+
+async def drill_down(
+    conn: asyncpg.Connection, kind: str, sid: UUID, as_of: date
+) -> list[tuple[UUID, Figures]]:
+    rows = await conn.fetch(_DRILL_DOWN[kind].format(sums=_SUMS), sid, as_of)
+    return [(r["id"], Figures({m: int(r[m]) for m in MEASURES})) for r in rows]
+
+
 # --- rebuild --------------------------------------------------------------------------
+
+
+REBUILD_CHUNK = 20_000  # journal entries per fetch: bounds the rebuild's memory
+
+# Every scope above a commitment is the sum of its commitments' deltas (see `_scopes`), so
+# after the commitment rows are in, one grouped statement derives the rest in the database.
+_ROLL_UP = f"""
+INSERT INTO ledger_daily (scope_kind, scope_id, day, {_COLS})
+SELECT s.kind, s.id, d.day, {", ".join(f"sum(d.{m})" for m in MEASURES)}
+FROM ledger_daily d
+JOIN ledger_commitments c ON c.commitment_id = d.scope_id
+CROSS JOIN LATERAL (VALUES ('agreement', c.agreement_id), ('unit', c.unit_id),
+                           ('community', c.community_id), ('all', $1::uuid)) AS s(kind, id)
+WHERE d.scope_kind = 'commitment'
+GROUP BY s.kind, s.id, d.day
+"""
+
+
+class _Replay:
+    """Folds the journal, in (commitment, id) order, one commitment at a time: only the
+    commitment being folded is held, finished ones leave as rows to copy."""
+
+    def __init__(self) -> None:
+        self.current: UUID | None = None
+        self.state: CommitmentState | None = None
+        self.deltas: list[Delta] = []
+        self.commitments = 0
+
+    def feed(
+        self, entries: list[tuple[UUID, str, str]]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        states: list[tuple[Any, ...]] = []
+        daily: list[tuple[Any, ...]] = []
+        for cid, kind, data in entries:
+            if cid != self.current:
+                self._finish(states, daily)
+                self.current, self.state, self.deltas = cid, None, []
+            fact = fact_from(kind, json.loads(data))
+            if self.state is None:
+                if not isinstance(fact, Opened):
+                    continue  # a fact before its open moves nothing (as incrementally)
+                self.state, deltas = open_commitment(fact)
+            else:
+                self.state, deltas = apply_fact(self.state, fact)
+            self.deltas.extend(deltas)
+        return states, daily
+
+    def finish(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        states: list[tuple[Any, ...]] = []
+        daily: list[tuple[Any, ...]] = []
+        self._finish(states, daily)
+        self.current, self.state = None, None
+        return states, daily
+
+    def _finish(self, states: list[tuple[Any, ...]], daily: list[tuple[Any, ...]]) -> None:
+        if self.state is None or self.current is None:
+            return
+        self.commitments += 1
+        states.append(_state_args(self.state))
+        cid = self.current
+        for day, sums in sorted(aggregate(self.deltas).items()):
+            daily.append(("commitment", cid, day, *(sums[m] for m in MEASURES)))
+
+
+async def _copy(
+    conn: asyncpg.Connection, rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+) -> int:
+    states, daily = rows
+    if states:
+        await conn.copy_records_to_table(
+            "ledger_commitments",
+            records=states,
+            columns=[c.strip() for c in _STATE_COLS.split(",")],
+        )
+    if daily:
+        await conn.copy_records_to_table(
+            "ledger_daily", records=daily, columns=["scope_kind", "scope_id", "day", *MEASURES]
+        )
+    return len(daily)
 
 
 async def rebuild(conn: asyncpg.Connection) -> dict[str, int]:
     """Recompute commitment states and daily deltas from the journal alone (one transaction).
 
-    Incremental upkeep and this replay share the domain functions, so they must agree."""
+    Incremental upkeep and this replay share the domain functions, so they must agree. The
+    journal is streamed through a server-side cursor, so memory stays bounded; the folding
+    runs off the event loop."""
     await conn.execute("LOCK TABLE ledger_journal IN SHARE ROW EXCLUSIVE MODE")
-    entries = await conn.fetch(
-        "SELECT commitment_id, fact, data FROM ledger_journal ORDER BY commitment_id, id"
-    )
-    states: dict[UUID, CommitmentState] = {}
-    totals: dict[tuple[str, UUID, date], dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(MEASURES, 0)
-    )
-    for e in entries:
-        fact = fact_from(e["fact"], e["data"])
-        current = states.get(e["commitment_id"])
-        if current is None:
-            if not isinstance(fact, Opened):
-                continue
-            state, deltas = open_commitment(fact)
-        else:
-            state, deltas = apply_fact(current, fact)
-        states[e["commitment_id"]] = state
-        for kind, sid in _scopes(state):
-            for d in deltas:
-                totals[(kind, sid, d.day)][d.measure] += d.amount
     await conn.execute("TRUNCATE ledger_daily, ledger_commitments")
-    await conn.copy_records_to_table(
-        "ledger_commitments",
-        records=[_state_args(s) for s in states.values()],
-        columns=[c.strip() for c in _STATE_COLS.split(",")],
+    cursor = await conn.cursor(
+        "SELECT commitment_id, fact, data::text FROM ledger_journal ORDER BY commitment_id, id"
     )
-    await conn.copy_records_to_table(
-        "ledger_daily",
-        records=[(k, sid, day, *(v[m] for m in MEASURES)) for (k, sid, day), v in totals.items()],
-        columns=["scope_kind", "scope_id", "day", *MEASURES],
-    )
-    return {"journal_entries": len(entries), "commitments": len(states), "rows": len(totals)}
+    replay = _Replay()
+    entries = 0
+    while chunk := await cursor.fetch(REBUILD_CHUNK):
+        entries += len(chunk)
+        rows = [(r[0], r[1], r[2]) for r in chunk]
+        await _copy(conn, await asyncio.to_thread(replay.feed, rows))
+    await _copy(conn, replay.finish())
+    await conn.execute(_ROLL_UP, ALL_SCOPE)
+    total = await conn.fetchval("SELECT count(*) FROM ledger_daily")
+    return {"journal_entries": entries, "commitments": replay.commitments, "rows": int(total)}

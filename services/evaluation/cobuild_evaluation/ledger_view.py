@@ -1,4 +1,8 @@
-"""A scope's ledger figures as of a date, with the drill-down one level below."""
+"""A scope's ledger figures as of a date, with the drill-down one level below.
+
+A view costs a fixed few statements whatever the scope: the parties come from the in-memory
+copy, and the drill-down's figures are one grouped query (never one query per child).
+"""
 
 from __future__ import annotations
 
@@ -9,37 +13,58 @@ from uuid import UUID
 import asyncpg
 
 from cobuild_evaluation import ledger_store
-from cobuild_evaluation.scopes import CHILD_KIND, ScopeKind, children, names, stored_ids
+from cobuild_evaluation.party_tree import TREES, PartyTree
+from cobuild_evaluation.scopes import CHILD_KIND, ScopeKind, party_children, stored_ids
 
 
 async def scope_figures(
-    conn: asyncpg.Connection, kind: ScopeKind, sid: UUID, as_of: date
+    conn: asyncpg.Connection, tree: PartyTree, kind: ScopeKind, sid: UUID, as_of: date
 ) -> dict[str, Any]:
-    stored_kind, ids = await stored_ids(conn, kind, sid)
+    stored_kind, ids = stored_ids(tree, kind, sid)
     figs = await ledger_store.figures(conn, stored_kind, ids, as_of)
     return figs.as_dict()
 
 
-async def view(conn: asyncpg.Connection, kind: ScopeKind, sid: UUID, as_of: date) -> dict[str, Any]:
-    label = await names(conn, [sid])
+async def _child_figures(
+    conn: asyncpg.Connection,
+    tree: PartyTree,
+    kind: ScopeKind,
+    sid: UUID,
+    child_kind: ScopeKind,
+    as_of: date,
+) -> list[tuple[UUID, dict[str, Any]]]:
+    if kind in (ScopeKind.COMMUNITY, ScopeKind.UNIT, ScopeKind.AGREEMENT):
+        found = await ledger_store.drill_down(conn, kind.value, sid, as_of)
+        return [(k, f.as_dict()) for k, f in found]
+    kids = party_children(tree, kind, sid)
+    if child_kind == ScopeKind.COMMUNITY:
+        by_id = await ledger_store.figures_by_id(conn, "community", kids, as_of)
+    else:  # districts and streets sum their communities
+        groups = {k: stored_ids(tree, child_kind, k)[1] for k in kids}
+        by_id = await ledger_store.figures_by_group(conn, "community", groups, as_of)
+    return [(k, by_id[k].as_dict()) for k in kids]
+
+
+async def view(
+    conn: asyncpg.Connection,
+    kind: ScopeKind,
+    sid: UUID,
+    as_of: date,
+    tree: PartyTree | None = None,
+) -> dict[str, Any]:
+    tree = tree or await TREES.current(conn)
     out: dict[str, Any] = {
         "scope": kind.value,
         "id": str(sid),
-        "name": label.get(sid),
+        "name": tree.name(sid),
         "as_of": as_of.isoformat(),
-        "figures": await scope_figures(conn, kind, sid, as_of),
+        "figures": await scope_figures(conn, tree, kind, sid, as_of),
         "children": [],
     }
     child_kind = CHILD_KIND.get(kind)
     if child_kind is None:
         return out
-    kids = await children(conn, kind, sid)
-    kid_names = await names(conn, kids)
-    if child_kind in (ScopeKind.STREET, ScopeKind.DISTRICT):
-        rows = [(k, await scope_figures(conn, child_kind, k, as_of)) for k in kids]
-    else:
-        by_id = await ledger_store.figures_by_id(conn, child_kind.value, kids, as_of)
-        rows = [(k, by_id[k].as_dict()) for k in kids]
+    rows = await _child_figures(conn, tree, kind, sid, child_kind, as_of)
     out["child_scope"] = child_kind.value
-    out["children"] = [{"id": str(k), "name": kid_names.get(k), "figures": f} for k, f in rows]
+    out["children"] = [{"id": str(k), "name": tree.name(k), "figures": f} for k, f in rows]
     return out

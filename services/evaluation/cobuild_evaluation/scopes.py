@@ -13,9 +13,9 @@ import asyncpg
 from cobuild_contracts import Role
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Forbidden, NotFound
-from cobuild_kit.parties import authorize
 
 from cobuild_evaluation.ledger_store import ALL_SCOPE
+from cobuild_evaluation.party_tree import TREES, PartyTree
 
 READERS = frozenset({Role.COMMUNITY_ADMIN, Role.UNIT_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
 
@@ -40,58 +40,25 @@ CHILD_KIND = {
 }
 
 
-async def stored_ids(
-    conn: asyncpg.Connection, kind: ScopeKind, sid: UUID
-) -> tuple[str, list[UUID]]:
+def stored_ids(tree: PartyTree, kind: ScopeKind, sid: UUID) -> tuple[str, list[UUID]]:
     """The kept scope rows that sum to this scope (streets and districts: their communities)."""
     if kind == ScopeKind.ALL:
         return "all", [ALL_SCOPE]
     if kind == ScopeKind.STREET:
-        return "community", await _kids(conn, sid, "community")
+        return "community", tree.children(sid, "community")
     if kind == ScopeKind.DISTRICT:
-        rows = await conn.fetch(
-            """SELECT c.party_id FROM party_directory c JOIN party_directory s ON c.parent_id = s.party_id
-               WHERE s.parent_id = $1 AND s.kind = 'street' AND c.kind = 'community'""",
-            sid,
-        )
-        return "community", [r["party_id"] for r in rows]
+        return "community", list(tree.district_communities(sid))
     return kind.value, [sid]
 
 
-async def _kids(conn: asyncpg.Connection, parent: UUID, kind: str) -> list[UUID]:
-    rows = await conn.fetch(
-        "SELECT party_id FROM party_directory WHERE parent_id = $1 AND kind = $2 ORDER BY name, party_id",
-        parent,
-        kind,
-    )
-    return [r["party_id"] for r in rows]
-
-
-async def children(conn: asyncpg.Connection, kind: ScopeKind, sid: UUID) -> list[UUID]:
+def party_children(tree: PartyTree, kind: ScopeKind, sid: UUID) -> list[UUID]:
+    """The drill-down of the party scopes (all, district, street), named and ordered."""
     if kind == ScopeKind.ALL:
-        rows = await conn.fetch(
-            "SELECT party_id FROM party_directory WHERE kind = 'district' ORDER BY name, party_id"
-        )
-        return [r["party_id"] for r in rows]
+        return tree.of_kind("district")
     if kind == ScopeKind.DISTRICT:
-        return await _kids(conn, sid, "street")
+        return tree.children(sid, "street")
     if kind == ScopeKind.STREET:
-        return await _kids(conn, sid, "community")
-    if kind in (ScopeKind.COMMUNITY, ScopeKind.UNIT):
-        col = "community_id" if kind == ScopeKind.COMMUNITY else "unit_id"
-        rows = await conn.fetch(
-            f"""SELECT agreement_id FROM agreements WHERE {col} = $1
-                UNION SELECT DISTINCT agreement_id FROM ledger_commitments WHERE {col} = $1
-                ORDER BY 1""",
-            sid,
-        )
-        return [r["agreement_id"] for r in rows]
-    if kind == ScopeKind.AGREEMENT:
-        rows = await conn.fetch(
-            "SELECT commitment_id FROM ledger_commitments WHERE agreement_id = $1 ORDER BY deadline, commitment_id",
-            sid,
-        )
-        return [r["commitment_id"] for r in rows]
+        return tree.children(sid, "community")
     return []
 
 
@@ -116,20 +83,26 @@ async def parties_of(conn: asyncpg.Connection, kind: ScopeKind, sid: UUID) -> li
 
 
 async def authorize_read(
-    conn: asyncpg.Connection, actor: Actor, kind: ScopeKind, sid: UUID
-) -> None:
-    """A party's own admins and the street/district admins above it; 'all' is the district's."""
+    conn: asyncpg.Connection,
+    actor: Actor,
+    kind: ScopeKind,
+    sid: UUID,
+    tree: PartyTree | None = None,
+) -> PartyTree:
+    """A party's own admins and the street/district admins above it; 'all' is the district's.
+    Returns the parties copy it checked against, for the view to reuse."""
+    tree = tree or await TREES.current(conn)
     if kind == ScopeKind.ALL:
         if actor.role != Role.DISTRICT_ADMIN:
             raise Forbidden(f"role {actor.role.value} may not read the whole ledger")
-        return
+        return tree
     refusal: Forbidden | None = None
     for party in await parties_of(conn, kind, sid):
         try:
-            await authorize(
-                conn, actor, party, roles=READERS, supervisors_may=True, action="read this ledger"
+            tree.authorize(
+                actor, party, roles=READERS, supervisors_may=True, action="read this ledger"
             )
-            return
+            return tree
         except Forbidden as exc:
             refusal = exc
     assert refusal is not None

@@ -212,3 +212,89 @@ def assess(
     )
     rank(scored_units, lambda s: "district", "district")
     return Outcome(year, policy.version, scored_members, scored_units)
+
+
+# --- the same results, streamed: per-member work is a lookup and a string format ---------
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class MemberScore:
+    """What a member's result owes to its input values alone (points and rating): members
+    sharing them share it, so it is computed once per distinct pair."""
+
+    score: Decimal
+    grade: Grade
+    components: dict[str, Decimal]
+    score_text: str
+    components_json: str
+
+
+def member_score(points: Decimal, rating: Decimal | None, policy: Policy) -> MemberScore:
+    s = score_member(MemberInput("", "", None, "", points, rating), policy)
+    parts = {k: format(v, "f") for k, v in sorted(s.components.items())}
+    return MemberScore(s.score, s.grade, s.components, format(s.score, "f"), _compact(parts))
+
+
+def member_json(
+    member_id: str,
+    community_id: str,
+    street_id: str,
+    unit_id: str,
+    ms: MemberScore,
+    rank_community: int,
+    rank_street: int,
+    rank_district: int,
+) -> str:
+    """Exactly `json.dumps(Scored.as_dict(), sort_keys=True, separators=(",", ":"))`."""
+    return (
+        f'{{"community_id":"{community_id}","components":{ms.components_json},'
+        f'"grade":"{ms.grade.value}","ranks":{{"community":{rank_community},'
+        f'"district":{rank_district},"street":{rank_street}}},"score":"{ms.score_text}",'
+        f'"street_id":"{street_id}","subject_id":"{member_id}","unit_id":"{unit_id}"}}'
+    )
+
+
+def totals_of(member_grades: dict[str, int], units: list[Scored]) -> dict[str, Any]:
+    """`Outcome.totals()` from the members' grade counts."""
+    grades = dict.fromkeys((g.value for g in Grade), 0) | member_grades
+    n = sum(grades.values())
+    excellent = (
+        None
+        if n == 0
+        else format(
+            (Decimal(grades[Grade.EXCELLENT.value]) / Decimal(n)).quantize(Q4, ROUND_HALF_UP), "f"
+        )
+    )
+    return {
+        "member_count": n,
+        "unit_count": len(units),
+        "member_grades": grades,
+        "unit_grades": grade_counts(units),
+        "member_excellent_rate": excellent,
+        "unit_excellent_rate": excellent_rate(units),
+    }
+
+
+def canonical_frame(
+    year: int, policy_version: str, totals: dict[str, Any], units: list[Scored]
+) -> tuple[str, str]:
+    """`Outcome.canonical()` around the members' lines: (before them, after them)."""
+    unit_lines = ",".join(_compact(u.as_dict()) for u in units)
+    return (
+        '{"members":[',
+        f'],"policy_version":{_compact(policy_version)},"totals":{_compact(totals)},'
+        f'"units":[{unit_lines}],"year":{year}}}',
+    )
+
+
+def score_units(units: list[UnitInput], shares: dict[str, Decimal], policy: Policy) -> list[Scored]:
+    """The units' part of `assess` (the members' pass shares computed elsewhere)."""
+    scored = sorted(
+        (score_unit(u, shares.get(u.unit_id), policy) for u in units), key=lambda s: s.subject_id
+    )
+    rank(scored, lambda s: "district", "district")
+    return scored

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
+from asyncpg.transaction import Transaction
 from cobuild_contracts import Role
 from cobuild_contracts.ids import new_event_id
 from cobuild_kit.auth import Actor
@@ -15,11 +17,11 @@ from cobuild_kit.logging import correlation_id, get_logger
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, Runtime, RuntimeDep
 from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from cobuild_evaluation import assessment_store as store
+from cobuild_evaluation import assessment_run
 from cobuild_evaluation.domain import policy as policies
-from cobuild_evaluation.domain.assessment import Outcome, assess
 
 router = APIRouter(tags=["assessment"])
 log = get_logger(__name__)
@@ -56,23 +58,52 @@ def _policy(version: str) -> policies.Policy:
         raise Invalid(str(exc), field="body.policy_version") from exc
 
 
-async def _run(rt: Runtime, year: int, body: RunIn) -> Outcome:
+@router.post("/assessments/{year}/preview")
+async def preview(year: int, body: RunIn, actor: ActorDep, rt: RuntimeDep) -> StreamingResponse:
+    """A dry run: exactly the results a publish would store, nothing written. The body is
+    the canonical outcome (sorted keys) with its digest as the last key, streamed."""
+    year = _year(year)
     policy = _policy(body.policy_version)
     async with rt.pool.acquire() as conn:
-        communities = await store.district_communities(conn, body.district_id)
-        members = await store.load_members(conn, year, communities)
-        units = await store.load_units(conn, year, body.district_id, communities, policy)
-    # CPU work off the event loop: big years must not starve the consumers' heartbeats.
-    return await asyncio.to_thread(assess, year, policy, members, units)
-
-
-@router.post("/assessments/{year}/preview")
-async def preview(year: int, body: RunIn, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
-    """A dry run: exactly the results a publish would store, nothing written."""
-    async with rt.pool.acquire() as conn:
         await _authorize_district(conn, actor, body.district_id)
-    outcome = await _run(rt, _year(year), body)
-    return {"digest": outcome.digest(), **outcome.as_dict()}
+    # The scoring lives in temporary tables of one transaction, held while the body streams.
+    conn = await rt.pool.acquire()
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        run = await assessment_run.prepare(conn, year, body.district_id, policy)
+    except BaseException:
+        await tx.rollback()
+        await rt.pool.release(conn)
+        raise
+    stream = _stream(rt, conn, tx, run)
+    # Started here, so its `finally` (rollback, release) runs even if the client leaves early.
+    first = await anext(stream)
+    return StreamingResponse(_chain(first, stream), media_type="application/json")
+
+
+async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for piece in rest:
+        yield piece
+
+
+async def _stream(
+    rt: Runtime, conn: asyncpg.Connection, tx: Transaction, run: assessment_run.Run
+) -> AsyncIterator[bytes]:
+    h = hashlib.sha256()
+    last = b""
+    try:
+        async for piece in assessment_run.canonical_chunks(conn, run):
+            h.update(piece)
+            if last:
+                yield last
+            last = piece
+        # The canonical text ends with "}": the digest goes in as its last key.
+        yield last[:-1] + f',"digest":"{h.hexdigest()}"}}'.encode()
+    finally:
+        await tx.rollback()  # nothing a preview did is kept
+        await rt.pool.release(conn)
 
 
 def _year(year: int) -> int:
@@ -95,9 +126,8 @@ async def publish(year: int, body: PublishIn, actor: ActorDep, rt: RuntimeDep) -
     year = _year(year)
     async with rt.pool.acquire() as conn:
         await _authorize_district(conn, actor, body.district_id)
+    policy = _policy(body.policy_version)
     await _refuse_while_lagging(rt)
-    outcome = await _run(rt, year, body)
-    assessment_id = UUID(int=0)
     async with rt.unit_of_work() as uow:
         conn = uow.conn
         # One publisher per district-year at a time.
@@ -105,9 +135,10 @@ async def publish(year: int, body: PublishIn, actor: ActorDep, rt: RuntimeDep) -
             "SELECT pg_advisory_xact_lock(hashtext($1))", f"assess:{body.district_id}:{year}"
         )
         supersedes = await _check_republication(conn, body, year)
+        run = await assessment_run.prepare(conn, year, body.district_id, policy)
+        digest = await assessment_run.digest(conn, run)
         assessment_id = new_event_id()
         now = rt.clock.now()
-        totals = outcome.totals()
         if supersedes is not None:
             await conn.execute(
                 "UPDATE assessments SET current = false WHERE assessment_id = $1", supersedes
@@ -119,48 +150,32 @@ async def publish(year: int, body: PublishIn, actor: ActorDep, rt: RuntimeDep) -
             assessment_id,
             body.district_id,
             year,
-            outcome.policy_version,
-            outcome.digest(),
-            totals,
+            policy.version,
+            digest,
+            run.totals,
             supersedes,
             body.reason,
             actor.subject,
             now,
         )
-        records = store.result_records(outcome, assessment_id)
-        placeholders = ", ".join(f"${i}" for i in range(1, len(store.RESULT_COLUMNS) + 1))
-        await conn.executemany(
-            f"INSERT INTO assessment_results ({', '.join(store.RESULT_COLUMNS)}) VALUES ({placeholders})",
-            records,
+        await assessment_run.store_results(conn, run, assessment_id)
+        head = assessment_run.head_of(
+            assessment_id, supersedes, now, body.reason if supersedes else None
         )
-        events = await asyncio.to_thread(
-            store.scored_events,
-            outcome,
-            assessment_id,
-            supersedes,
-            now,
-            body.reason if supersedes else None,
-        )
-        await store.emit_in_batches(
-            conn,
-            rt.outbox,
-            events,
-            correlation_id.get(),
-            rt.settings.publish_batch_size,  # type: ignore[attr-defined]
-        )
+        await assessment_run.emit(conn, rt.outbox, run, head, correlation_id.get())
     log.info(
         "assessment.published",
         assessment_id=str(assessment_id),
         year=year,
-        policy=outcome.policy_version,
+        policy=policy.version,
         supersedes=str(supersedes) if supersedes else None,
         **actor.log_fields(),
     )
     return {
         "assessment_id": str(assessment_id),
-        "digest": outcome.digest(),
+        "digest": digest,
         "supersedes_assessment_id": str(supersedes) if supersedes else None,
-        **totals,
+        **run.totals,
     }
 
 

@@ -45,8 +45,8 @@ async def ledger(
     sid = scope_id(scope, id)
     day = as_of or business_date(rt.clock.now())
     async with rt.pool.acquire() as conn:
-        await authorize_read(conn, actor, scope, sid)
-        return await ledger_view.view(conn, scope, sid, day)
+        tree = await authorize_read(conn, actor, scope, sid)
+        return await ledger_view.view(conn, scope, sid, day, tree)
 
 
 @router.post("/ops/ledger/rebuild")

@@ -1,0 +1,285 @@
+"""A year-end assessment run with bounded memory, in the caller's transaction.
+
+Members never sit in the process all at once: their inputs are gathered into a temporary
+table, each distinct (points, rating) pair is scored once in Python by the domain's rules,
+the ranks are SQL window functions (competition ranking, as `domain.assessment.rank`), and
+results leave through a server-side cursor in chunks: as canonical JSON lines (digest,
+preview), as stored rows (one INSERT … SELECT) and as member.scored events batch by batch.
+Same inputs give byte-identical results to `domain.assessment.assess` (tested).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from cobuild_contracts import Envelope
+from cobuild_contracts.enums import Grade
+from cobuild_contracts.events.evaluation import AssessmentCompleted, MemberScored, UnitScored
+from cobuild_kit.outbox import Outbox
+
+from cobuild_evaluation import assessment_store as store
+from cobuild_evaluation.domain.assessment import (
+    Q4,
+    MemberScore,
+    Scored,
+    canonical_frame,
+    member_json,
+    member_score,
+    score_units,
+    totals_of,
+)
+from cobuild_evaluation.domain.policy import Policy
+
+CHUNK = 5_000  # members per fetch, per JSON piece and per outbox batch
+NO_RATING = Decimal(-1)  # ratings are 0..100: a join key for "unrated"
+
+_MEMBERS = """
+CREATE TEMP TABLE assess_members ON COMMIT DROP AS
+SELECT DISTINCT ON (m.member_id) m.member_id,
+       COALESCE(p.community_id, m.community_id) AS community_id,
+       COALESCE(p.unit_id, m.unit_id) AS unit_id,
+       COALESCE(p.total, 0)::numeric AS points, COALESCE(r.rating, -1) AS rating
+FROM (SELECT member_id, community_id, unit_id FROM members
+      WHERE reported_on <= $2 AND (left_on IS NULL OR left_on > $2)
+      UNION
+      SELECT member_id, community_id, unit_id FROM member_points WHERE year = $1) m
+LEFT JOIN member_points p ON p.member_id = m.member_id AND p.year = $1
+LEFT JOIN (SELECT subject_id, avg(score) AS rating FROM evaluations
+           WHERE subject_kind = 'member' AND evaluator_kind = 'community' AND year = $1
+           GROUP BY subject_id) r ON r.subject_id = m.member_id
+WHERE COALESCE(p.community_id, m.community_id) = ANY($3::uuid[])
+"""
+_SCORES = "CREATE TEMP TABLE assess_scores (pair integer, points numeric, rating numeric, score numeric) ON COMMIT DROP"
+_RANKED = """
+CREATE TEMP TABLE assess_ranked ON COMMIT DROP AS
+SELECT a.member_id, a.community_id, st.street_id, a.unit_id, s.pair, s.score,
+       rank() OVER (PARTITION BY a.community_id ORDER BY s.score DESC) AS rank_community,
+       rank() OVER (PARTITION BY st.street_id ORDER BY s.score DESC) AS rank_street,
+       rank() OVER (ORDER BY s.score DESC) AS rank_district
+FROM assess_members a
+JOIN assess_scores s ON s.points = a.points AND s.rating = a.rating
+JOIN unnest($1::uuid[], $2::uuid[]) AS st(community_id, street_id) ON st.community_id = a.community_id
+"""
+_LINES = """SELECT member_id::text, community_id::text, street_id::text, unit_id::text, pair,
+                   rank_community, rank_street, rank_district
+            FROM assess_ranked ORDER BY member_id"""
+
+
+@dataclass(frozen=True)
+class Run:
+    year: int
+    policy: Policy
+    pairs: list[MemberScore]
+    units: list[Scored]
+    totals: dict[str, Any]
+
+    def frame(self) -> tuple[str, str]:
+        return canonical_frame(self.year, self.policy.version, self.totals, self.units)
+
+
+async def prepare(conn: asyncpg.Connection, year: int, district_id: UUID, policy: Policy) -> Run:
+    """Score and rank the district's year into temporary tables (dropped at commit)."""
+    communities = await store.district_communities(conn, district_id)
+    await conn.execute(_MEMBERS, year, date(year, 12, 31), list(communities))
+    distinct = await conn.fetch("SELECT DISTINCT points, rating FROM assess_members")
+
+    def score_pairs() -> list[MemberScore]:
+        return [
+            member_score(r["points"], None if r["rating"] == NO_RATING else r["rating"], policy)
+            for r in distinct
+        ]
+
+    pairs = await asyncio.to_thread(score_pairs)
+    await conn.execute(_SCORES)
+    await conn.copy_records_to_table(
+        "assess_scores",
+        records=[
+            (i, r["points"], r["rating"], p.score)
+            for i, (r, p) in enumerate(zip(distinct, pairs, strict=True))
+        ],
+        columns=["pair", "points", "rating", "score"],
+    )
+    await conn.execute(_RANKED, list(communities), list(communities.values()))
+    await conn.execute("ANALYZE assess_ranked")
+    grades: dict[str, int] = {}
+    for r in await conn.fetch("SELECT pair, count(*) AS n FROM assess_ranked GROUP BY pair"):
+        g = pairs[r["pair"]].grade.value
+        grades[g] = grades.get(g, 0) + r["n"]
+    shares = await _pass_shares(conn, pairs, policy)
+    units_in = await store.load_units(conn, year, district_id, communities, policy)
+    units = await asyncio.to_thread(score_units, units_in, shares, policy)
+    return Run(year, policy, pairs, units, totals_of(grades, units))
+
+
+async def _pass_shares(
+    conn: asyncpg.Connection, pairs: list[MemberScore], policy: Policy
+) -> dict[str, Decimal]:
+    passing = [i for i, p in enumerate(pairs) if p.score >= policy.pass_mark]
+    rows = await conn.fetch(
+        """SELECT unit_id::text AS unit_id, count(*) AS n,
+                  count(*) FILTER (WHERE pair = ANY($1::int[])) AS p
+           FROM assess_ranked GROUP BY unit_id""",
+        passing,
+    )
+    return {
+        r["unit_id"]: (Decimal(r["p"]) / Decimal(r["n"])).quantize(Q4, ROUND_HALF_UP) for r in rows
+    }
+
+
+async def member_lines(conn: asyncpg.Connection, run: Run) -> AsyncIterator[str]:
+    """The members' canonical JSON, in subject order, comma-joined chunk by chunk."""
+    cursor = await conn.cursor(_LINES)
+    first = True
+    while chunk := await cursor.fetch(CHUNK):
+        text = ",".join(
+            member_json(r[0], r[1], r[2], r[3], run.pairs[r[4]], r[5], r[6], r[7]) for r in chunk
+        )
+        yield text if first else "," + text
+        first = False
+
+
+async def canonical_chunks(conn: asyncpg.Connection, run: Run) -> AsyncIterator[bytes]:
+    """`Outcome.canonical()`, in pieces."""
+    head, tail = run.frame()
+    yield head.encode()
+    async for text in member_lines(conn, run):
+        yield text.encode()
+    yield tail.encode()
+
+
+async def digest(conn: asyncpg.Connection, run: Run) -> str:
+    h = hashlib.sha256()
+    async for piece in canonical_chunks(conn, run):
+        h.update(piece)
+    return h.hexdigest()
+
+
+# --- publication ----------------------------------------------------------------------
+
+
+async def store_results(conn: asyncpg.Connection, run: Run, assessment_id: UUID) -> None:
+    await conn.execute(
+        "CREATE TEMP TABLE assess_pairs (pair integer, grade text, components text) ON COMMIT DROP"
+    )
+    await conn.copy_records_to_table(
+        "assess_pairs",
+        records=[(i, p.grade.value, p.components_json) for i, p in enumerate(run.pairs)],
+        columns=["pair", "grade", "components"],
+    )
+    await conn.execute(
+        """INSERT INTO assessment_results (assessment_id, subject_kind, subject_id, community_id,
+               street_id, unit_id, score, grade, components, rank_community, rank_street,
+               rank_district)
+           SELECT $1, 'member', r.member_id, r.community_id, r.street_id, r.unit_id, r.score,
+                  p.grade, p.components::jsonb, r.rank_community, r.rank_street, r.rank_district
+           FROM assess_ranked r JOIN assess_pairs p ON p.pair = r.pair""",
+        assessment_id,
+    )
+    placeholders = ", ".join(f"${i}" for i in range(1, len(store.RESULT_COLUMNS) + 1))
+    await conn.executemany(
+        f"INSERT INTO assessment_results ({', '.join(store.RESULT_COLUMNS)}) VALUES ({placeholders})",
+        store.result_records_of(run.units, "unit", assessment_id),
+    )
+
+
+async def emit(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    run: Run,
+    head: dict[str, Any],
+    correlation_id: str | None,
+) -> None:
+    """member.scored in subject order, then unit.scored, then assessment.completed; each
+    batch is built off the event loop and written before the next is read."""
+    cursor = await conn.cursor(
+        "SELECT member_id, community_id, unit_id, pair, rank_community FROM assess_ranked ORDER BY member_id"
+    )
+    while chunk := await cursor.fetch(CHUNK):
+        rows = [tuple(r) for r in chunk]
+        items = await asyncio.to_thread(_member_envelopes, outbox, run, head, rows, correlation_id)
+        await outbox.add_envelopes(conn, items)
+    rest = await asyncio.to_thread(_closing_envelopes, outbox, run, head, correlation_id)
+    await outbox.add_envelopes(conn, rest)
+
+
+def _member_envelopes(
+    outbox: Outbox,
+    run: Run,
+    head: dict[str, Any],
+    rows: list[tuple[Any, ...]],
+    correlation_id: str | None,
+) -> list[tuple[str, Envelope]]:
+    out = []
+    for member_id, community_id, unit_id, pair, rank_community in rows:
+        p = run.pairs[pair]
+        e = MemberScored(
+            assessment_id=head["assessment_id"],
+            year=run.year,
+            policy_version=run.policy.version,
+            member_id=member_id,
+            community_id=community_id,
+            unit_id=unit_id,
+            score=p.score,
+            grade=p.grade,
+            components=p.components,
+            rank_in_community=rank_community,
+            supersedes_assessment_id=head["supersedes"],
+        )
+        out.append((e.TOPIC, outbox.envelope(e, correlation_id=correlation_id)))
+    return out
+
+
+def _closing_envelopes(
+    outbox: Outbox, run: Run, head: dict[str, Any], correlation_id: str | None
+) -> list[tuple[str, Envelope]]:
+    events: list[Any] = [
+        UnitScored(
+            assessment_id=head["assessment_id"],
+            year=run.year,
+            policy_version=run.policy.version,
+            unit_id=UUID(u.subject_id),
+            score=u.score,
+            grade=u.grade,
+            components=u.components,
+            rank_in_district=u.ranks["district"],
+            supersedes_assessment_id=head["supersedes"],
+        )
+        for u in run.units
+    ]
+    t = run.totals
+    events.append(
+        AssessmentCompleted(
+            assessment_id=head["assessment_id"],
+            year=run.year,
+            policy_version=run.policy.version,
+            member_count=t["member_count"],
+            unit_count=t["unit_count"],
+            member_grades={Grade(k): v for k, v in t["member_grades"].items()},
+            unit_grades={Grade(k): v for k, v in t["unit_grades"].items()},
+            member_excellent_rate=t["member_excellent_rate"],
+            unit_excellent_rate=t["unit_excellent_rate"],
+            supersedes_assessment_id=head["supersedes"],
+            reason=head["reason"],
+            completed_at=head["completed_at"],
+        )
+    )
+    return [(e.TOPIC, outbox.envelope(e, correlation_id=correlation_id)) for e in events]
+
+
+def head_of(
+    assessment_id: UUID, supersedes: UUID | None, completed_at: datetime, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "assessment_id": assessment_id,
+        "supersedes": supersedes,
+        "completed_at": completed_at,
+        "reason": reason,
+    }

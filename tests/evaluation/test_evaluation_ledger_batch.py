@@ -1,0 +1,257 @@
+"""The ledger consumer's many-handlers give the same ledger as the per-event append: the same
+commitment.* events, once through the kit in one batch (runs of one type, set-based SQL) and
+once one by one through `ledger_store.record`, leave identical journal, states and dailies."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+from cobuild_contracts import Event, encode
+from cobuild_contracts.events.commitments import (
+    CommitmentCancelled,
+    CommitmentFulfilled,
+    CommitmentOpened,
+    CommitmentOverdue,
+)
+from cobuild_contracts.events.points import PointsAwarded, PointsReversed
+from cobuild_evaluation import consumers, ledger_store, members_store
+from cobuild_evaluation.domain.ledger import Cancelled, Fact, FlaggedOverdue
+from cobuild_kit.clock import Clock, FixedClock, business_date
+from cobuild_kit.consumer import BatchProcessor
+from cobuild_kit.db import connect, create_pool
+from cobuild_kit.migrations import migrate, package_migrations
+from cobuild_kit.outbox import Outbox
+from evaluation_scenario import World, at, commitment_events
+
+
+@dataclass
+class Deps:
+    pool: asyncpg.Pool
+    outbox: Outbox
+    clock: Clock
+    producer: Any = None  # nothing is dead-lettered here
+
+
+@dataclass
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def fact_of(e: Event) -> Fact:
+    if isinstance(e, CommitmentOpened):
+        return consumers.opened_fact(e)
+    if isinstance(e, CommitmentFulfilled):
+        return consumers.fulfilled_fact(e)
+    if isinstance(e, CommitmentOverdue):
+        return FlaggedOverdue(day=business_date(e.detected_at))
+    assert isinstance(e, CommitmentCancelled)
+    return Cancelled(day=business_date(e.cancelled_at))
+
+
+def events(w: World) -> list[Event]:
+    """The scenario's events, then more commitments in long runs of one type: fulfilled early
+    and late, cancelled before and after fulfilment, flagged twice, opened twice."""
+    rng = random.Random(7)
+    base = commitment_events(w)
+    opened = [e for e in base if isinstance(e, CommitmentOpened)]
+    more: list[CommitmentOpened] = []
+    for i in range(40):
+        template = opened[i % len(opened)]
+        more.append(
+            template.model_copy(
+                update={
+                    "commitment_id": uuid4(),
+                    "deadline": template.deadline + timedelta(days=rng.randint(-40, 40)),
+                    "funds_fen": rng.randint(1, 90_000),
+                    "opened_at": at(2026, 1, rng.randint(1, 28)),
+                }
+            )
+        )
+    fulfilled = [
+        CommitmentFulfilled(
+            commitment_id=o.commitment_id,
+            agreement_id=o.agreement_id,
+            community_id=o.community_id,
+            unit_id=o.unit_id,
+            obligor_party_id=o.unit_id,
+            beneficiary_party_id=o.community_id,
+            participants=[],
+            committed_quantity=1,
+            actual_quantity=1,
+            partial=False,
+            committed_fen=o.funds_fen,
+            paid_fen=rng.choice([o.funds_fen, o.funds_fen // 2, o.funds_fen * 2]),
+            deadline=o.deadline,
+            done_at=(t := at(2026, rng.randint(2, 8), rng.randint(1, 28))),
+            done_date=t.date(),
+            confirmed_at=t,
+            on_time=t.date() <= o.deadline,
+        )
+        for o in more[:25]
+    ]
+    cancelled = [
+        CommitmentCancelled(
+            commitment_id=o.commitment_id,
+            agreement_id=o.agreement_id,
+            reason="gone",
+            cancelled_at=at(2026, rng.randint(2, 9), rng.randint(1, 28)),
+        )
+        for o in more[20:32]  # 20..24 were fulfilled: their cancellation moves nothing
+    ]
+    overdue = [
+        CommitmentOverdue(
+            commitment_id=o.commitment_id,
+            agreement_id=o.agreement_id,
+            deadline=o.deadline,
+            detected_at=at(2026, 10, rng.randint(1, 28)),
+        )
+        for o in [*more[28:40], *more[35:40]]  # flagged twice: counted once
+    ]
+    reopened = [o.model_copy(update={"funds_fen": 1}) for o in more[:3]]  # a new event id
+    late = [fulfilled[0], fulfilled[3].model_copy(update={"commitment_id": more[30].commitment_id})]
+    return [*base, *more, *fulfilled, *cancelled, *overdue, *reopened, *late]
+
+
+async def _database(pg_server: Any, prefix: str) -> asyncpg.Pool:
+    dsn = await pg_server.create_database(prefix)
+    conn = await connect(dsn)
+    try:
+        migrations = package_migrations("cobuild_kit", "kit")
+        await migrate(conn, migrations + package_migrations("cobuild_evaluation", "evaluation"))
+    finally:
+        await conn.close()
+    return await create_pool(dsn)
+
+
+async def _state(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
+    async with pool.acquire() as conn:
+        journal = await conn.fetch(
+            "SELECT event_id, commitment_id, fact, business_day, data FROM ledger_journal ORDER BY id"
+        )
+        states = await conn.fetch("SELECT * FROM ledger_commitments ORDER BY commitment_id")
+        daily = await conn.fetch("SELECT * FROM ledger_daily ORDER BY scope_kind, scope_id, day")
+    return {
+        "journal": [tuple(r) for r in journal],
+        "states": [tuple(r) for r in states],
+        "daily": [tuple(r) for r in daily],
+    }
+
+
+async def test_a_batch_and_the_same_events_one_by_one_leave_the_same_ledger(
+    pg_server: Any,
+) -> None:
+    clock = FixedClock(at(2026, 11, 1))
+    outbox = Outbox("commitments", clock)
+    stream = [(outbox.envelope(e), e) for e in events(World())]
+    stream.append(stream[3])  # a redelivery within the batch
+    one_by_one, batched = (
+        await _database(pg_server, "evalref"),
+        await _database(pg_server, "evalbatch"),
+    )
+    try:
+        async with one_by_one.acquire() as conn:
+            for env, event in stream:
+                async with conn.transaction():
+                    cid = event.commitment_id  # type: ignore[attr-defined]
+                    await ledger_store.record(conn, env.event_id, cid, fact_of(event))
+        processor = BatchProcessor(
+            group="evaluation.commitments",
+            spec=consumers.commitments,
+            deps=Deps(batched, outbox, clock),
+        )
+        records = [
+            Record("commitments.events.v1", 0, n, b"k", encode(env))
+            for n, (env, _) in enumerate(stream)
+        ]
+        assert await processor.process(records) is True
+        reference, got = await _state(one_by_one), await _state(batched)
+    finally:
+        await one_by_one.close()
+        await batched.close()
+    assert len(reference["journal"]) == len(stream) - 1
+    assert len(reference["states"]) == 45
+    assert got == reference
+
+
+def points_stream(rng: random.Random) -> list[Event]:
+    """Awards and reversals for few member-years, in runs: a reversal first (a new row from a
+    negative entry), awards moving the community, a redelivered entry id."""
+    members, places = [uuid4() for _ in range(5)], [(uuid4(), uuid4()) for _ in range(3)]
+    out: list[Event] = []
+
+    def awarded() -> PointsAwarded:
+        community, unit = rng.choice(places)
+        year = rng.choice([2025, 2026])
+        return PointsAwarded(
+            entry_id=uuid4(), member_id=rng.choice(members), year=year,
+            points=Decimal(rng.choice(["1.50", "3.00", "12.25"])), reason="task",
+            cause_event_id=uuid4(), rule_code="task", rule_set_version="2026-v1",
+            community_id=community, unit_id=unit, business_date=date(year, 3, 1),
+            capped=False, awarded_at=at(2026, 3, 1),
+        )  # fmt: skip
+
+    def reversed_(a: PointsAwarded) -> PointsReversed:
+        community, unit = rng.choice(places)
+        return PointsReversed(
+            entry_id=uuid4(), reverses_entry_id=a.entry_id, member_id=a.member_id, year=a.year,
+            points=a.points, reason="wrong", cause_event_id=uuid4(), community_id=community,
+            unit_id=unit, business_date=date(2026, 4, 1), reversed_at=at(2026, 4, 1),
+        )  # fmt: skip
+
+    first = awarded()
+    out.append(reversed_(first))
+    for _ in range(3):
+        run = [awarded() for _ in range(rng.randint(5, 25))]
+        out += run
+        out += [reversed_(a) for a in rng.sample(run, 3)]
+    out.append(out[4])  # the same entry again (a new event id: the entry id absorbs it)
+    return out
+
+
+async def test_points_totals_in_runs_match_entry_by_entry(pg_server: Any) -> None:
+    clock = FixedClock(at(2026, 11, 1))
+    outbox = Outbox("points", clock)
+    stream = [(outbox.envelope(e), e) for e in points_stream(random.Random(5))]
+    one_by_one, batched = (
+        await _database(pg_server, "evalptsref"),
+        await _database(pg_server, "evalptsbatch"),
+    )
+    try:
+        async with one_by_one.acquire() as conn:
+            for _, e in stream:
+                sign = 1 if isinstance(e, PointsAwarded) else -1
+                await members_store.add_points(
+                    conn, entry_id=e.entry_id, member_id=e.member_id, year=e.year,  # type: ignore[attr-defined]
+                    points=sign * Decimal(e.points), community_id=e.community_id,  # type: ignore[attr-defined]
+                    unit_id=e.unit_id, day=e.business_date,  # type: ignore[attr-defined]
+                )  # fmt: skip
+        processor = BatchProcessor(
+            group="evaluation.points", spec=consumers.points, deps=Deps(batched, outbox, clock)
+        )
+        records = [
+            Record("points.events.v1", 0, n, b"k", encode(env)) for n, (env, _) in enumerate(stream)
+        ]
+        assert await processor.process(records) is True
+        sql = (
+            "SELECT * FROM member_points ORDER BY member_id, year",
+            "SELECT * FROM points_entries ORDER BY entry_id",
+        )
+        async with one_by_one.acquire() as a, batched.acquire() as b:
+            for q in sql:
+                reference = [tuple(r) for r in await a.fetch(q)]
+                assert [tuple(r) for r in await b.fetch(q)] == reference
+                assert len(reference) > 5
+    finally:
+        await one_by_one.close()
+        await batched.close()
