@@ -517,7 +517,7 @@ def consumer_groups() -> dict[str, tuple[str, dict[str, set[str]]]]:
         for spec in definition.consumers:
             groups[f"{service}.{spec.purpose}"] = (
                 service,
-                {topic: set(spec.handlers) for topic in spec.topics},
+                {topic: set(spec.event_types()) for topic in spec.topics},
             )
     return groups
 

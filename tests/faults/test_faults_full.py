@@ -1,9 +1,8 @@
-"""The rest of the fault set, run by `make faults` (COBUILD_FAULTS=full); `make test` runs the
+"""The rest of the fault set, run by `make faults`; `make test` runs the
 short set only (test_faults_short.py)."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from faults_catalogue import (
     MID,
     BrokerKeptS3,
+    BrokerLostReplay,
     BrokerPaused,
     CrashAt,
     KillRandom,
@@ -20,14 +20,8 @@ from faults_catalogue import (
 from faults_check import check_fault
 from faults_support import Outcome
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(1200),
-    pytest.mark.skipif(
-        os.environ.get("COBUILD_FAULTS") != "full",
-        reason="the full fault set runs with `make faults` (COBUILD_FAULTS=full)",
-    ),
-]
+# Deselected from `make test` by the `full_faults` marker (see pyproject addopts).
+pytestmark = [pytest.mark.slow, pytest.mark.full_faults, pytest.mark.timeout(1200)]
 
 
 @pytest.mark.parametrize(
@@ -48,6 +42,10 @@ async def test_crash_at_point(
 
 async def test_kill_9_random_services(baseline: Outcome, fault_root: Path) -> None:
     await check_fault(fault_root / "kill-random", baseline, KillRandom())
+
+
+async def test_broker_restarted_empty_then_replay(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "broker-empty", baseline, BrokerLostReplay())
 
 
 async def test_broker_restarted_with_data_kept(baseline: Outcome, fault_root: Path) -> None:

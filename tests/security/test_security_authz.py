@@ -99,7 +99,10 @@ DOCS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")  # FastAPI'
 
 
 def ops_rows(service: str) -> list[Row]:
-    return [Row(service, route, PUB, request) for route, request in OPS]
+    #                           D      S    C    U    M    E
+    rewind = Row(service, "POST /ops/consumers/rewind", ("any", "-", "-", "-", "-", "-"),
+                 lambda w: req("POST", "/ops/consumers/rewind"))
+    return [*(Row(service, route, PUB, request) for route, request in OPS), rewind]
 
 
 A = "agreements"

@@ -40,3 +40,10 @@ class Conflict(CobuildError):
 
     status = 409
     code = "conflict"
+
+
+class Unavailable(CobuildError):
+    """A dependency (the broker, the database) cannot answer now: 503, the client retries."""
+
+    status = 503
+    code = "unavailable"

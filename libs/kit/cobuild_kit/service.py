@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from cobuild_contracts import Envelope, Event
+from cobuild_contracts import Envelope, Event, Role
 from cobuild_contracts.registry import events_on
 from cobuild_contracts.topics import ALL_TOPICS
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -31,7 +31,7 @@ from cobuild_kit.auth import Actor, JwtVerifier, TokenVerifier
 from cobuild_kit.clock import Clock, clock_from_setting
 from cobuild_kit.consumer import BatchProcessor, ConsumerSpec, subscribe
 from cobuild_kit.db import connect, create_pool
-from cobuild_kit.errors import CobuildError, Unauthorized
+from cobuild_kit.errors import CobuildError, Forbidden, Unauthorized, Unavailable
 from cobuild_kit.http import (
     IdempotencyMiddleware,
     RateLimiter,
@@ -239,6 +239,24 @@ class Runtime:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         return checks
 
+    async def rewind_consumers(self) -> int:
+        """Re-read every assigned partition from its beginning; returns how many partitions.
+
+        After the broker lost its data and replay refilled it, a running consumer may still hold
+        a fetch position past the new log's end and would skip what replay wrote below it. The
+        inbox absorbs everything already applied, so a rewind is always safe, only costly."""
+        rewound = 0
+        for subscriber in self.broker.subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            if consumer is None:
+                continue
+            partitions = consumer.assignment()
+            if partitions:
+                await consumer.seek_to_beginning(*partitions)
+                rewound += len(partitions)
+        log.info("consumers.rewound", partitions=rewound)
+        return rewound
+
     async def lag(self) -> dict[str, dict[str, int]]:
         out = {
             group: await self.lag_probe.lag(group, topics) for group, topics in self.groups.items()
@@ -351,7 +369,10 @@ def _ops_state_router() -> APIRouter:
         """Consumer lag per group and topic, and the outbox backlog: 0 and 0 means caught up."""
         async with rt.pool.acquire() as conn:
             backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        groups = await rt.lag()
+        try:
+            groups = await rt.lag()
+        except Exception as exc:  # the broker is away or its topics are being recreated
+            raise Unavailable(f"consumer lag unknown: the broker did not answer ({exc!r})") from exc
         total = sum(v for per in groups.values() for v in per.values())
         return {
             "groups": groups,
@@ -359,6 +380,14 @@ def _ops_state_router() -> APIRouter:
             "outbox_backlog": backlog,
             "progress": rt.progress,
         }
+
+    @router.post("/consumers/rewind")
+    async def rewind(rt: RuntimeDep, actor: ActorDep) -> dict[str, int]:
+        """Operators (a district admin): make every consumer re-read its topics from the start,
+        after a lost broker was refilled by `cobuild replay`. Applied events are not re-applied."""
+        if actor.role is not Role.DISTRICT_ADMIN:
+            raise Forbidden("only a district admin may rewind the consumers")
+        return {"partitions_rewound": await rt.rewind_consumers()}
 
     return router
 

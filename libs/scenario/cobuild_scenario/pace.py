@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cobuild_kit.clock import parse_utc, write_clock_file
 
-from cobuild_scenario.actors import SERVICES, Api
+from cobuild_scenario.actors import SERVICES, Api, ApiError
 
 
 def clock_path(setting: str) -> Path:
@@ -49,12 +49,17 @@ class Quiescence:
         self.waits = 0
 
     async def _quiet_once(self) -> bool:
-        answers = await asyncio.gather(
-            *(
-                self._api.request(service, "GET", "/ops/lag", token=self._token)
-                for service in SERVICES
+        try:
+            answers = await asyncio.gather(
+                *(
+                    self._api.request(service, "GET", "/ops/lag", token=self._token)
+                    for service in SERVICES
+                )
             )
-        )
+        except ApiError as exc:
+            if exc.status == 503:  # the broker is away for now: not quiet, ask again
+                return False
+            raise
         return all(r.json()["total_lag"] == 0 and r.json()["outbox_backlog"] == 0 for r in answers)
 
     async def wait_for_deadline_scan(self, at: datetime) -> None:

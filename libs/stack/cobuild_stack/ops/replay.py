@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -46,6 +47,13 @@ def command(
         str | None, typer.Option(help="End (exclusive), as --since. Default: now.")
     ] = None,
     topic: Annotated[str | None, typer.Option(help="Only events of this topic.")] = None,
+    rewind: Annotated[
+        bool,
+        typer.Option(
+            help="Also make every running service's consumers re-read their topics from the "
+            "start (needed after the broker lost its data; inboxes absorb repeats)."
+        ),
+    ] = True,
     var_dir: VarDir = Path("var"),
 ) -> None:
     """Republish the events a service kept in its outbox between --since and --until."""
@@ -64,3 +72,9 @@ def command(
         table.add_row(escape(name), str(count))
     console.print(table)
     console.print(f"{sum(marked.values())} event(s) will be republished by the relays, in order.")
+    if rewind:
+        district = uuid.uuid4()  # the rewind endpoint checks the role only
+        for name in stack.info["services"]:
+            with stack.client(name, "district_admin", district) as client:
+                answer = client.json("POST", "/ops/consumers/rewind")
+            console.print(f"{escape(name)}: {answer['partitions_rewound']} partition(s) rewound")
