@@ -14,5 +14,3 @@ class EvaluationSettings(ServiceSettings):
     resident_redeem_attempts_per_minute: int = 30
     # The points service's public base URL, for the link to its member honour roll.
     points_public_url: str = "http://127.0.0.1:8103"
-    # Publication batches of scored events (executemany per batch).
-    publish_batch_size: int = 2000
