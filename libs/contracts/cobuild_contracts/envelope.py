@@ -7,6 +7,7 @@ Producers: ``encode(wrap(event, producer=..., occurred_at=...))``. Consumers:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -72,16 +73,19 @@ def encode(envelope: Envelope) -> bytes:
     return envelope.model_dump_json().encode("utf-8")
 
 
-def headers(envelope: Envelope) -> dict[str, str]:
-    """Kafka headers: the event type travels in a header as well as in the envelope."""
+def headers(envelope: Envelope | Mapping[str, Any]) -> dict[str, str]:
+    """Kafka headers: the event type travels in a header as well as in the envelope.
+
+    Takes the model or its stored JSON form (an outbox row), so every producer sends the same."""
+    env = envelope.model_dump(mode="json") if isinstance(envelope, Envelope) else envelope
     out = {
-        "event_type": envelope.event_type,
-        "event_id": str(envelope.event_id),
-        "schema_version": str(envelope.schema_version),
-        "producer": envelope.producer,
+        "event_type": str(env["event_type"]),
+        "event_id": str(env["event_id"]),
+        "schema_version": str(env.get("schema_version", 1)),
+        "producer": str(env["producer"]),
     }
-    if envelope.correlation_id is not None:
-        out["correlation_id"] = envelope.correlation_id
+    if env.get("correlation_id") is not None:
+        out["correlation_id"] = str(env["correlation_id"])
     return out
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from cobuild_contracts import headers
 
 from cobuild_kit import metrics
 from cobuild_kit.crash import crash_point
@@ -139,12 +140,4 @@ class OutboxRelay:
 
 def _headers(envelope: dict[str, Any] | str) -> list[tuple[str, bytes]]:
     env = json.loads(envelope) if isinstance(envelope, str) else envelope
-    return to_headers(
-        {
-            "event_type": env["event_type"],
-            "event_id": env["event_id"],
-            "producer": env["producer"],
-            "correlation_id": env.get("correlation_id"),
-            "content-type": "application/json",
-        }
-    )
+    return to_headers({**headers(env), "content-type": "application/json"})
