@@ -3,6 +3,7 @@ results printed at the end (and written to var/faults-results.md for docs/RELIAB
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -21,7 +22,10 @@ def fault_root() -> Any:
     root = Path(tempfile.mkdtemp(prefix="cobuild-faults-"))
     root.chmod(0o755)  # as root, PostgreSQL runs as nobody and must reach var/pg
     yield root
-    shutil.rmtree(root, ignore_errors=True)
+    if os.environ.get("COBUILD_FAULTS_KEEP"):  # keep logs and differences for a post-mortem
+        print(f"fault runs kept in {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

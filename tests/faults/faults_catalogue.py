@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 import uuid
@@ -113,8 +114,8 @@ async def _until_ready(url: str) -> None:
 class BrokerLostReplay(Fault):
     name = "broker restarted empty + replay"
     tried = (
-        "kill -9 of the memory-only broker mid-year; `cobuild replay --service all` over the "
-        "whole run; broker started empty, topics recreated"
+        "kill -9 of the memory-only broker mid-year; broker started empty, topics recreated; "
+        "`cobuild replay --service all` over the whole run (marks the outboxes, rewinds)"
     )
 
     async def during(self, run: LiveRun) -> None:
@@ -122,14 +123,20 @@ class BrokerLostReplay(Fault):
         broker = run.stack.broker
         await broker.kill()
         say("broker killed (memory storage: everything on it is gone)")
-        since = run.started_at.astimezone(UTC).replace(microsecond=0).isoformat()
-        out = await run.run_cli("replay", "--since", since, "--service", "all")
-        run.notes.append(" ".join(out.split()[-8:]))
-        marked = sum(int(w) for w in out.split() if w.isdigit())
-        run.counts["events replayed"] = marked
+        await asyncio.sleep(2.0)
         await broker.start()
         await broker.create_topics(run.stack.config.topics, run.stack.config.partitions)
-        say(f"broker back, empty; {marked} outbox rows marked for replay")
+        say("broker back, empty, topics recreated")
+        # As an operator would: mark every kept event since the run began, then rewind.
+        since = run.started_at.astimezone(UTC).replace(microsecond=0).isoformat()
+        out = await run.run_cli("replay", "--since", since, "--service", "all", timeout_s=300)
+        run.notes.append(" ".join(out.split()[-8:]))
+        found = re.search(r"(\d+) event\(s\) will be republished", out)
+        assert found, out
+        marked = run.counts["events replayed"] = int(found.group(1))
+        rewound = sum(int(n) for n in re.findall(r"(\d+) partition\(s\) rewound", out))
+        run.counts["partitions rewound"] = rewound
+        say(f"{marked} outbox rows marked for replay, {rewound} partitions rewound")
 
 
 # --- 3b. the broker restarted with its data kept (s3:// on moto) ----------------------------

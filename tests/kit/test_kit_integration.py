@@ -411,6 +411,47 @@ async def test_after_the_broker_restarts_empty_replay_refills_it_without_duplica
         await broker.stop()
 
 
+async def test_consumers_rewind_once_the_broker_is_back_and_refuse_while_it_is_away(
+    pg_server: Any, tmp_path: Path
+) -> None:
+    """A running service outlives its broker: the rewind is a quick 503 while the broker is
+    down (it must not hang the operator), then re-reads the refilled topic from offset 0."""
+    port = free_port()
+    broker = TansuBroker(port, log_path=tmp_path / "tansu.log")
+    await broker.start()
+    try:
+        dsn = await pg_server.create_database("kitrewind")
+        await _prepare_db(dsn)
+        topic = "kit.rewind.v1"
+        await create_topics(broker.bootstrap, topic, dlq(topic), f"{topic}.out")
+        issuer = TestIssuer()
+        definition = _definition(dsn, broker.bootstrap, topic, issuer, tmp_path)
+        admin = issuer.headers(Role.DISTRICT_ADMIN, uuid4())
+        async with running_service(definition) as (rt, client):
+            kit = Kit(rt, client, dsn, topic, broker.bootstrap, issuer)
+            await _emit_all(rt, topic, [party(f"before {i}") for i in range(3)])
+            await eventually(lambda: _count_effects(kit, 3), timeout=20)
+            await broker.kill()
+            started = asyncio.get_running_loop().time()
+            away = await client.post("/ops/consumers/rewind", headers=admin)
+            assert away.status_code == 503, away.text
+            assert asyncio.get_running_loop().time() - started < 10
+            await broker.start()
+            await create_topics(broker.bootstrap, topic, dlq(topic), f"{topic}.out")
+
+            async def rewound() -> bool:
+                answer = await client.post("/ops/consumers/rewind", headers=admin)
+                return answer.status_code == 200 and answer.json()["partitions_rewound"] > 0
+
+            await eventually(rewound, timeout=60, interval=0.5)
+            later = party("after the rewind")
+            await _emit_all(rt, topic, [later])
+            await eventually(lambda: _applied(kit, later.party_id), timeout=30)
+        assert await kit.count("SELECT count(*) FROM effects") == 4
+    finally:
+        await broker.stop()
+
+
 async def _emit_all(rt: Runtime, topic: str, events: list[PartyRegistered]) -> None:
     async with rt.unit_of_work() as uow:
         await rt.outbox.add_envelopes(uow.conn, [(topic, rt.outbox.envelope(e)) for e in events])

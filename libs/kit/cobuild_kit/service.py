@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import asyncpg
 import uvicorn
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import IllegalStateError
 from cobuild_contracts import Envelope, Event, Role
 from cobuild_contracts.registry import events_on
 from cobuild_contracts.topics import ALL_TOPICS
@@ -239,21 +240,30 @@ class Runtime:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         return checks
 
-    async def rewind_consumers(self) -> int:
+    async def rewind_consumers(self, timeout_s: float = 15.0) -> int:
         """Re-read every assigned partition from its beginning; returns how many partitions.
 
         After the broker lost its data and replay refilled it, a running consumer may still hold
         a fetch position past the new log's end and would skip what replay wrote below it. The
-        inbox absorbs everything already applied, so a rewind is always safe, only costly."""
+        inbox absorbs everything already applied, so a rewind is always safe, only costly.
+        The seek waits for the broker, so it is refused (503) while the broker is away."""
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 2)
+        except Exception as exc:
+            raise Unavailable(
+                "the broker does not answer: start it (empty if need be) before rewinding"
+            ) from exc
         rewound = 0
         for subscriber in self.broker.subscribers:
-            consumer = getattr(subscriber, "consumer", None)
-            if consumer is None:
-                continue
-            partitions = consumer.assignment()
-            if partitions:
-                await consumer.seek_to_beginning(*partitions)
-                rewound += len(partitions)
+            consumer: Any = getattr(subscriber, "consumer", None)
+            partitions = consumer.assignment() if consumer is not None else set()
+            if not partitions:
+                continue  # not assigned now: it reads from its committed offsets when it is
+            try:
+                await asyncio.wait_for(consumer.seek_to_beginning(*partitions), timeout_s)
+            except (IllegalStateError, TimeoutError) as exc:
+                raise Unavailable(f"consumers are rebalancing ({exc!r}): retry") from exc
+            rewound += len(partitions)
         log.info("consumers.rewound", partitions=rewound)
         return rewound
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import StackError
-from .common import Stack, VarDir, clear_errors, console, parse_when
+from .common import Stack, VarDir, clear_errors, console, describe_failure, parse_when
 
 
 async def replay(
@@ -51,7 +52,8 @@ def command(
         bool,
         typer.Option(
             help="Also make every running service's consumers re-read their topics from the "
-            "start (needed after the broker lost its data; inboxes absorb repeats)."
+            "start (needed after the broker lost its data; inboxes absorb repeats). Start the "
+            "broker, empty, and create its topics first: the rewind waits for it."
         ),
     ] = True,
     var_dir: VarDir = Path("var"),
@@ -73,8 +75,21 @@ def command(
     console.print(table)
     console.print(f"{sum(marked.values())} event(s) will be republished by the relays, in order.")
     if rewind:
-        district = uuid.uuid4()  # the rewind endpoint checks the role only
         for name in stack.info["services"]:
-            with stack.client(name, "district_admin", district) as client:
-                answer = client.json("POST", "/ops/consumers/rewind")
-            console.print(f"{escape(name)}: {answer['partitions_rewound']} partition(s) rewound")
+            rewound = _rewind(stack, name)
+            console.print(f"{escape(name)}: {rewound} partition(s) rewound")
+
+
+def _rewind(stack: Stack, service: str, patience_s: float = 90.0) -> int:
+    """POST /ops/consumers/rewind, again while the service answers 503 (the broker is still
+    coming back, or its consumers are rebalancing), for up to `patience_s`."""
+    district = uuid.uuid4()  # the rewind endpoint checks the role only
+    deadline = time.monotonic() + patience_s
+    with stack.client(service, "district_admin", district) as client:
+        while True:
+            answer = client.request("POST", "/ops/consumers/rewind", accept=(503,))
+            if answer.status_code != 503:
+                return int(answer.json()["partitions_rewound"])
+            if time.monotonic() > deadline:
+                raise StackError(f"{service}: cannot rewind: {describe_failure(answer)}")
+            time.sleep(1.0)
