@@ -10,7 +10,6 @@ import pytest
 from faults_catalogue import (
     MID,
     BrokerKeptS3,
-    BrokerLostReplay,
     BrokerPaused,
     CrashAt,
     KillRandom,
@@ -42,10 +41,6 @@ async def test_crash_at_point(
 
 async def test_kill_9_random_services(baseline: Outcome, fault_root: Path) -> None:
     await check_fault(fault_root / "kill-random", baseline, KillRandom())
-
-
-async def test_broker_restarted_empty_then_replay(baseline: Outcome, fault_root: Path) -> None:
-    await check_fault(fault_root / "broker-empty", baseline, BrokerLostReplay())
 
 
 async def test_broker_restarted_with_data_kept(baseline: Outcome, fault_root: Path) -> None:

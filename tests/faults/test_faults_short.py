@@ -1,14 +1,15 @@
-"""The short fault set `make test` runs, on the whole suite: a crash between the database
-commit and the offset commit, and poison on every topic plus a handler failure re-driven from
-the DLQ after a fix. `make test` also covers, at the kit level (tests/kit), a relay killed after
-publishing and an emptied broker refilled by replay. The rest runs with `make faults`."""
+"""The short fault set `make test` runs, on the whole suite (DESIGN §7: 3 faults): a crash
+between the database commit and the offset commit, the broker lost and refilled by
+`cobuild replay`, and poison on every topic plus a handler failure re-driven from the DLQ after a
+fix. `make test` also covers, at the kit level (tests/kit), a relay killed after publishing.
+The rest runs with `make faults`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from faults_catalogue import CrashAt, PoisonAndRedrive
+from faults_catalogue import BrokerLostReplay, CrashAt, PoisonAndRedrive
 from faults_check import check_fault
 from faults_support import Outcome, compare
 
@@ -21,6 +22,10 @@ async def test_crash_after_commit_before_offset_commit(baseline: Outcome, fault_
         baseline,
         CrashAt("consumer.after_commit", "evaluation", times=1),
     )
+
+
+async def test_broker_restarted_empty_then_replay(baseline: Outcome, fault_root: Path) -> None:
+    await check_fault(fault_root / "broker-empty", baseline, BrokerLostReplay())
 
 
 async def test_poison_on_every_topic_and_redrive(baseline: Outcome, fault_root: Path) -> None:
