@@ -148,6 +148,31 @@ async def test_rates_at_every_level_and_two_dates(svc: tuple[Served, World]) -> 
     assert {c["id"] for c in unit["children"]} == {str(w.a1), str(w.a2)}
 
 
+async def test_the_drill_down_comes_in_pages(svc: tuple[Served, World]) -> None:
+    """A community with thousands of agreements answers one page of them at a time."""
+    s, w = svc
+    hdr = h(s, Role.DISTRICT_ADMIN, w.district)
+    for scope, sid, every in (
+        ("unit", w.u1, {str(w.a1), str(w.a2)}),
+        ("district", w.district, {str(w.s1), str(w.s2)}),
+    ):
+        seen: list[str] = []
+        offset: int | None = 0
+        while offset is not None:
+            params = {"scope": scope, "id": str(sid), "as_of": "2026-12-31"}
+            params |= {"children_limit": "1", "children_offset": str(offset)}
+            page = (await s.client.get("/ledger", params=params, headers=hdr)).json()
+            assert page["children_total"] == 2 and len(page["children"]) == 1, page
+            seen += [c["id"] for c in page["children"]]
+            offset = page["children_next_offset"]
+        assert sorted(seen) == sorted(every)
+    whole = await ledger(s, w, "agreement", w.a3, "2026-12-31")
+    assert whole["children_next_offset"] is None
+    assert whole["children_total"] == len(whole["children"]) >= 2
+    bad = await s.client.get("/ledger", params={"scope": "all", "children_limit": "0"}, headers=hdr)
+    assert bad.status_code == 422 and "children_limit" in bad.text
+
+
 async def test_street_admin_reads_its_subtree_only(svc: tuple[Served, World]) -> None:
     s, w = svc
     hdr = h(s, Role.STREET_ADMIN, w.s1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -211,31 +212,52 @@ async def figures_by_group(
 # planner hash the whole kind's rows instead).
 _KID_SUMS = """CROSS JOIN LATERAL (SELECT {sums} FROM ledger_daily d
         WHERE d.scope_kind = '%s' AND d.scope_id = k.id AND d.day <= $2) f"""
+# A page of children ($3 rows after the first $4) is cut before the sums, so a community with
+# thousands of agreements costs one page of index lookups, not thousands. count(*) OVER ()
+# gives the whole number of children with the page.
+_AGREEMENTS_OF = """SELECT id, count(*) OVER () AS total FROM (
+            SELECT agreement_id AS id FROM agreements WHERE {col} = $1
+            UNION SELECT agreement_id FROM ledger_commitments WHERE {col} = $1) a
+        ORDER BY id LIMIT $3 OFFSET $4"""
 _DRILL_DOWN = {
-    "community": """WITH kids AS (
-            SELECT agreement_id AS id FROM agreements WHERE community_id = $1
-            UNION SELECT agreement_id FROM ledger_commitments WHERE community_id = $1)
-        SELECT k.id, f.* FROM kids k """
-    + _KID_SUMS % "agreement"
-    + " ORDER BY k.id",
-    "unit": """WITH kids AS (
-            SELECT agreement_id AS id FROM agreements WHERE unit_id = $1
-            UNION SELECT agreement_id FROM ledger_commitments WHERE unit_id = $1)
-        SELECT k.id, f.* FROM kids k """
-    + _KID_SUMS % "agreement"
-    + " ORDER BY k.id",
-    "agreement": """SELECT k.id, f.* FROM (
-            SELECT commitment_id AS id, deadline FROM ledger_commitments WHERE agreement_id = $1) k """
+    "community": f"WITH k AS ({_AGREEMENTS_OF.format(col='community_id')}) "
+    "SELECT k.id, k.total, f.* FROM k " + _KID_SUMS % "agreement" + " ORDER BY k.id",
+    "unit": f"WITH k AS ({_AGREEMENTS_OF.format(col='unit_id')}) "
+    "SELECT k.id, k.total, f.* FROM k " + _KID_SUMS % "agreement" + " ORDER BY k.id",
+    "agreement": """WITH k AS (
+            SELECT commitment_id AS id, deadline, count(*) OVER () AS total
+            FROM ledger_commitments WHERE agreement_id = $1
+            ORDER BY deadline, commitment_id LIMIT $3 OFFSET $4)
+        SELECT k.id, k.total, f.* FROM k """
     + _KID_SUMS % "commitment"
     + " ORDER BY k.deadline, k.id",
 }
 
 
+@dataclass(frozen=True)
+class Page:
+    """Which children of a drill-down to show: `limit` of them after the first `offset`."""
+
+    limit: int | None = None  # None: all of them (exports)
+    offset: int = 0
+
+
+EVERY_CHILD = Page()
+
+
 async def drill_down(
-    conn: asyncpg.Connection, kind: str, sid: UUID, as_of: date
-) -> list[tuple[UUID, Figures]]:
-    rows = await conn.fetch(_DRILL_DOWN[kind].format(sums=_SUMS), sid, as_of)
-    return [(r["id"], Figures({m: int(r[m]) for m in MEASURES})) for r in rows]
+    conn: asyncpg.Connection, kind: str, sid: UUID, as_of: date, page: Page = EVERY_CHILD
+) -> tuple[list[tuple[UUID, Figures]], int]:
+    """The page of children with their figures, and how many children there are in all."""
+    sql = _DRILL_DOWN[kind].format(sums=_SUMS)
+    rows = await conn.fetch(sql, sid, as_of, page.limit, page.offset)
+    if rows:
+        total = int(rows[0]["total"])
+    elif page.offset:  # past the end: count the children on their own
+        total = len(await conn.fetch(sql, sid, as_of, None, 0))
+    else:
+        total = 0
+    return [(r["id"], Figures({m: int(r[m]) for m in MEASURES})) for r in rows], total
 
 
 # --- rebuild --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from cobuild_evaluation import ledger_store
+from cobuild_evaluation.ledger_store import EVERY_CHILD, Page
 from cobuild_evaluation.party_tree import TREES, PartyTree
 from cobuild_evaluation.scopes import CHILD_KIND, ScopeKind, party_children, stored_ids
 
@@ -32,17 +33,21 @@ async def _child_figures(
     sid: UUID,
     child_kind: ScopeKind,
     as_of: date,
-) -> list[tuple[UUID, dict[str, Any]]]:
+    page: Page,
+) -> tuple[list[tuple[UUID, dict[str, Any]]], int]:
+    """The page of children with their figures, and the number of children in all."""
     if kind in (ScopeKind.COMMUNITY, ScopeKind.UNIT, ScopeKind.AGREEMENT):
-        found = await ledger_store.drill_down(conn, kind.value, sid, as_of)
-        return [(k, f.as_dict()) for k, f in found]
-    kids = party_children(tree, kind, sid)
+        found, total = await ledger_store.drill_down(conn, kind.value, sid, as_of, page)
+        return [(k, f.as_dict()) for k, f in found], total
+    every = party_children(tree, kind, sid)
+    end = None if page.limit is None else page.offset + page.limit
+    kids = every[page.offset : end]
     if child_kind == ScopeKind.COMMUNITY:
         by_id = await ledger_store.figures_by_id(conn, "community", kids, as_of)
     else:  # districts and streets sum their communities
         groups = {k: stored_ids(tree, child_kind, k)[1] for k in kids}
         by_id = await ledger_store.figures_by_group(conn, "community", groups, as_of)
-    return [(k, by_id[k].as_dict()) for k in kids]
+    return [(k, by_id[k].as_dict()) for k in kids], len(every)
 
 
 async def view(
@@ -51,7 +56,9 @@ async def view(
     sid: UUID,
     as_of: date,
     tree: PartyTree | None = None,
+    page: Page = EVERY_CHILD,
 ) -> dict[str, Any]:
+    """The scope's figures and its children's; `page` picks which children (default: all)."""
     tree = tree or await TREES.current(conn)
     out: dict[str, Any] = {
         "scope": kind.value,
@@ -64,7 +71,10 @@ async def view(
     child_kind = CHILD_KIND.get(kind)
     if child_kind is None:
         return out
-    rows = await _child_figures(conn, tree, kind, sid, child_kind, as_of)
+    rows, total = await _child_figures(conn, tree, kind, sid, child_kind, as_of, page)
     out["child_scope"] = child_kind.value
     out["children"] = [{"id": str(k), "name": tree.name(k), "figures": f} for k, f in rows]
+    out["children_total"] = total
+    shown = page.offset + len(rows)
+    out["children_next_offset"] = shown if rows and shown < total else None
     return out

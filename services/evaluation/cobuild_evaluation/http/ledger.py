@@ -13,7 +13,7 @@ from cobuild_kit.service import ActorDep, RuntimeDep
 from fastapi import APIRouter, Query
 
 from cobuild_evaluation import ledger_store, ledger_view
-from cobuild_evaluation.ledger_store import ALL_SCOPE
+from cobuild_evaluation.ledger_store import ALL_SCOPE, Page
 from cobuild_evaluation.scopes import ScopeKind, authorize_read
 
 router = APIRouter(tags=["ledger"])
@@ -39,14 +39,22 @@ async def ledger(
     as_of: Annotated[
         date | None, Query(description="business date; default today (Asia/Shanghai)")
     ] = None,
+    children_limit: Annotated[
+        int, Query(ge=1, le=1000, description="children (drill-down rows) per page")
+    ] = 100,
+    children_offset: Annotated[
+        int, Query(ge=0, description="children to skip (see children_next_offset)")
+    ] = 0,
 ) -> dict[str, Any]:
     """Signed, fulfilled, overdue and cancelled counts and rates, by count and by value
-    (fen), as of the end of the business date, with the drill-down one level below."""
+    (fen), as of the end of the business date, with the drill-down one level below: a page
+    of children, `children_total` in all, the next page at `children_next_offset`."""
     sid = scope_id(scope, id)
     day = as_of or business_date(rt.clock.now())
+    page = Page(children_limit, children_offset)
     async with rt.pool.acquire() as conn:
         tree = await authorize_read(conn, actor, scope, sid)
-        return await ledger_view.view(conn, scope, sid, day, tree)
+        return await ledger_view.view(conn, scope, sid, day, tree, page)
 
 
 @router.post("/ops/ledger/rebuild")
