@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import os
 import random
 import shutil
 import sys
@@ -30,12 +31,14 @@ from cobuild_stack.keys import mint_token
 from cobuild_stack.launcher import SERVICES, Stack, StackConfig
 from cobuild_stack.topics import suite_topics
 
-from bench import feed, references
+from bench import feed, ledger_fill, references
+from bench.http1 import Http1Pool
 from bench.probe import Counter, RssSampler, percentile, rss_mb, wait_until
 from bench.report import Report, Row, fmt
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF_PAST = date(2026, 9, 30)
+HTTP_CONNECTIONS = 64
 YEAR = 2026
 
 
@@ -115,6 +118,7 @@ class Bench:
         )
         await self.producer.start()
         self.http = httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=64))
+        self.commands = Http1Pool(self.url("commitments"), HTTP_CONNECTIONS)
         try:
             async with RssSampler(self.pids) as self.rss:
                 await self.phases()
@@ -123,6 +127,7 @@ class Bench:
             raise
         finally:
             await self.http.aclose()
+            await self.commands.aclose()
             await self.producer.stop()
             await self.stack.stop()
             self.write_results()  # also after a failure: what was measured is kept
@@ -161,7 +166,7 @@ class Bench:
                 ("assessment", functools.partial(self.assessment, members // k))
                 for members in ([750_000] if self.large else [5_000, 124_000])
             ),
-            ("rebuild", self.rebuild),
+            ("rebuild", self.ledger_at_scale),
         ]
         for name, step in steps:
             if self.wants(name):
@@ -404,13 +409,9 @@ class Bench:
             self.report.note(f"HTTP errors in {batch.name}: {dict(errors.most_common(3))}")
 
     async def _post(self, path: str, token: str, body: Any = None) -> float:
-        r = await self.http.post(
-            f"{self.url('commitments')}{path}",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        if r.status_code != 200:
-            raise RuntimeError(f"{path.split('/')[-1]} {r.status_code} {r.text[:80]}")
+        status, answer = await self.commands.post(path, {"authorization": f"Bearer {token}"}, body)
+        if status != 200:
+            raise RuntimeError(f"{path.split('/')[-1]} {status} {answer[:80]!r}")
         return time.perf_counter()
 
     async def _claim_and_done(self, s: feed.Spot) -> None:
@@ -561,6 +562,10 @@ class Bench:
 
         self.rss.mark("latency")
         poller = asyncio.create_task(poll())
+        # The commitments service takes the commands; evaluation writes the ledger entry.
+        profile = asyncio.create_task(
+            self.profile("latency", min(20, seconds), ("commitments", "evaluation", "driver"))
+        )
         t0 = time.perf_counter() + 0.5
         await asyncio.gather(*(one(i, t0 + i / rate) for i in range(n)))
         achieved = n / (max(accepted.values(), default=t0 + 1) - t0)
@@ -568,6 +573,7 @@ class Bench:
             await asyncio.wait_for(asyncio.shield(poller), 60)
         stop.set()
         await poller
+        await profile
         await conn.close()
         # "Accepted" is the service's own confirmed_at (taken when the handler starts, before
         # its commit): the HTTP response can arrive after the ledger already shows the entry.
@@ -658,7 +664,10 @@ class Bench:
             "agreement": [batch.spot(rng.randrange(batch.n)).agreement_id for _ in range(200)],
             "commitment": [batch.spot(rng.randrange(batch.n)).commitment_id for _ in range(200)],
         }
-        journal = await Counter(self.dsn("evaluation")).value("SELECT count(*) FROM ledger_journal")
+        counter = Counter(self.dsn("evaluation"))
+        journal = await counter.value("SELECT count(*) FROM ledger_journal")
+        commitments = await counter.value("SELECT count(*) FROM ledger_commitments")
+        await counter.close()
         self.rss.mark("ledger queries")
         per: dict[str, list[float]] = {}
         for scope, ids in picks.items():
@@ -694,7 +703,7 @@ class Bench:
             ref_times.append((time.perf_counter() - t0) * 1000)
         await conn.close()
         ref99 = percentile(ref_times, 99)
-        label = f"at {journal:,} journal entries"
+        label = f"{commitments:,} commitments, {journal:,} journal entries"
         self.report.add(
             Row(
                 f"ledger query p50, every scope, as of a past date ({label})",
@@ -723,8 +732,9 @@ class Bench:
         lines.append(
             f"`GET /ledger?scope=…&id=…&as_of={AS_OF_PAST}` as the district admin, {per_scope} "
             f"sequential queries per scope, with the ledger holding {journal:,} journal entries "
-            f"({sum(b.n for b in self.loaded):,} commitments). Each answer includes the "
-            "drill-down one level below (e.g. the district's streets, a community's agreements)."
+            f"({commitments:,} commitments). Each answer includes the drill-down one level "
+            "below (e.g. the district's streets, a community's agreements), a page of at most "
+            "100 children (the API's default page)."
         )
         lines.append("")
         lines.append("| scope | p50 ms | p99 ms | max ms |")
@@ -898,6 +908,22 @@ class Bench:
 
     # -- rebuild and replay ------------------------------------------------------------
 
+    async def ledger_at_scale(self) -> None:
+        """Top the ledger up to 10^6 commitments (bench/ledger_fill.py), rebuild its aggregates
+        from the journal (the rebuild figures), then query it again (the query figures at
+        10^6)."""
+        want = 1_000_000 // (50 if self.smoke else 1)
+        t0 = time.perf_counter()
+        added, entries = await ledger_fill.top_up(self.dsn("evaluation"), want)
+        self.section("Rebuild and replay").append(
+            f"- before the rebuild, the ledger was topped up to {want:,} commitments: "
+            f"{added:,} commitments ({entries:,} journal entries, a third of them fulfilled) "
+            f"cloned from the terms of those the pipeline opened, by COPY in "
+            f"{time.perf_counter() - t0:.1f} s (bench/ledger_fill.py)"
+        )
+        await self.rebuild()
+        await self.ledger_queries()
+
     async def rebuild(self) -> None:
         tok = self.token("district_admin", self.district.district_id)
         pid = self.stack.services["evaluation"].pid
@@ -935,7 +961,7 @@ class Bench:
             Row(
                 "rebuild, scaled linearly to 10^6 entries"
                 if entries < 900_000
-                else "rebuild of 10^6 entries",
+                else f"rebuild, per 10^6 entries (measured on {entries:,})",
                 scaled,
                 "s",
                 ref_s * 1_000_000 / entries,
@@ -1036,16 +1062,19 @@ class Bench:
                 )
             )
 
-    async def profile(self, label: str, seconds: int) -> None:
-        """py-spy on the evaluation and points processes; the top frames go in RESULTS.md."""
+    async def profile(
+        self, label: str, seconds: int, services: tuple[str, ...] = ("evaluation", "points")
+    ) -> None:
+        """py-spy on the given services' processes ("driver": this benchmark's own process,
+        which shares the machine); the top frames go in RESULTS.md."""
         spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which(
             "py-spy"
         )
         if spy is None:
             return
         outs = []
-        for name in ("evaluation", "points"):
-            pid = self.stack.services[name].pid
+        for name in services:
+            pid = os.getpid() if name == "driver" else self.stack.services[name].pid
             out = self.var / f"profile-{label}-{name}.txt"
             proc = await asyncio.create_subprocess_exec(
                 spy,
@@ -1133,53 +1162,45 @@ databases (ledger journal entries and points entries), never from broker end off
 
 
 FINDINGS = """
-- **The consumers are bound by database round trips, not by CPU.** py-spy on the evaluation and
-  points processes during the fulfilment phase (see "Profiles") finds the largest share of
-  samples in `_SelectorSocketTransport.write` (the `send` system call of each statement to
-  PostgreSQL, which on 2 shared cores includes waking the backend) and the next in `select`,
-  waiting for the answers; pydantic and the handlers' own Python are a few per cent. The raw
-  pipeline pays 3 `executemany`
-  per 500-event batch; the services pay several statements *per event*, one round trip each:
-  the fulfilment ledger 4 (journal insert, `SELECT … FOR UPDATE` of the commitment's state,
-  state upsert, `executemany` of the 5 scopes' daily rows); a points award about 10 (rule set
-  of the year, chain head lock, duplicate check, cap usage, member lookup, entry insert, chain
-  update, outbox insert, `pg_notify`); opening a commitment about 5 (state, history, outbox,
-  notify). That is why the pipeline figures sit at a few per cent of the raw pipeline.
-- **Fixed in the kit (libs/kit/cobuild_kit/consumer.py, inbox.py):** every event used to pay
-  a savepoint, an inbox insert and a savepoint release (3 round trips) even when nothing
-  failed. A batch is now applied in one transaction with the whole batch's inbox rows in one
-  `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING RETURNING` and no savepoints; if any
-  handler raises, the transaction is rolled back and the batch is redone the old way (a
-  savepoint per event, bounded retries, DLQ), so failure isolation is unchanged. Before/after
-  on the 2,000-commitment smoke run (same suite, different machine load, so compare the
-  ratios): fulfilled → ledger + points 195 events/s = 0.022 of the raw pipeline before,
-  110 events/s at load average 8 = 0.029 of the raw pipeline after. The kit, evaluation and
-  points test sets pass with the change (48 tests).
-- **Not fixed here (too large for a targeted fix; the next step for issue 9):** set-based
-  handlers. The ledger consumer could take a whole batch at once (journal rows with one
-  `unnest` insert, states fetched with one `= ANY($1)` and upserted with one statement, daily
-  deltas summed per (scope, day) in Python and upserted once), which is exactly the raw
-  pipeline's shape; the points award could fetch rule set, chain heads and cap usage for all
-  the batch's members in one query each. The kit would need a `ConsumerSpec.on_batch(...)`
-  hook for that.
-- **Latency.** Under the offered 200 commands/s the commitments service's HTTP commands
-  (each: token check, row lock, state, history, outbox, commit) run at the rate in the
-  "HTTP commands" row; when that is below 200/s, the confirms queue in the service and the
-  p99 is the queueing delay, not the pipeline's. The pipeline part (outbox → NOTIFY → relay
-  → broker → 20 ms fetch wait → ledger) is the difference between the accepted→ledger and
-  HTTP figures in the latency details.
+- **Per-event round trips were the first cause.** py-spy on the consumers found most samples in
+  `_SelectorSocketTransport.write` (the `send` of each statement to PostgreSQL, which on 2
+  shared cores includes waking the backend) and in `select`, waiting for the answers. The kit
+  now applies a batch in one transaction with the batch's inbox rows in one statement and no
+  savepoints (a failure redoes the batch a savepoint per event, so isolation is unchanged),
+  and hands runs of one event type to set-based many-handlers (`ConsumerSpec.on_many`): the
+  ledger (journal, states and dailies one statement each), points awards (rule sets, chain
+  heads and cap usage for the whole run), the evaluation's agreement facts (one upsert) and
+  the commitments service's `agreement.signed` (agreements, commitments and history one
+  statement each, where it was about 4 round trips per commitment). The outbox takes a
+  run's rows and its NOTIFY in one statement with one JSON encoding per row.
+- **What remains in the consumers is CPU per event**: decoding and validating each message
+  with pydantic (about a fifth of the evaluation and points samples), the handlers' Python,
+  and the relay republishing each row. The contracts' lenient pre-validator reads
+  `cls.model_fields`, which pydantic 2.11+ routes through a deprecation descriptor: 8% of the
+  points samples on its own.
+- **Latency.** The confirm is one HTTP command in the commitments service (token check, row
+  lock, outbox row and NOTIFY, state and history in one statement, commit), then the relay
+  (woken by NOTIFY), the broker and the evaluation consumer (20 ms fetch wait, as Tansu does
+  not wake a waiting fetch). Under an offered 200/s the commitments process is CPU-bound
+  (one core: it is one Python process) well below 200/s, so confirms queue for its 10
+  database connections and its relay shares the starved event loop; the accepted → ledger
+  figure is that queueing. The profile of that process shows the request plumbing rather
+  than the command: two `BaseHTTPMiddleware`s (a task group and memory streams per request),
+  the sync `get_runtime` dependency run in a worker thread, an Ed25519 verification per
+  request, the pure-Python h11 parser, and one more round trip per pooled connection release
+  (asyncpg's reset query). The driver used to be the bottleneck itself: httpx's pool scans
+  every queued request against every connection (half the driver's CPU, on the same 2
+  cores); it now drives the commands over plain keep-alive HTTP/1.1 connections.
 - **Ledger queries** answer from the daily aggregates (an index range per scope), so they do
-  not grow with the journal; the cost is the per-request work (token, scope authorisation
-  with a recursive ancestors query, the drill-down: one query per street for a district).
-- **Rebuild** reads the whole journal into the evaluation process in one `fetch`, so its
-  memory grows with the journal: see its RSS row; at 10^6 entries it should stream with a
-  server-side cursor.
-- **Assessment publish (124,000 members: 28.6 s, evaluation RSS 746 MB; preview 5.7 s,
-  439 MB).** The profile of the publish is CPU, not waiting: `result_records` and its per-result
-  dict of components, `load_members`, UUID conversions and the ranking. Memory grows with the
-  district because the whole outcome, every result record and every `member.scored` event are
-  built in memory before the rows go in with `executemany`. The next steps: `COPY` the results,
-  and build and insert the envelopes one batch at a time (`scored_events` builds all first).
+  not grow with the journal; the cost is the per-request work (token, scope authorisation,
+  the drill-down).
+- **Rebuild** streams the journal with a server-side cursor and writes with COPY.
+- **Assessment publish.** Scored and ranked in SQL, results stored with one INSERT … SELECT,
+  events built and written a chunk at a time. Building a `member.scored` envelope cost four
+  pydantic passes (construct, dump, re-validate, envelope) per member; now each (points,
+  rating) pair's payload is validated once and each member's envelope copies it with its own
+  ids. What is left is the database taking the rows (the outbox's jsonb), a uuid7 per event
+  (`secrets` reads the OS random source per call), and the relay.
 """
 
 

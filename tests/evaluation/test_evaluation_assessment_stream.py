@@ -5,21 +5,26 @@ community outside the district), and its stored rows equal the outcome's records
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from cobuild_contracts import Envelope
+from cobuild_contracts.events.evaluation import MemberScored
 from cobuild_evaluation import assessment_run, assessment_store
 from cobuild_evaluation.app import definition
 from cobuild_evaluation.domain import policy as policies
 from cobuild_evaluation.domain.assessment import assess
+from cobuild_kit.clock import FixedClock
 from cobuild_kit.db import connect
 from cobuild_kit.migrations import migrate
+from cobuild_kit.outbox import Outbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 YEAR = 2026
+NOW = datetime(2027, 1, 10, 2, 0, tzinfo=UTC)
 
 
 async def _world(conn: Any) -> UUID:
@@ -124,3 +129,43 @@ async def test_streamed_run_equals_pure_assess(pg_server: Any) -> None:
                 await conn.execute("DELETE FROM assessments WHERE assessment_id = $1", aid)
     finally:
         await conn.close()
+
+
+async def test_member_scored_events_equal_fully_validated_ones(pg_server: Any) -> None:
+    """The publish builds most member.scored envelopes from a validated one of the same
+    (points, rating) pair: each must be what full validation builds for its row, and valid."""
+    dsn = await pg_server.create_database("evalemit")
+    conn = await connect(dsn)
+    try:
+        await migrate(conn, definition().migrations())
+        district = await _world(conn)
+        policy = policies.load("2026-v1")
+        outbox = Outbox("evaluation", FixedClock(NOW))
+        async with conn.transaction():
+            run = await assessment_run.prepare(conn, YEAR, district, policy)
+            head = assessment_run.head_of(uuid4(), None, NOW, None)
+            await assessment_run.emit(conn, outbox, run, head, "corr-1")
+            ranked = await conn.fetch(
+                "SELECT member_id, community_id, unit_id, pair, rank_community "
+                "FROM assess_ranked ORDER BY member_id"
+            )
+            rows = await conn.fetch(
+                "SELECT key, event_id, envelope FROM outbox WHERE event_type = 'member.scored' "
+                "ORDER BY id"
+            )
+    finally:
+        await conn.close()
+    assert len(rows) == len(ranked) > 300
+    assert len({r["event_id"] for r in rows}) == len(rows)
+    assert len({r["pair"] for r in ranked}) < len(ranked) / 2  # most members copy a template
+    for stored, r in zip(rows, ranked, strict=True):
+        want = assessment_run._member_scored(run, head, r["pair"], *_ids(r))
+        env = Envelope.model_validate(stored["envelope"])  # strict, as a producer validates
+        assert MemberScored.model_validate(env.payload) == want
+        assert env.payload == want.model_dump(mode="json")
+        assert (env.key, env.event_id) == (str(r["member_id"]), stored["event_id"])
+        assert (env.producer, env.correlation_id, env.occurred_at) == ("evaluation", "corr-1", NOW)
+
+
+def _ids(r: Any) -> tuple[UUID, UUID, UUID, int]:
+    return r["member_id"], r["community_id"], r["unit_id"], r["rank_community"]

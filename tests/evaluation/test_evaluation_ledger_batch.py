@@ -9,10 +9,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
-from cobuild_contracts import Event, encode
+from cobuild_contracts import (
+    AgreementOrigin,
+    AgreementSigned,
+    CommitmentItem,
+    Event,
+    ItemKind,
+    encode,
+)
 from cobuild_contracts.events.commitments import (
     CommitmentCancelled,
     CommitmentFulfilled,
@@ -46,6 +53,17 @@ class Record:
     key: bytes
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+
+
+COMMUNITY, UNIT = uuid4(), uuid4()
+
+
+def item_of(unit: UUID) -> CommitmentItem:
+    return CommitmentItem(
+        commitment_id=uuid4(), title="Lighting", kind=ItemKind.TASK, category="happy_compound",
+        obligor_party_id=unit, beneficiary_party_id=COMMUNITY, responsible_title="Secretary",
+        deadline=date(2026, 12, 1),
+    )  # fmt: skip
 
 
 def fact_of(e: Event) -> Fact:
@@ -255,3 +273,68 @@ async def test_points_totals_in_runs_match_entry_by_entry(pg_server: Any) -> Non
     finally:
         await one_by_one.close()
         await batched.close()
+
+
+_SIGNED_ONE = """
+INSERT INTO agreements (agreement_id, community_id, unit_id, street_id, district_id,
+    term_start, term_end, origin, version, signed_on, signed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (agreement_id) DO UPDATE SET version = EXCLUDED.version,
+    term_start = EXCLUDED.term_start, term_end = EXCLUDED.term_end
+WHERE agreements.version < EXCLUDED.version"""  # the per-event handler before the batch hook
+
+
+def signings() -> tuple[list[AgreementSigned], list[AgreementSigned]]:
+    """Two batches: versions out of order, equal versions with other terms, a party change
+    in a newer version (an update keeps the first row's parties), and an older version of an
+    agreement stored by the first batch."""
+    a, b, c = uuid4(), uuid4(), uuid4()
+
+    def signed(aid: UUID, version: int, month: int, unit: UUID = UNIT) -> AgreementSigned:
+        return AgreementSigned(
+            agreement_id=aid, version=version, community_id=COMMUNITY, unit_id=unit,
+            street_id=None, district_id=None, term_start=date(2026, month, 1),
+            term_end=date(2026, 12, 31), origin=AgreementOrigin.NEGOTIATED, items=[item_of(unit)],
+            signed_at=at(2026, month, 2),
+        )  # fmt: skip
+
+    first = [signed(a, 1, 1), signed(b, 2, 2), signed(a, 3, 3, uuid4()), signed(a, 2, 4),
+             signed(a, 3, 5), signed(c, 1, 6)]  # fmt: skip
+    second = [signed(b, 1, 7), signed(b, 4, 8), signed(c, 1, 9)]
+    return first, second
+
+
+async def test_signings_in_runs_match_signing_by_signing(pg_server: Any) -> None:
+    clock = FixedClock(at(2026, 11, 1))
+    outbox = Outbox("agreements", clock)
+    first, second = signings()
+    one_by_one, batched = (
+        await _database(pg_server, "evalagrref"),
+        await _database(pg_server, "evalagrbatch"),
+    )
+    try:
+        async with one_by_one.acquire() as conn:
+            for e in [*first, *second]:
+                await conn.execute(_SIGNED_ONE, *consumers.signed_rows([e])[0])
+        processor = BatchProcessor(
+            group="evaluation.agreements",
+            spec=consumers.agreements,
+            deps=Deps(batched, outbox, clock),
+        )
+        for n, batch in enumerate((first, second)):
+            records = [
+                Record("agreements.events.v1", 0, 10 * n + i, b"k", encode(outbox.envelope(e)))
+                for i, e in enumerate(batch)
+            ]
+            assert await processor.process(records) is True
+        query = "SELECT * FROM agreements ORDER BY agreement_id"
+        async with one_by_one.acquire() as conn:
+            reference = [tuple(r) for r in await conn.fetch(query)]
+        async with batched.acquire() as conn:
+            got = [tuple(r) for r in await conn.fetch(query)]
+    finally:
+        await one_by_one.close()
+        await batched.close()
+    assert len(reference) == 3
+    assert {(r[8], r[5].month) for r in reference} == {(3, 3), (4, 8), (1, 6)}
+    assert got == reference

@@ -100,8 +100,12 @@ DOCS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")  # FastAPI'
 
 def ops_rows(service: str) -> list[Row]:
     #                           D      S    C    U    M    E
-    rewind = Row(service, "POST /ops/consumers/rewind", ("any", "-", "-", "-", "-", "-"),
-                 lambda w: req("POST", "/ops/consumers/rewind"))
+    rewind = Row(
+        service,
+        "POST /ops/consumers/rewind",
+        ("any", "-", "-", "-", "-", "-"),
+        lambda w: req("POST", "/ops/consumers/rewind"),
+    )
     return [*(Row(service, route, PUB, request) for route, request in OPS), rewind]
 
 

@@ -14,9 +14,17 @@ from cobuild_kit.crash import crash_point
 
 NOTIFY_CHANNEL = "cobuild_outbox"
 
+# One round trip for the rows and the wake-up. The rows keep their given order (ids are
+# assigned as the ordered rows arrive), and a data-modifying CTE runs whether or not it is read.
 _INSERT = """
-INSERT INTO outbox (event_id, topic, key, event_type, envelope)
-VALUES ($1, $2, $3, $4, $5)
+WITH staged AS (
+    INSERT INTO outbox (event_id, topic, key, event_type, envelope)
+    SELECT r.event_id, r.topic, r.key, r.event_type, r.envelope::jsonb
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+         WITH ORDINALITY AS r(event_id, topic, key, event_type, envelope, n)
+    ORDER BY r.n
+)
+SELECT pg_notify($6, '')
 """
 
 
@@ -60,15 +68,19 @@ class Outbox:
     ) -> None:
         if not conn.is_in_transaction():
             raise RuntimeError("outbox writes must share the state change's transaction")
-        await conn.executemany(
-            _INSERT,
-            [
-                (env.event_id, topic, env.key, env.event_type, env.model_dump(mode="json"))
-                for topic, env in items
-            ],
-        )
+        if not items:
+            return
+        # The envelope's JSON straight from pydantic's serializer: one encoding per row.
         # NOTIFY inside a transaction is delivered at commit, and duplicates fold into one.
-        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+        await conn.execute(
+            _INSERT,
+            [env.event_id for _, env in items],
+            [topic for topic, _ in items],
+            [env.key for _, env in items],
+            [env.event_type for _, env in items],
+            [env.model_dump_json() for _, env in items],
+            NOTIFY_CHANNEL,
+        )
         crash_point("outbox.after_insert")
 
 

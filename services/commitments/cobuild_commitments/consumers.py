@@ -14,12 +14,12 @@ from cobuild_contracts import (
     AgreementSigned,
     AgreementTerminated,
     CommitmentCancelled,
-    CommitmentItem,
     CommitmentOpened,
+    Envelope,
     ItemKind,
     topics,
 )
-from cobuild_kit.consumer import ConsumerSpec, EventContext
+from cobuild_kit.consumer import BatchContext, ConsumerSpec, EventContext
 from cobuild_kit.parties import follow_parties
 
 from cobuild_commitments import store
@@ -47,17 +47,9 @@ def opened_event(c: Commitment) -> CommitmentOpened:
     )
 
 
-async def _open(
-    ctx: EventContext,
-    agreement_id: UUID,
-    parties: store.AgreementParties,
-    items: list[CommitmentItem],
-    at: datetime,
-) -> None:
-    for item in items:
-        opened = await store.open_item(ctx.conn, agreement_id, parties, item, at)
-        if opened is not None:
-            await store.record(ctx.conn, ctx.emit, opened_event(opened))
+async def _open(ctx: EventContext, new_items: list[store.NewItem]) -> None:
+    for opened in await store.open_items(ctx.conn, new_items):
+        await store.record(ctx.conn, ctx.emit, opened_event(opened))
 
 
 async def _cancel(
@@ -65,10 +57,10 @@ async def _cancel(
 ) -> None:
     for c in await store.load_open_of_agreement(ctx.conn, agreement_id, ids):
         cancelled = c.cancel(reason, at)
-        await store.save(ctx.conn, cancelled)
-        await store.record(
+        await store.save_and_record(
             ctx.conn,
             ctx.emit,
+            cancelled,
             CommitmentCancelled(
                 commitment_id=c.commitment_id,
                 agreement_id=agreement_id,
@@ -78,17 +70,41 @@ async def _cancel(
         )
 
 
-@spec.on(AgreementSigned)
-async def on_signed(ctx: EventContext, event: AgreementSigned) -> None:
-    await store.save_agreement(ctx.conn, event)
+def _signed_items(event: AgreementSigned) -> list[store.NewItem]:
     parties = store.AgreementParties(event.community_id, event.unit_id)
-    await _open(ctx, event.agreement_id, parties, list(event.items), event.signed_at)
+    return [
+        store.NewItem(event.agreement_id, parties, item, event.signed_at) for item in event.items
+    ]
+
+
+@spec.on_many(AgreementSigned)
+async def on_signed(ctx: BatchContext, items: list[tuple[Envelope, AgreementSigned]]) -> None:
+    """A run of signings at once, as if one by one: the agreements in one statement, every
+    item's commitment in one, then commitment.opened (caused by its signing) and the history
+    rows in order, in one statement each."""
+    await store.save_agreements(ctx.conn, [event for _, event in items])
+    new_items: list[store.NewItem] = []
+    causes: dict[UUID, Envelope] = {}  # the first signing that carries the item opens it
+    for env, event in items:
+        for new in _signed_items(event):
+            new_items.append(new)
+            causes.setdefault(new.item.commitment_id, env)
+    emitted = [
+        await ctx.emit(opened_event(c), causes[c.commitment_id])
+        for c in await store.open_items(ctx.conn, new_items)
+    ]
+    if emitted:
+        await store.record_many(ctx.conn, emitted)
 
 
 @spec.on(AgreementAmended)
 async def on_amended(ctx: EventContext, event: AgreementAmended) -> None:
     parties = await store.agreement_parties(ctx.conn, event.agreement_id)
-    await _open(ctx, event.agreement_id, parties, list(event.added_items), event.amended_at)
+    added = [
+        store.NewItem(event.agreement_id, parties, item, event.amended_at)
+        for item in event.added_items
+    ]
+    await _open(ctx, added)
     if event.cancelled_commitment_ids:
         reason = f"amendment v{event.version}: {event.reason}"[:500]
         await _cancel(

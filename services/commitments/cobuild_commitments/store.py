@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import Envelope, Event, new_event_id
 from cobuild_contracts.events.agreements import AgreementSigned, CommitmentItem
+from cobuild_kit.db import dumps
 
 from cobuild_commitments.domain.commitment import Commitment, Participation, Status
 
@@ -49,19 +50,19 @@ async def record(conn: asyncpg.Connection, emit: Emit, event: Event) -> Envelope
     return env
 
 
-async def note(
-    conn: asyncpg.Connection, commitment_id: UUID, kind: str, at: datetime, payload: dict[str, Any]
-) -> None:
-    """A history entry for a step that publishes no event (marking done)."""
+async def record_many(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+    """`record`'s history rows for events already emitted, in order, in one statement."""
     await conn.execute(
-        """INSERT INTO commitment_history
-               (commitment_id, event_id, event_type, occurred_at, payload, published)
-           VALUES ($1, $2, $3, $4, $5, false)""",
-        commitment_id,
-        new_event_id(),
-        kind,
-        at,
-        payload,
+        """INSERT INTO commitment_history (commitment_id, event_id, event_type, occurred_at, payload)
+           SELECT c, e, t, o, p::jsonb
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[])
+                WITH ORDINALITY AS r(c, e, t, o, p, n)
+           ORDER BY n""",
+        [UUID(env.key) for env in envelopes],
+        [env.event_id for env in envelopes],
+        [env.event_type for env in envelopes],
+        [env.occurred_at for env in envelopes],
+        [dumps(env.payload) for env in envelopes],
     )
 
 
@@ -74,15 +75,17 @@ class AgreementParties:
     unit_id: UUID
 
 
-async def save_agreement(conn: asyncpg.Connection, event: AgreementSigned) -> None:
+async def save_agreements(conn: asyncpg.Connection, events: Sequence[AgreementSigned]) -> None:
+    """The agreement-level facts of a run of signings, in one statement (a repeat is a no-op)."""
     await conn.execute(
         """INSERT INTO agreements (agreement_id, community_id, unit_id, street_id, district_id)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agreement_id) DO NOTHING""",
-        event.agreement_id,
-        event.community_id,
-        event.unit_id,
-        event.street_id,
-        event.district_id,
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[])
+           ON CONFLICT (agreement_id) DO NOTHING""",
+        [e.agreement_id for e in events],
+        [e.community_id for e in events],
+        [e.unit_id for e in events],
+        [e.street_id for e in events],
+        [e.district_id for e in events],
     )
 
 
@@ -105,37 +108,51 @@ async def mark_terminated(conn: asyncpg.Connection, agreement_id: UUID, at: date
 # --- commitments -----------------------------------------------------------------------
 
 
-async def open_item(
-    conn: asyncpg.Connection,
-    agreement_id: UUID,
-    parties: AgreementParties,
-    item: CommitmentItem,
-    at: datetime,
-) -> Commitment | None:
-    """Insert the item's commitment; None when it already exists (a replay or a repeat)."""
-    row = await conn.fetchrow(
-        f"""INSERT INTO commitments (commitment_id, agreement_id, community_id, unit_id,
-                obligor_party_id, beneficiary_party_id, title, kind, category, deadline,
-                funds_fen, quantity, quantity_unit, status, opened_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'opened', $14)
-            ON CONFLICT (commitment_id) DO NOTHING
-            RETURNING {_COLUMNS}""",
-        item.commitment_id,
-        agreement_id,
-        parties.community_id,
-        parties.unit_id,
-        item.obligor_party_id,
-        item.beneficiary_party_id,
-        item.title,
-        item.kind.value,
-        item.category,
-        item.deadline,
-        item.funds_fen,
-        item.quantity,
-        item.quantity_unit,
-        at,
-    )
-    return _from_row(row) if row else None
+@dataclass(frozen=True)
+class NewItem:
+    """An agreement item to open, with the agreement it belongs to and the time it opens."""
+
+    agreement_id: UUID
+    parties: AgreementParties
+    item: CommitmentItem
+    at: datetime
+
+    def row(self) -> tuple[Any, ...]:
+        i = self.item
+        return (
+            i.commitment_id, self.agreement_id, self.parties.community_id, self.parties.unit_id,
+            i.obligor_party_id, i.beneficiary_party_id, i.title, i.kind.value, i.category,
+            i.deadline, i.funds_fen, i.quantity, i.quantity_unit, self.at,
+        )  # fmt: skip
+
+
+_OPEN = f"""
+INSERT INTO commitments (commitment_id, agreement_id, community_id, unit_id, obligor_party_id,
+    beneficiary_party_id, title, kind, category, deadline, funds_fen, quantity, quantity_unit,
+    status, opened_at)
+SELECT c, a, cm, u, o, b, t, k, cat, d, f, q, qu, 'opened', at
+FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[],
+            $8::text[], $9::text[], $10::date[], $11::bigint[], $12::int[], $13::text[],
+            $14::timestamptz[]) WITH ORDINALITY
+     AS r(c, a, cm, u, o, b, t, k, cat, d, f, q, qu, at, n)
+ORDER BY n
+ON CONFLICT (commitment_id) DO NOTHING
+RETURNING {_COLUMNS}
+"""
+
+
+async def open_items(conn: asyncpg.Connection, items: Sequence[NewItem]) -> list[Commitment]:
+    """Insert the items' commitments in one statement; the ones new here, in the items' order.
+    An item already open (a replay, a repeat, or earlier in `items`) is left as it is."""
+    first: dict[UUID, NewItem] = {}
+    for new in items:
+        first.setdefault(new.item.commitment_id, new)
+    if not first:
+        return []
+    columns = list(zip(*(new.row() for new in first.values()), strict=True))
+    rows = await conn.fetch(_OPEN, *(list(c) for c in columns))
+    opened = {r["commitment_id"]: _from_row(r) for r in rows}
+    return [opened[cid] for cid in first if cid in opened]
 
 
 async def load(conn: asyncpg.Connection, commitment_id: UUID, *, lock: bool) -> Commitment | None:
@@ -160,14 +177,20 @@ async def load_open_of_agreement(
     return [_from_row(r) for r in rows]
 
 
-async def save(conn: asyncpg.Connection, c: Commitment) -> None:
-    """Write the state a transition produced (the one-time flags have their own updates)."""
-    await conn.execute(
-        """UPDATE commitments SET status = $2, claimed_by = $3, claimed_at = $4, member_ids = $5,
-               percent = $6, note = $7, paid_fen = $8, payment_ref = $9, done_at = $10,
-               participants = $11, actual_quantity = $12, confirmed_at = $13,
-               cancelled_at = $14, cancel_reason = $15, updated_at = now()
-           WHERE commitment_id = $1""",
+_SAVE_SET = """status = $2, claimed_by = $3, claimed_at = $4, member_ids = $5, percent = $6,
+note = $7, paid_fen = $8, payment_ref = $9, done_at = $10, participants = $11,
+actual_quantity = $12, confirmed_at = $13, cancelled_at = $14, cancel_reason = $15,
+updated_at = now()"""
+# A command's state and its history entry in one round trip (the CTE's UPDATE always runs).
+_SAVE_WITH_HISTORY = f"""
+WITH saved AS (UPDATE commitments SET {_SAVE_SET} WHERE commitment_id = $1)
+INSERT INTO commitment_history (commitment_id, event_id, event_type, occurred_at, payload, published)
+VALUES ($16, $17, $18, $19, $20, $21)
+"""
+
+
+def _state_args(c: Commitment) -> tuple[Any, ...]:
+    return (
         c.commitment_id,
         c.status.value,
         c.claimed_by,
@@ -183,6 +206,42 @@ async def save(conn: asyncpg.Connection, c: Commitment) -> None:
         c.confirmed_at,
         c.cancelled_at,
         c.cancel_reason,
+    )
+
+
+async def save_and_record(
+    conn: asyncpg.Connection, emit: Emit, c: Commitment, event: Event
+) -> Envelope:
+    """Write the state a transition produced (the one-time flags have their own updates) and
+    emit its event: the outbox row, then the state and its history entry in one statement."""
+    env = await emit(event)
+    await conn.execute(
+        _SAVE_WITH_HISTORY,
+        *_state_args(c),
+        UUID(env.key),
+        env.event_id,
+        env.event_type,
+        env.occurred_at,
+        env.payload,
+        True,
+    )
+    return env
+
+
+async def save_and_note(
+    conn: asyncpg.Connection, c: Commitment, kind: str, at: datetime, payload: dict[str, Any]
+) -> None:
+    """Write the state of a step that publishes no event (marking done), with its history
+    entry, in one round trip."""
+    await conn.execute(
+        _SAVE_WITH_HISTORY,
+        *_state_args(c),
+        c.commitment_id,
+        new_event_id(),
+        kind,
+        at,
+        payload,
+        False,
     )
 
 

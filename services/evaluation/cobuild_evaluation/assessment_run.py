@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from cobuild_contracts import Envelope
+from cobuild_contracts import Envelope, new_event_id
 from cobuild_contracts.enums import Grade
 from cobuild_contracts.events.evaluation import AssessmentCompleted, MemberScored, UnitScored
 from cobuild_kit.outbox import Outbox
@@ -202,39 +202,100 @@ async def emit(
     cursor = await conn.cursor(
         "SELECT member_id, community_id, unit_id, pair, rank_community FROM assess_ranked ORDER BY member_id"
     )
+    members = _MemberScoredEnvelopes(outbox, run, head, correlation_id)
     while chunk := await cursor.fetch(CHUNK):
         rows = [tuple(r) for r in chunk]
-        items = await asyncio.to_thread(_member_envelopes, outbox, run, head, rows, correlation_id)
-        await outbox.add_envelopes(conn, items)
+        await outbox.add_envelopes(conn, await asyncio.to_thread(members.build, rows))
     rest = await asyncio.to_thread(_closing_envelopes, outbox, run, head, correlation_id)
     await outbox.add_envelopes(conn, rest)
 
 
-def _member_envelopes(
-    outbox: Outbox,
+class _MemberScoredEnvelopes:
+    """member.scored envelopes of one publication, without four pydantic passes per member
+    (the publish's profile was dominated by them). The contract's checks stay: the first
+    event is wrapped in full (the envelope fields: producer, time, correlation id), and each
+    (points, rating) pair's payload is validated once by constructing its MemberScored.
+    Every member's envelope copies those with its own event id, key, ids and rank, which are
+    valid by their column types (uuid; rank() >= 1)."""
+
+    def __init__(
+        self, outbox: Outbox, run: Run, head: dict[str, Any], correlation_id: str | None
+    ) -> None:
+        self.outbox, self.run, self.head, self.correlation_id = outbox, run, head, correlation_id
+        self.first: Envelope | None = None
+        self.payloads: dict[int, dict[str, Any]] = {}
+
+    def build(self, rows: list[tuple[Any, ...]]) -> list[tuple[str, Envelope]]:
+        return [(MemberScored.TOPIC, self._envelope(*row)) for row in rows]
+
+    def _envelope(
+        self, member_id: UUID, community_id: UUID, unit_id: UUID, pair: int, rank: int
+    ) -> Envelope:
+        ids = (member_id, community_id, unit_id, rank)
+        payload = self.payloads.get(pair)
+        if payload is None:
+            event = _member_scored(self.run, self.head, pair, *ids)
+            if self.first is None:
+                self.first = self.outbox.envelope(event, correlation_id=self.correlation_id)
+                self.payloads[pair] = self.first.payload
+                return self.first
+            self.payloads[pair] = payload = event.model_dump(mode="json")
+        assert self.first is not None
+        return _member_like(self.first, payload, *ids)
+
+
+def _member_scored(
     run: Run,
     head: dict[str, Any],
-    rows: list[tuple[Any, ...]],
-    correlation_id: str | None,
-) -> list[tuple[str, Envelope]]:
-    out = []
-    for member_id, community_id, unit_id, pair, rank_community in rows:
-        p = run.pairs[pair]
-        e = MemberScored(
-            assessment_id=head["assessment_id"],
-            year=run.year,
-            policy_version=run.policy.version,
-            member_id=member_id,
-            community_id=community_id,
-            unit_id=unit_id,
-            score=p.score,
-            grade=p.grade,
-            components=p.components,
-            rank_in_community=rank_community,
-            supersedes_assessment_id=head["supersedes"],
-        )
-        out.append((e.TOPIC, outbox.envelope(e, correlation_id=correlation_id)))
-    return out
+    pair: int,
+    member_id: UUID,
+    community_id: UUID,
+    unit_id: UUID,
+    rank_community: int,
+) -> MemberScored:
+    p = run.pairs[pair]
+    return MemberScored(
+        assessment_id=head["assessment_id"],
+        year=run.year,
+        policy_version=run.policy.version,
+        member_id=member_id,
+        community_id=community_id,
+        unit_id=unit_id,
+        score=p.score,
+        grade=p.grade,
+        components=p.components,
+        rank_in_community=rank_community,
+        supersedes_assessment_id=head["supersedes"],
+    )
+
+
+def _member_like(
+    first: Envelope,
+    pair_payload: dict[str, Any],
+    member_id: UUID,
+    community_id: UUID,
+    unit_id: UUID,
+    rank_community: int,
+) -> Envelope:
+    """`first`'s envelope around the pair's validated payload, for another member."""
+    payload = {
+        **pair_payload,
+        "member_id": str(member_id),
+        "community_id": str(community_id),
+        "unit_id": str(unit_id),
+        "rank_in_community": rank_community,
+    }
+    return Envelope.model_construct(
+        event_id=new_event_id(),
+        event_type=first.event_type,
+        schema_version=first.schema_version,
+        occurred_at=first.occurred_at,
+        producer=first.producer,
+        correlation_id=first.correlation_id,
+        causation_id=None,
+        key=str(member_id),
+        payload=payload,
+    )
 
 
 def _closing_envelopes(

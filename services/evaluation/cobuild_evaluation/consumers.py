@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+from uuid import UUID
 
 from cobuild_contracts import Envelope, topics
 from cobuild_contracts.events.agreements import AgreementSigned
@@ -32,28 +34,44 @@ points = ConsumerSpec(purpose="points", topics=[topics.POINTS])
 ALL = [agreements, commitments, points]
 
 
-@agreements.on(AgreementSigned)
-async def on_signed(ctx: EventContext, e: AgreementSigned) -> None:
-    # Agreement-level facts only: the ledger counts commitments from commitments events.
-    await ctx.conn.execute(
-        """INSERT INTO agreements (agreement_id, community_id, unit_id, street_id, district_id,
-               term_start, term_end, origin, version, signed_on, signed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (agreement_id) DO UPDATE SET version = EXCLUDED.version,
-               term_start = EXCLUDED.term_start, term_end = EXCLUDED.term_end
-           WHERE agreements.version < EXCLUDED.version""",
-        e.agreement_id,
-        e.community_id,
-        e.unit_id,
-        e.street_id,
-        e.district_id,
-        e.term_start,
-        e.term_end,
-        e.origin.value,
-        e.version,
-        business_date(e.signed_at),
-        e.signed_at,
-    )
+# Agreement-level facts only: the ledger counts commitments from commitments events.
+_SIGNED = """
+INSERT INTO agreements (agreement_id, community_id, unit_id, street_id, district_id,
+    term_start, term_end, origin, version, signed_on, signed_at)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::date[],
+                     $7::date[], $8::text[], $9::int[], $10::date[], $11::timestamptz[])
+ON CONFLICT (agreement_id) DO UPDATE SET version = EXCLUDED.version,
+    term_start = EXCLUDED.term_start, term_end = EXCLUDED.term_end
+WHERE agreements.version < EXCLUDED.version
+"""
+
+
+@agreements.on_many(AgreementSigned)
+async def on_signed(ctx: BatchContext, items: list[tuple[Envelope, AgreementSigned]]) -> None:
+    """A run of signings in one upsert, one row per agreement (a statement cannot touch a row
+    twice): the row one-by-one upserts would leave, see `signed_rows`."""
+    rows = signed_rows([e for _, e in items])
+    await ctx.conn.execute(_SIGNED, *(list(c) for c in zip(*rows, strict=True)))
+
+
+def signed_rows(events: list[AgreementSigned]) -> list[tuple[Any, ...]]:
+    """Per agreement, in first-seen order: the first signing's row (what an insert keeps)
+    with the version and term of the first signing of the highest version (what the
+    strictly-newer-version updates would leave)."""
+    first: dict[UUID, AgreementSigned] = {}
+    newest: dict[UUID, AgreementSigned] = {}
+    for e in events:
+        first.setdefault(e.agreement_id, e)
+        if e.version > newest.setdefault(e.agreement_id, e).version:
+            newest[e.agreement_id] = e
+    return [
+        (
+            aid, e.community_id, e.unit_id, e.street_id, e.district_id,
+            newest[aid].term_start, newest[aid].term_end, e.origin.value, newest[aid].version,
+            business_date(e.signed_at), e.signed_at,
+        )
+        for aid, e in first.items()
+    ]  # fmt: skip
 
 
 # The ledger takes a run of one fact type at once (one statement per table per run).

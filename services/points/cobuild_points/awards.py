@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -61,7 +62,7 @@ async def award(conn: asyncpg.Connection, emit: Emit, req: AwardRequest) -> asyn
         rule_set, rule, req.hours, CapUsage(used["day"], used["activity"], used["category_year"])
     )
     if result.points <= 0:
-        _nothing_left(req, result)
+        _nothing_left(req, result, log.info)
         return None
     entry = await ledger.append(conn, head, _new_entry(req, rule_set, rule, result))
     await emit(awarded_event(entry))
@@ -90,8 +91,8 @@ def _new_entry(req: AwardRequest, rule_set: RuleSet, rule: Rule, result: Award) 
     )
 
 
-def _nothing_left(req: AwardRequest, result: Award) -> None:
-    log.info(
+def _nothing_left(req: AwardRequest, result: Award, write: Callable[..., Any]) -> None:
+    write(
         "points.nothing_left_under_caps",
         member_id=str(req.member_id),
         cause_event_id=str(req.cause_event_id),
@@ -156,6 +157,7 @@ async def award_many(
     ordered = sorted(set(keys))
     usage = _Usage(await conn.fetch(_USAGE_PARTS, [k[0] for k in ordered], [k[1] for k in ordered]))
     staged: list[tuple[Envelope, UUID]] = []
+    capped_out = 0
     for cause, req in reqs:
         rule_set = rule_sets[req.business_date.year]
         rule = rule_set.rule(req.rule_code)
@@ -164,11 +166,14 @@ async def award_many(
         category = rule.category.value
         result = compute_award(rule_set, rule, req.hours, usage.of(req, category))
         if result.points <= 0:
-            _nothing_left(req, result)
+            _nothing_left(req, result, log.debug)  # a line per event: the run's count below
+            capped_out += 1
             continue
         staged.append((cause, appends.add(_new_entry(req, rule_set, rule, result))))
         done.add((req.cause_event_id, req.member_id, req.rule_code))
         usage.add(req, category, result.points)
+    if capped_out:
+        log.info("points.nothing_left_under_caps", awards=capped_out, of=len(reqs))
     rows = await appends.write(conn)
     for cause, entry_id in staged:
         await emit(awarded_event(rows[entry_id]), cause)

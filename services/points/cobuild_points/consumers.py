@@ -22,6 +22,7 @@ evaluation = ConsumerSpec(purpose="evaluation", topics=[topics.EVALUATION])
 agreements = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS]))
 
 TASK_RULE = "task"  # the rule set's code for co-building task participation
+_LOGGED_IDS = 20  # member ids named in a run's unknown-participants line
 
 
 @commitments.on_many(CommitmentFulfilled)
@@ -34,9 +35,18 @@ async def on_fulfilled(
     ids = {p.member_id for _, e in items for p in e.participants}
     known = await members.placements(ctx.conn, list(ids))
     reqs: list[tuple[Envelope, awards.AwardRequest]] = []
+    unknown: list[str] = []
     for env, event in items:
         for participant in event.participants:
+            if participant.member_id not in known:
+                unknown.append(str(participant.member_id))
             reqs.append((env, _task_award(env, event, participant, known)))
+    if unknown:  # one line per run: a line per event would cost more than the award
+        log.warning(
+            "points.unknown_participants",
+            count=len(unknown),
+            member_ids=sorted(set(unknown))[:_LOGGED_IDS],
+        )
     await awards.award_many(ctx.conn, ctx.emit, reqs)
 
 
@@ -48,7 +58,7 @@ def _task_award(
 ) -> awards.AwardRequest:
     placement = known.get(participant.member_id)
     if placement is None:  # not registered here (yet): still theirs, booked where the work was
-        log.warning(
+        log.debug(
             "points.unknown_participant",
             member_id=str(participant.member_id),
             commitment_id=str(event.commitment_id),

@@ -65,14 +65,13 @@ async def claim(commitment_id: UUID, actor: ActorDep, rt: RuntimeDep) -> Commitm
         await as_obligor(uow.conn, actor, c, "claim this task")
         with domain_rules():
             after = c.claim(actor.subject, now)
-        await store.save(uow.conn, after)
         event = TaskClaimed(
             commitment_id=c.commitment_id,
             party_id=c.obligor_party_id,
             claimed_by=actor.subject,
             claimed_at=now,
         )
-        await store.record(uow.conn, uow.emit, event)
+        await store.save_and_record(uow.conn, uow.emit, after, event)
     return out(rt, after, now)
 
 
@@ -86,11 +85,10 @@ async def assign(
         await as_obligor(uow.conn, actor, c, "assign members")
         with domain_rules():
             after = c.assign(tuple(body.member_ids))
-        await store.save(uow.conn, after)
         event = TaskAssigned(
             commitment_id=c.commitment_id, member_ids=list(after.member_ids), assigned_at=now
         )
-        await store.record(uow.conn, uow.emit, event)
+        await store.save_and_record(uow.conn, uow.emit, after, event)
     return out(rt, after, now)
 
 
@@ -104,7 +102,6 @@ async def progress(
         await as_obligor(uow.conn, actor, c, "report progress")
         with domain_rules():
             after = c.progress(body.percent, body.note, body.paid_fen, body.payment_ref)
-        await store.save(uow.conn, after)
         event = CommitmentProgressed(
             commitment_id=c.commitment_id,
             percent=body.percent,
@@ -113,7 +110,7 @@ async def progress(
             payment_ref=body.payment_ref,
             reported_at=now,
         )
-        await store.record(uow.conn, uow.emit, event)
+        await store.save_and_record(uow.conn, uow.emit, after, event)
     return out(rt, after, now)
 
 
@@ -130,10 +127,9 @@ async def mark_done(
             after = c.mark_done(
                 now, tuple(p.domain() for p in body.participants), body.actual_quantity
             )
-        await store.save(uow.conn, after)
-        await store.note(
+        await store.save_and_note(
             uow.conn,
-            c.commitment_id,
+            after,
             "commitment.marked_done",
             now,
             {
@@ -187,8 +183,7 @@ async def confirm(
             after = c.confirm(
                 actor.party_id, actor.subject, now, participants, body.actual_quantity
             )
-        await store.save(uow.conn, after)
-        await store.record(uow.conn, uow.emit, fulfilled_event(after))
+        await store.save_and_record(uow.conn, uow.emit, after, fulfilled_event(after))
     return out(rt, after, now)
 
 
@@ -203,11 +198,10 @@ async def refuse(
         await as_beneficiary(uow.conn, actor, c, "refuse this commitment")
         with domain_rules():
             after = c.refuse()
-        await store.save(uow.conn, after)
         event = CommitmentConfirmationRefused(
             commitment_id=c.commitment_id, reason=body.reason, refused_at=now
         )
-        await store.record(uow.conn, uow.emit, event)
+        await store.save_and_record(uow.conn, uow.emit, after, event)
         if after.overdue_due(business_date(now)) and await raise_overdue(uow, after, now):
             after = await store.load(uow.conn, commitment_id, lock=False) or after
     return out(rt, after, now)
