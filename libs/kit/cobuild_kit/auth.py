@@ -36,6 +36,9 @@ class TokenVerifier(Protocol):
     def verify(self, token: str) -> Actor: ...
 
 
+VERIFIED_CACHE_SIZE = 10_000
+
+
 class JwtVerifier:
     def __init__(
         self, public_keys: dict[str, Ed25519PublicKey], *, issuer: str, audience: str
@@ -43,6 +46,10 @@ class JwtVerifier:
         self._keys = public_keys
         self._issuer = issuer
         self._audience = audience
+        # token -> (actor, exp): an Ed25519 check per request is a fair share of a command's
+        # CPU, and clients reuse one token for many requests. Keyed by the whole token
+        # (signature included), filled only by tokens that verified; expiry is still checked.
+        self._verified: dict[str, tuple[Actor, float]] = {}
 
     @classmethod
     def from_file(cls, path: Path, *, issuer: str, audience: str) -> JwtVerifier:
@@ -52,6 +59,20 @@ class JwtVerifier:
         return cls(keys, issuer=issuer, audience=audience)
 
     def verify(self, token: str) -> Actor:
+        known = self._verified.get(token)
+        if known is not None:
+            actor, exp = known
+            if time.time() <= exp:
+                return actor
+            del self._verified[token]
+            raise Unauthorized("token expired")
+        actor, exp = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))  # the oldest entry
+        self._verified[token] = (actor, exp)
+        return actor
+
+    def _verify(self, token: str) -> tuple[Actor, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._keys.get(str(kid))
@@ -65,11 +86,12 @@ class JwtVerifier:
                 issuer=self._issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},
             )
-            return Actor(
+            actor = Actor(
                 subject=str(claims["sub"]),
                 role=Role(claims["role"]),
                 party_id=UUID(str(claims["party_id"])),
             )
+            return actor, float(claims["exp"])
         except Unauthorized:
             raise
         except jwt.ExpiredSignatureError as exc:

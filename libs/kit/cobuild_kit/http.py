@@ -3,6 +3,7 @@ Idempotency-Key, health, readiness and metrics endpoints, rate limiting of publi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import uuid
@@ -16,7 +17,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cobuild_kit import metrics
 from cobuild_kit.errors import CobuildError, Forbidden, Unauthorized
@@ -99,11 +101,14 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
-class RequestContextMiddleware(BaseHTTPMiddleware):
-    """Correlation id in (X-Request-ID) and out; request metrics; early refusal of big bodies."""
+class RequestContextMiddleware:
+    """Correlation id in (X-Request-ID) and out; request metrics; early refusal of big bodies.
 
-    def __init__(self, app: Any, *, max_body_bytes: int, body_limits: dict[str, int]) -> None:
-        super().__init__(app)
+    Pure ASGI, as is `IdempotencyMiddleware`: Starlette's BaseHTTPMiddleware runs the app in
+    a task group with memory streams per request, a large share of a small command's CPU."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_limits: dict[str, int]) -> None:
+        self.app = app
         self.max_body = max_body_bytes
         self.body_limits = body_limits
 
@@ -113,65 +118,112 @@ class RequestContextMiddleware(BaseHTTPMiddleware):
                 return limit
         return self.max_body
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        rid = request.headers.get("x-request-id") or str(uuid.uuid4())
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        rid = headers.get("x-request-id") or str(uuid.uuid4())
         token = correlation_id.set(rid)
         started = time.perf_counter()
+        status = 500  # unless the app answers
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["x-request-id"] = rid
+            await send(message)
+
         try:
-            length = request.headers.get("content-length")
-            limit = self._limit(request.url.path)
-            too_large = (
-                int(length) > limit
-                if length is not None and length.isdigit()
-                else length is None
-                and request.method in _MUTATING
-                and not await _read_within(request, limit)
-            )
+            limit = self._limit(scope["path"])
+            length = headers.get("content-length")
+            if length is not None and length.isdigit():
+                too_large = int(length) > limit
+            elif length is None and scope["method"] in _MUTATING:
+                body = await _read_within(receive, limit)
+                too_large = body is None
+                receive = _replaying(body or b"", receive)
+            else:
+                too_large = False
             if too_large:
-                response: Response = JSONResponse(
+                refusal = JSONResponse(
                     error_body("too_large", f"request body over {limit} bytes", "body"), 413
                 )
+                await refusal(scope, receive, send_with_id)
             else:
-                response = await call_next(request)
-            response.headers["x-request-id"] = rid
-            route = request.scope.get("route")
-            label = getattr(route, "path", "unmatched")
-            metrics.HTTP_REQUESTS.labels(request.method, label, str(response.status_code)).inc()
-            metrics.HTTP_LATENCY.labels(request.method, label).observe(
+                await self.app(scope, receive, send_with_id)
+        finally:
+            label = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(scope["method"], label, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(scope["method"], label).observe(
                 time.perf_counter() - started
             )
-            return response
-        finally:
             correlation_id.reset(token)
 
 
-async def _read_within(request: Request, limit: int) -> bool:
-    """A body sent without Content-Length (chunked): read it only up to `limit`, and keep it
-    for the app (BaseHTTPMiddleware hands a cached `_body` downstream)."""
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _read_within(receive: Receive, limit: int) -> bytes | None:
+    """A body sent without Content-Length (chunked): read it only up to `limit`."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return False
+            return None
         chunks.append(chunk)
-    request._body = b"".join(chunks)
-    return True
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
-class IdempotencyMiddleware(BaseHTTPMiddleware):
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the body already read, then defers to the client's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class IdempotencyMiddleware:
     """Idempotency-Key on commands: same key and body → stored response; other body → 409."""
 
-    def __init__(self, app: Any, *, runtime_getter: Callable[[], Runtime]) -> None:
-        super().__init__(app)
+    def __init__(self, app: ASGIApp, *, runtime_getter: Callable[[], Runtime]) -> None:
+        self.app = app
         self._runtime = runtime_getter
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        key = request.headers.get("idempotency-key")
-        if key is None or request.method not in _MUTATING:
-            return await call_next(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _MUTATING:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        key = headers.get("idempotency-key")
+        if key is None:
+            await self.app(scope, receive, send)
+            return
         if not 1 <= len(key) <= 200:
-            return JSONResponse(
+            refusal = JSONResponse(
                 error_body(
                     "validation",
                     "Idempotency-Key must be 1-200 characters",
@@ -179,44 +231,73 @@ class IdempotencyMiddleware(BaseHTTPMiddleware):
                 ),
                 422,
             )
+            await refusal(scope, receive, send)
+            return
         rt = self._runtime()
-        scope = _scope(rt, request.headers.get("authorization"))
-        body = await request.body()
+        actor_scope = _scope(rt, headers.get("authorization"))
+        body = await _read_body(receive)
         digest = hashlib.sha256(
-            request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
         ).hexdigest()
         try:
-            replay = await self._claim(rt, scope, key, digest)
+            answer = await self._claim(rt, actor_scope, key, digest)
         except UNAVAILABLE:
-            return _unavailable()
-        if replay is not None:
-            return replay
-        response = await call_next(request)
-        payload = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+            answer = _unavailable()
+        if answer is not None:
+            await answer(scope, receive, send)
+            return
+        response = await self._run(scope, _replaying(body, receive), rt, actor_scope, key)
         try:
-            await self._settle(rt, scope, key, response, payload)
+            await self._settle(rt, actor_scope, key, response.status_code, response)
         except UNAVAILABLE as exc:  # the answer stands; only its replay copy is not kept
             log.warning("idempotency.not_recorded", key=key, error=repr(exc))
-        return Response(payload, status_code=response.status_code, headers=dict(response.headers))
+        await response(scope, receive, send)
+
+    async def _run(
+        self, scope: Scope, receive: Receive, rt: Runtime, actor_scope: str, key: str
+    ) -> Response:
+        """The app's whole answer, held until the key is settled."""
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def hold(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, receive, hold)
+        except BaseException:
+            with contextlib.suppress(Exception):  # not a result: let the client retry the key
+                await self._forget(rt, actor_scope, key)
+            raise
+        response = Response(b"".join(chunks), status_code=start["status"])
+        response.raw_headers = list(start.get("headers", []))
+        return response
+
+    async def _forget(self, rt: Runtime, scope: str, key: str) -> None:
+        async with rt.pool.acquire() as conn:
+            await conn.execute(
+                "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", scope, key
+            )
 
     async def _settle(
-        self, rt: Runtime, scope: str, key: str, response: Response, payload: bytes
+        self, rt: Runtime, scope: str, key: str, status: int, response: Response
     ) -> None:
+        if status >= 500:  # not a result: let the client retry the key
+            await self._forget(rt, scope, key)
+            return
         async with rt.pool.acquire() as conn:
-            if response.status_code >= 500:  # not a result: let the client retry the key
-                await conn.execute(
-                    "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", scope, key
-                )
-            else:
-                await conn.execute(
-                    "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5 "
-                    "WHERE scope = $1 AND key = $2",
-                    scope,
-                    key,
-                    response.status_code,
-                    response.media_type or response.headers.get("content-type"),
-                    payload,
-                )
+            await conn.execute(
+                "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5 "
+                "WHERE scope = $1 AND key = $2",
+                scope,
+                key,
+                status,
+                response.headers.get("content-type"),
+                response.body,
+            )
 
     async def _claim(self, rt: Runtime, scope: str, key: str, digest: str) -> Response | None:
         """None: this request goes ahead with the key; otherwise the answer to give instead."""

@@ -311,7 +311,12 @@ class _NoKeys:
         raise Unauthorized("this service has no token keys configured")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request
+    return _runtime_of(request)
+
+
+def _runtime_of(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -320,12 +325,12 @@ async def current_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         raise Unauthorized("missing bearer token", field="header.Authorization")
-    return get_runtime(request).verifier.verify(header[7:].strip())
+    return _runtime_of(request).verifier.verify(header[7:].strip())
 
 
-def public_rate_limit(request: Request) -> None:
+async def public_rate_limit(request: Request) -> None:
     client = request.client.host if request.client else "unknown"
-    if not get_runtime(request).public_limiter.check(client):
+    if not _runtime_of(request).public_limiter.check(client):
         raise _TooManyRequests("too many requests: slow down")
 
 
