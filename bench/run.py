@@ -154,6 +154,7 @@ class Bench:
             if self.wants("pipeline10k"):
                 await self.pipeline_signed_then_fed(10_000 // k)
             if self.wants("latency"):
+                await self.settle()  # the backlog of a phase before would load the latency
                 await self.prepare_latency_pool()
                 await self.latency(rate=200, seconds=30 // (10 if self.smoke else 1))
             if self.wants("pipeline100k"):
@@ -186,19 +187,35 @@ class Bench:
             self.report.note(f"FAILED: {getattr(step, '__name__', step)}: {exc!r}")
 
     async def settle(self, timeout: float = 180) -> None:
-        """Let a capped phase's backlog drain (bounded) before measuring queries and the
-        assessment: wait until the points ledger stops growing."""
+        """Let a phase's backlog drain (bounded) before the next measurement: wait until the
+        points ledger stops growing and every service reports no consumer lag and no outbox
+        backlog, three seconds running."""
         pt = Counter(self.dsn("points"))
         sql = "SELECT count(*) FROM points_entry"
         t0, last, still = time.monotonic(), -1, 0
         while time.monotonic() - t0 < timeout and still < 3:
             now = await pt.value(sql)
-            still = still + 1 if now == last else 0
+            busy = await self._backlog()
+            still = still + 1 if now == last and busy == 0 else 0
             last = now
             await asyncio.sleep(1)
         await pt.close()
         self.rss.sample()
         self.report.note(f"settled after {time.monotonic() - t0:.0f}s (points entries: {last:,})")
+
+    async def _backlog(self) -> int:
+        """Consumer lag plus outbox backlog over every service (-1 if one cannot tell)."""
+        tok = self.token("district_admin", self.district.district_id)
+        total = 0
+        for name in SERVICES:
+            r = await self.http.get(
+                f"{self.url(name)}/ops/lag", headers={"Authorization": f"Bearer {tok}"}
+            )
+            if r.status_code != 200:
+                return -1
+            body = r.json()
+            total += int(body["total_lag"]) + int(body["outbox_backlog"])
+        return total
 
     # -- references --------------------------------------------------------------------
 

@@ -338,3 +338,39 @@ async def test_signings_in_runs_match_signing_by_signing(pg_server: Any) -> None
     assert len(reference) == 3
     assert {(r[8], r[5].month) for r in reference} == {(3, 3), (4, 8), (1, 6)}
     assert got == reference
+
+
+async def test_a_drill_down_finds_agreements_known_only_from_their_commitments(
+    pg_server: Any,
+) -> None:
+    """A community's agreements are those signed and those its commitments name (the
+    commitments may arrive before the signing): the skip scan must find every one, in pages."""
+    pool = await _database(pg_server, "evaldrill")
+    community, unit = uuid4(), uuid4()
+    signed, unsigned = uuid4(), sorted(uuid4() for _ in range(4))
+    day = date(2026, 3, 1)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO agreements (agreement_id, community_id, unit_id, term_start,
+                       term_end, origin, version, signed_on, signed_at)
+                   VALUES ($1, $2, $3, $4, $4, 'negotiated', 1, $4, now())""",
+                signed,
+                community,
+                unit,
+                day,
+            )
+            rows = [(uuid4(), a, community, unit, uuid4(), day, 100, day) for a in unsigned * 3]
+            await conn.executemany(
+                """INSERT INTO ledger_commitments (commitment_id, agreement_id, community_id,
+                       unit_id, beneficiary_party_id, deadline, committed_fen, opened_on)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                rows,
+            )
+            every, total = await ledger_store.drill_down(conn, "community", community, day)
+            assert total == 5 and [k for k, _ in every] == sorted([signed, *unsigned])
+            page = ledger_store.Page(limit=2, offset=4)
+            last, total = await ledger_store.drill_down(conn, "unit", unit, day, page)
+            assert total == 5 and [k for k, _ in last] == [sorted([signed, *unsigned])[4]]
+    finally:
+        await pool.close()

@@ -214,16 +214,31 @@ _KID_SUMS = """CROSS JOIN LATERAL (SELECT {sums} FROM ledger_daily d
         WHERE d.scope_kind = '%s' AND d.scope_id = k.id AND d.day <= $2) f"""
 # A page of children ($3 rows after the first $4) is cut before the sums, so a community with
 # thousands of agreements costs one page of index lookups, not thousands. count(*) OVER ()
-# gives the whole number of children with the page.
-_AGREEMENTS_OF = """SELECT id, count(*) OVER () AS total FROM (
+# gives the whole number of children with the page. A party's agreements are those signed
+# (agreements) and those its commitments name (they may arrive first); the latter are found
+# by a skip scan of the (party, agreement) index, one probe per agreement, where a plain
+# DISTINCT would read every commitment of the party (p50 150 ms at 10^6 commitments).
+_AGREEMENTS_OF = """WITH RECURSIVE seen(id) AS (
+            (SELECT agreement_id FROM ledger_commitments WHERE {col} = $1
+             ORDER BY agreement_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT c.agreement_id FROM ledger_commitments c
+                    WHERE c.{col} = $1 AND c.agreement_id > seen.id
+                    ORDER BY c.agreement_id LIMIT 1)
+            FROM seen WHERE seen.id IS NOT NULL),
+        k AS (SELECT id, count(*) OVER () AS total FROM (
             SELECT agreement_id AS id FROM agreements WHERE {col} = $1
-            UNION SELECT agreement_id FROM ledger_commitments WHERE {col} = $1) a
-        ORDER BY id LIMIT $3 OFFSET $4"""
+            UNION SELECT id FROM seen WHERE id IS NOT NULL) a
+        ORDER BY id LIMIT $3 OFFSET $4) """
 _DRILL_DOWN = {
-    "community": f"WITH k AS ({_AGREEMENTS_OF.format(col='community_id')}) "
-    "SELECT k.id, k.total, f.* FROM k " + _KID_SUMS % "agreement" + " ORDER BY k.id",
-    "unit": f"WITH k AS ({_AGREEMENTS_OF.format(col='unit_id')}) "
-    "SELECT k.id, k.total, f.* FROM k " + _KID_SUMS % "agreement" + " ORDER BY k.id",
+    "community": _AGREEMENTS_OF.format(col="community_id")
+    + "SELECT k.id, k.total, f.* FROM k "
+    + _KID_SUMS % "agreement"
+    + " ORDER BY k.id",
+    "unit": _AGREEMENTS_OF.format(col="unit_id")
+    + "SELECT k.id, k.total, f.* FROM k "
+    + _KID_SUMS % "agreement"
+    + " ORDER BY k.id",
     "agreement": """WITH k AS (
             SELECT commitment_id AS id, deadline, count(*) OVER () AS total
             FROM ledger_commitments WHERE agreement_id = $1
