@@ -1207,7 +1207,9 @@ FINDINGS = """
   round trip per pooled connection release (asyncpg's reset query), and the relay queueing
   for a pool connection behind the requests. Fixed in the kit: uvloop and httptools (picked
   up by uvicorn), pure ASGI middlewares, a cache of verified tokens (expiry still checked),
-  async dependencies, no reset query, the relay on its own leader connection. In a
+  async dependencies, the relay on its own leader connection. (Skipping asyncpg's reset
+  query on release was tried and reverted: the fault suite showed a connection broken by a
+  PostgreSQL restart going back to the pool, and a 500 on the next request.) In a
   before/after run of the latency step the service went from 127–185 to the full 200
   confirms/s, the HTTP confirm from p50 1.3 s to 49 ms, and accepted → ledger from p50
   400 / p99 1,261 ms to p50 146 / p99 648 ms. What is left is the whole machine's CPU: at

@@ -35,19 +35,15 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
-        reset=_keep_session,
+        # Keep asyncpg's reset query on release, although it costs a round trip: skipping it
+        # returned connections broken mid-operation by a PostgreSQL restart to the pool, and
+        # the next request on one was a 500 ("another operation is in progress"); the
+        # fault suite caught it.
         statement_cache_size=statement_cache_size,
         command_timeout=60,
     )
     assert pool is not None
     return pool
-
-
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Released connections skip asyncpg's reset query (advisory unlock, UNLISTEN, RESET ALL):
-    a round trip per release, and pooled connections never hold session state here (LISTEN,
-    session advisory locks and migrations use their own `connect()` connections). asyncpg
-    still rolls back a transaction left open."""
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
