@@ -14,11 +14,11 @@ from uuid import UUID, uuid4
 import asyncpg
 from cobuild_commitments import consumers, store
 from cobuild_contracts import AgreementSigned, Envelope, encode
-from cobuild_kit.clock import Clock, FixedClock
+from cobuild_kit.clock import FixedClock
 from cobuild_kit.consumer import BatchProcessor
-from cobuild_kit.db import connect, create_pool
-from cobuild_kit.migrations import migrate, package_migrations
+from cobuild_kit.db import create_pool
 from cobuild_kit.outbox import Outbox
+from cobuild_kit.testing import BatchDeps, FakeRecord, prepare_database
 
 from tests.commitments.commitments_support import T0, envelope, item, signed
 
@@ -39,24 +39,6 @@ class DeadLetters:
 
 async def _done() -> None:
     return None
-
-
-@dataclass
-class Deps:
-    pool: asyncpg.Pool
-    outbox: Outbox
-    clock: Clock
-    producer: DeadLetters
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def _signing(community: UUID, unit: UUID, n: int) -> AgreementSigned:
@@ -83,12 +65,7 @@ def deliveries() -> tuple[list[Envelope], list[Envelope], Envelope]:
 
 async def _database(pg_server: Any, prefix: str) -> asyncpg.Pool:
     dsn = await pg_server.create_database(prefix)
-    conn = await connect(dsn)
-    try:
-        kit = package_migrations("cobuild_kit", "kit")
-        await migrate(conn, kit + package_migrations("cobuild_commitments", "commitments"))
-    finally:
-        await conn.close()
+    await prepare_database(dsn, "commitments")
     return await create_pool(dsn)
 
 
@@ -169,10 +146,12 @@ async def test_a_batch_of_signings_opens_what_signing_one_by_one_opens(pg_server
         processor = BatchProcessor(
             group="commitments.agreements",
             spec=consumers.spec,
-            deps=Deps(batched, outbox, clock, producer),
+            deps=BatchDeps(batched, outbox, clock, producer),
             max_attempts=1,  # the poison goes to the DLQ at its first failure
         )
-        records = [Record(TOPIC, 0, n, env.key.encode(), encode(env)) for n, env in enumerate(envs)]
+        records = [
+            FakeRecord(TOPIC, 0, n, env.key.encode(), encode(env)) for n, env in enumerate(envs)
+        ]
         assert await processor.process(records[: len(batch)]) is True
         assert await processor.process(records[len(batch) :]) is True
         reference, got = await _state(one_by_one), await _state(batched)

@@ -5,7 +5,6 @@ once one by one through `ledger_store.record`, leave identical journal, states a
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,31 +28,12 @@ from cobuild_contracts.events.commitments import (
 from cobuild_contracts.events.points import PointsAwarded, PointsReversed
 from cobuild_evaluation import consumers, ledger_store, members_store
 from cobuild_evaluation.domain.ledger import Cancelled, Fact, FlaggedOverdue
-from cobuild_kit.clock import Clock, FixedClock, business_date
+from cobuild_kit.clock import FixedClock, business_date
 from cobuild_kit.consumer import BatchProcessor
-from cobuild_kit.db import connect, create_pool
-from cobuild_kit.migrations import migrate, package_migrations
+from cobuild_kit.db import create_pool
 from cobuild_kit.outbox import Outbox
+from cobuild_kit.testing import BatchDeps, FakeRecord, prepare_database
 from evaluation_scenario import World, at, commitment_events
-
-
-@dataclass
-class Deps:
-    pool: asyncpg.Pool
-    outbox: Outbox
-    clock: Clock
-    producer: Any = None  # nothing is dead-lettered here
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
-
 
 COMMUNITY, UNIT = uuid4(), uuid4()
 
@@ -143,12 +123,7 @@ def events(w: World) -> list[Event]:
 
 async def _database(pg_server: Any, prefix: str) -> asyncpg.Pool:
     dsn = await pg_server.create_database(prefix)
-    conn = await connect(dsn)
-    try:
-        migrations = package_migrations("cobuild_kit", "kit")
-        await migrate(conn, migrations + package_migrations("cobuild_evaluation", "evaluation"))
-    finally:
-        await conn.close()
+    await prepare_database(dsn, "evaluation")
     return await create_pool(dsn)
 
 
@@ -186,10 +161,10 @@ async def test_a_batch_and_the_same_events_one_by_one_leave_the_same_ledger(
         processor = BatchProcessor(
             group="evaluation.commitments",
             spec=consumers.commitments,
-            deps=Deps(batched, outbox, clock),
+            deps=BatchDeps(batched, outbox, clock),
         )
         records = [
-            Record("commitments.events.v1", 0, n, b"k", encode(env))
+            FakeRecord("commitments.events.v1", 0, n, b"k", encode(env))
             for n, (env, _) in enumerate(stream)
         ]
         assert await processor.process(records) is True
@@ -255,10 +230,11 @@ async def test_points_totals_in_runs_match_entry_by_entry(pg_server: Any) -> Non
                     unit_id=e.unit_id, day=e.business_date,  # type: ignore[attr-defined]
                 )  # fmt: skip
         processor = BatchProcessor(
-            group="evaluation.points", spec=consumers.points, deps=Deps(batched, outbox, clock)
+            group="evaluation.points", spec=consumers.points, deps=BatchDeps(batched, outbox, clock)
         )
         records = [
-            Record("points.events.v1", 0, n, b"k", encode(env)) for n, (env, _) in enumerate(stream)
+            FakeRecord("points.events.v1", 0, n, b"k", encode(env))
+            for n, (env, _) in enumerate(stream)
         ]
         assert await processor.process(records) is True
         sql = (
@@ -319,11 +295,11 @@ async def test_signings_in_runs_match_signing_by_signing(pg_server: Any) -> None
         processor = BatchProcessor(
             group="evaluation.agreements",
             spec=consumers.agreements,
-            deps=Deps(batched, outbox, clock),
+            deps=BatchDeps(batched, outbox, clock),
         )
         for n, batch in enumerate((first, second)):
             records = [
-                Record("agreements.events.v1", 0, 10 * n + i, b"k", encode(outbox.envelope(e)))
+                FakeRecord("agreements.events.v1", 0, 10 * n + i, b"k", encode(outbox.envelope(e)))
                 for i, e in enumerate(batch)
             ]
             assert await processor.process(records) is True

@@ -16,34 +16,14 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from cobuild_contracts import Envelope, PartyKind, PartyRegistered, PartyUpdated, encode
 from cobuild_contracts.topics import dlq
-from cobuild_kit.clock import Clock, FixedClock
+from cobuild_kit.clock import FixedClock
 from cobuild_kit.consumer import BatchContext, BatchProcessor, ConsumerSpec, EventContext
 from cobuild_kit.db import connect, create_pool
-from cobuild_kit.migrations import migrate, package_migrations
 from cobuild_kit.outbox import Outbox
+from cobuild_kit.testing import BatchDeps, FakeRecord, prepare_database
 
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 TOPIC = f"kit.batch.{uuid4().hex[:8]}"
-
-
-@dataclass
-class Record:
-    """What the processor reads from an aiokafka ConsumerRecord."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
-@dataclass
-class Deps:
-    pool: asyncpg.Pool
-    producer: AIOKafkaProducer
-    outbox: Outbox
-    clock: Clock
 
 
 @dataclass
@@ -109,15 +89,15 @@ def _renamed(name: str) -> PartyUpdated:
 
 @dataclass
 class Env:
-    deps: Deps
+    deps: BatchDeps
     offset: int = 0
 
-    def records(self, events: list[Any]) -> tuple[list[Record], list[Envelope]]:
+    def records(self, events: list[Any]) -> tuple[list[FakeRecord], list[Envelope]]:
         out, envs = [], []
         for event in events:
             env = self.deps.outbox.envelope(event, correlation_id=f"corr-{uuid4().hex[:6]}")
             self.offset += 1
-            out.append(Record(TOPIC, 0, self.offset, b"same-key", encode(env)))
+            out.append(FakeRecord(TOPIC, 0, self.offset, b"same-key", encode(env)))
             envs.append(env)
         return out, envs
 
@@ -132,9 +112,9 @@ class Env:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env(pg_server: Any, kafka_bootstrap: str) -> AsyncIterator[Env]:
     dsn = await pg_server.create_database("kitbatch")
+    await prepare_database(dsn)
     conn = await connect(dsn)
     try:
-        await migrate(conn, package_migrations("cobuild_kit", "kit"))
         await conn.execute("CREATE TABLE batch_effects (event_id uuid, name text)")
     finally:
         await conn.close()
@@ -144,7 +124,7 @@ async def env(pg_server: Any, kafka_bootstrap: str) -> AsyncIterator[Env]:
     await producer.start()
     try:
         clock = FixedClock(NOW)
-        yield Env(Deps(pool, producer, Outbox("kittest", clock), clock))
+        yield Env(BatchDeps(pool, Outbox("kittest", clock), clock, producer))
     finally:
         await producer.stop()
         await pool.close()

@@ -15,34 +15,16 @@ from uuid import UUID, uuid4
 import asyncpg
 from cobuild_contracts import CommitmentFulfilled, Envelope, encode
 from cobuild_contracts.events.commitments import Participant
-from cobuild_kit.clock import Clock, FixedClock
+from cobuild_kit.clock import FixedClock
 from cobuild_kit.consumer import BatchProcessor
 from cobuild_kit.db import connect, create_pool
-from cobuild_kit.migrations import migrate, package_migrations
 from cobuild_kit.outbox import Outbox
+from cobuild_kit.testing import BatchDeps, FakeRecord, prepare_database
 from cobuild_points import awards, consumers, ledger
 from cobuild_points.store import members
 
 NOW = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 COMMUNITY, UNIT = uuid4(), uuid4()
-
-
-@dataclass
-class Deps:
-    pool: asyncpg.Pool
-    outbox: Outbox
-    clock: Clock
-    producer: Any = None  # nothing is dead-lettered here
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass
@@ -99,10 +81,9 @@ def stream(w: World, outbox: Outbox) -> list[tuple[Envelope, CommitmentFulfilled
 
 async def _database(pg_server: Any, prefix: str, w: World) -> asyncpg.Pool:
     dsn = await pg_server.create_database(prefix)
+    await prepare_database(dsn, "points")
     conn = await connect(dsn)
     try:
-        migrations = package_migrations("cobuild_kit", "kit")
-        await migrate(conn, migrations + package_migrations("cobuild_points", "points"))
         for n, m in enumerate([*w.placed, *w.unplaced]):
             await conn.execute(
                 """INSERT INTO member (member_id, name, phone, unit_id, residence_community_id,
@@ -209,10 +190,10 @@ async def test_a_batch_and_the_same_events_one_by_one_leave_the_same_points_ledg
         processor = BatchProcessor(
             group="points.commitments",
             spec=consumers.commitments,
-            deps=Deps(batched, outbox, clock),
+            deps=BatchDeps(batched, outbox, clock),
         )
         records = [
-            Record("commitments.events.v1", 0, n, b"k", encode(env))
+            FakeRecord("commitments.events.v1", 0, n, b"k", encode(env))
             for n, (env, _) in enumerate(items)
         ]
         assert await processor.process(records) is True

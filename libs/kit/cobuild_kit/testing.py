@@ -1,4 +1,5 @@
-"""Test support shared by every service's tests: a token issuer and an in-process service."""
+"""Test support shared by every service's tests: a token issuer, an in-process service, and
+what drives a BatchProcessor without a broker or a service runtime."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 from cobuild_contracts import Role
 
 from cobuild_kit.auth import JwtVerifier, generate_keypair, issue_token, load_public_key
+from cobuild_kit.clock import Clock
+from cobuild_kit.db import connect
+from cobuild_kit.migrations import migrate, package_migrations
+from cobuild_kit.outbox import Outbox
 from cobuild_kit.service import Runtime, ServiceDefinition, create_app
 
 
@@ -89,3 +97,37 @@ async def caught_up(rt: Runtime) -> bool:
 
 def new_id() -> UUID:
     return uuid4()
+
+
+@dataclass
+class FakeRecord:
+    """What a BatchProcessor reads from an aiokafka ConsumerRecord."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass
+class BatchDeps:
+    """What a BatchProcessor needs at run time (`ConsumerDeps`), without a service runtime."""
+
+    pool: asyncpg.Pool
+    outbox: Outbox
+    clock: Clock
+    producer: Any = None  # only dead-lettering sends; None where nothing is dead-lettered
+
+
+async def prepare_database(dsn: str, *services: str) -> None:
+    """Apply the kit's migrations, then each named service's (`cobuild_<name>`), in order."""
+    migrations = package_migrations("cobuild_kit", "kit")
+    for name in services:
+        migrations += package_migrations(f"cobuild_{name}", name)
+    conn = await connect(dsn)
+    try:
+        await migrate(conn, migrations)
+    finally:
+        await conn.close()
