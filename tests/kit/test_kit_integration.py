@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -369,28 +370,51 @@ async def test_idempotency_key_replays_the_stored_response_and_refuses_another_b
     assert other.status_code == 409
 
 
+@dataclass
+class OwnBroker:
+    """A service on a broker of its own, for tests that kill or restart the broker."""
+
+    broker: TansuBroker
+    dsn: str
+    topic: str
+    issuer: TestIssuer
+    definition: ServiceDefinition
+
+    async def create_topics(self) -> None:
+        topic = self.topic
+        await create_topics(self.broker.bootstrap, topic, dlq(topic), f"{topic}.out")
+
+
+@asynccontextmanager
+async def own_broker(pg_server: Any, tmp_path: Path, name: str) -> AsyncIterator[OwnBroker]:
+    broker = TansuBroker(free_port(), log_path=tmp_path / "tansu.log")
+    await broker.start()
+    try:
+        dsn = await pg_server.create_database(f"kit{name}")
+        await _prepare_db(dsn)
+        topic, issuer = f"kit.{name}.v1", TestIssuer()
+        definition = _definition(dsn, broker.bootstrap, topic, issuer, tmp_path)
+        own = OwnBroker(broker, dsn, topic, issuer, definition)
+        await own.create_topics()
+        yield own
+    finally:
+        await broker.stop()
+
+
 async def test_after_the_broker_restarts_empty_replay_refills_it_without_duplicate_effects(
     pg_server: Any, tmp_path: Path
 ) -> None:
-    port = free_port()
-    broker = TansuBroker(port, log_path=tmp_path / "tansu.log")
-    await broker.start()
-    try:
-        dsn = await pg_server.create_database("kitreplay")
-        await _prepare_db(dsn)
-        topic = "kit.replay.v1"
-        await create_topics(broker.bootstrap, topic, dlq(topic), f"{topic}.out")
-        issuer = TestIssuer()
-        definition = _definition(dsn, broker.bootstrap, topic, issuer, tmp_path)
+    async with own_broker(pg_server, tmp_path, "replay") as own:
+        broker, topic = own.broker, own.topic
         events = [party(f"replay {i}") for i in range(5)]
-        async with running_service(definition) as (rt, _):
-            kit = Kit(rt, None, dsn, topic, broker.bootstrap, issuer)
+        async with running_service(own.definition) as (rt, _):
+            kit = Kit(rt, None, own.dsn, topic, broker.bootstrap, own.issuer)
             await _emit_all(rt, topic, events)
             await eventually(lambda: _count_effects(kit, 5), timeout=20)
         await broker.restart()  # memory storage: the broker comes back empty
-        await create_topics(broker.bootstrap, topic, dlq(topic), f"{topic}.out")
-        async with running_service(definition) as (rt, _):
-            conn = await connect(dsn)
+        await own.create_topics()
+        async with running_service(own.definition) as (rt, _):
+            conn = await connect(own.dsn)
             try:
                 replayed = await mark_for_replay(
                     conn, NOW - timedelta(days=3650), datetime.now(UTC) + timedelta(days=1)
@@ -407,8 +431,6 @@ async def test_after_the_broker_restarts_empty_replay_refills_it_without_duplica
             assert names == sorted([*(e.name for e in events), later.name])
         assert await kit.count("SELECT count(*) FROM effects") == 6
         assert await kit.count("SELECT count(*) FROM inbox WHERE consumer = 'kittest.effects'") == 6
-    finally:
-        await broker.stop()
 
 
 async def test_consumers_rewind_once_the_broker_is_back_and_refuse_while_it_is_away(
@@ -416,20 +438,12 @@ async def test_consumers_rewind_once_the_broker_is_back_and_refuse_while_it_is_a
 ) -> None:
     """A running service outlives its broker: the rewind is a quick 503 while the broker is
     down (it must not hang the operator), then re-reads the refilled topic from offset 0."""
-    port = free_port()
-    broker = TansuBroker(port, log_path=tmp_path / "tansu.log")
-    await broker.start()
-    try:
-        dsn = await pg_server.create_database("kitrewind")
-        await _prepare_db(dsn)
-        topic = "kit.rewind.v1"
-        await create_topics(broker.bootstrap, topic, dlq(topic), f"{topic}.out")
-        issuer = TestIssuer()
-        definition = _definition(dsn, broker.bootstrap, topic, issuer, tmp_path)
+    async with own_broker(pg_server, tmp_path, "rewind") as own:
+        broker, issuer = own.broker, own.issuer
         admin = issuer.headers(Role.DISTRICT_ADMIN, uuid4())
-        async with running_service(definition) as (rt, client):
-            kit = Kit(rt, client, dsn, topic, broker.bootstrap, issuer)
-            await _emit_all(rt, topic, [party(f"before {i}") for i in range(3)])
+        async with running_service(own.definition) as (rt, client):
+            kit = Kit(rt, client, own.dsn, own.topic, broker.bootstrap, issuer)
+            await _emit_all(rt, own.topic, [party(f"before {i}") for i in range(3)])
             await eventually(lambda: _count_effects(kit, 3), timeout=20)
             await broker.kill()
             started = asyncio.get_running_loop().time()
@@ -437,7 +451,7 @@ async def test_consumers_rewind_once_the_broker_is_back_and_refuse_while_it_is_a
             assert away.status_code == 503, away.text
             assert asyncio.get_running_loop().time() - started < 10
             await broker.start()
-            await create_topics(broker.bootstrap, topic, dlq(topic), f"{topic}.out")
+            await own.create_topics()
 
             async def rewound() -> bool:
                 answer = await client.post("/ops/consumers/rewind", headers=admin)
@@ -445,11 +459,9 @@ async def test_consumers_rewind_once_the_broker_is_back_and_refuse_while_it_is_a
 
             await eventually(rewound, timeout=60, interval=0.5)
             later = party("after the rewind")
-            await _emit_all(rt, topic, [later])
+            await _emit_all(rt, own.topic, [later])
             await eventually(lambda: _applied(kit, later.party_id), timeout=30)
         assert await kit.count("SELECT count(*) FROM effects") == 4
-    finally:
-        await broker.stop()
 
 
 async def _emit_all(rt: Runtime, topic: str, events: list[PartyRegistered]) -> None:
