@@ -285,16 +285,9 @@ def _member_like(
         "unit_id": str(unit_id),
         "rank_in_community": rank_community,
     }
-    return Envelope.model_construct(
-        event_id=new_event_id(),
-        event_type=first.event_type,
-        schema_version=first.schema_version,
-        occurred_at=first.occurred_at,
-        producer=first.producer,
-        correlation_id=first.correlation_id,
-        causation_id=None,
-        key=str(member_id),
-        payload=payload,
+    # A copy without re-validation: every envelope field is `first`'s but the three below.
+    return first.model_copy(
+        update={"event_id": new_event_id(), "key": str(member_id), "payload": payload}
     )
 
 
