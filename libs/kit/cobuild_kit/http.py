@@ -141,7 +141,7 @@ class RequestContextMiddleware:
             if length is not None and length.isdigit():
                 too_large = int(length) > limit
             elif length is None and scope["method"] in _MUTATING:
-                body = await _read_within(receive, limit)
+                body = await _read_body(receive, limit)
                 too_large = body is None
                 receive = _replaying(body or b"", receive)
             else:
@@ -162,29 +162,18 @@ class RequestContextMiddleware:
             correlation_id.reset(token)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # the client went away
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _read_within(receive: Receive, limit: int) -> bytes | None:
-    """A body sent without Content-Length (chunked): read it only up to `limit`."""
+async def _read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+    """The request body, from its `http.request` messages; None as soon as it passes `limit`
+    (a chunked body without Content-Length is read no further than that)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            break  # the client went away
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
+        if limit is not None and size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -236,6 +225,7 @@ class IdempotencyMiddleware:
         rt = self._runtime()
         actor_scope = _scope(rt, headers.get("authorization"))
         body = await _read_body(receive)
+        assert body is not None  # read without a limit (the outer middleware applied it)
         digest = hashlib.sha256(
             scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
         ).hexdigest()
@@ -248,7 +238,7 @@ class IdempotencyMiddleware:
             return
         response = await self._run(scope, _replaying(body, receive), rt, actor_scope, key)
         try:
-            await self._settle(rt, actor_scope, key, response.status_code, response)
+            await self._settle(rt, actor_scope, key, response)
         except UNAVAILABLE as exc:  # the answer stands; only its replay copy is not kept
             log.warning("idempotency.not_recorded", key=key, error=repr(exc))
         await response(scope, receive, send)
@@ -282,10 +272,8 @@ class IdempotencyMiddleware:
                 "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", scope, key
             )
 
-    async def _settle(
-        self, rt: Runtime, scope: str, key: str, status: int, response: Response
-    ) -> None:
-        if status >= 500:  # not a result: let the client retry the key
+    async def _settle(self, rt: Runtime, scope: str, key: str, response: Response) -> None:
+        if response.status_code >= 500:  # not a result: let the client retry the key
             await self._forget(rt, scope, key)
             return
         async with rt.pool.acquire() as conn:
@@ -294,7 +282,7 @@ class IdempotencyMiddleware:
                 "WHERE scope = $1 AND key = $2",
                 scope,
                 key,
-                status,
+                response.status_code,
                 response.headers.get("content-type"),
                 response.body,
             )
