@@ -348,5 +348,7 @@ async def test_a_drill_down_finds_agreements_known_only_from_their_commitments(
             page = ledger_store.Page(limit=2, offset=4)
             last, total = await ledger_store.drill_down(conn, "unit", unit, day, page)
             assert total == 5 and [k for k, _ in last] == [sorted([signed, *unsigned])[4]]
+            beyond = ledger_store.Page(limit=2, offset=9)
+            assert await ledger_store.drill_down(conn, "unit", unit, day, beyond) == ([], 5)
     finally:
         await pool.close()

@@ -266,12 +266,10 @@ async def drill_down(
     """The page of children with their figures, and how many children there are in all."""
     sql = _DRILL_DOWN[kind].format(sums=_SUMS)
     rows = await conn.fetch(sql, sid, as_of, page.limit, page.offset)
-    if rows:
-        total = int(rows[0]["total"])
-    elif page.offset:  # past the end: count the children on their own
-        total = len(await conn.fetch(sql, sid, as_of, None, 0))
-    else:
-        total = 0
+    counted = rows
+    if not rows and page.offset:  # past the end: the first child alone carries the count
+        counted = await conn.fetch(sql, sid, as_of, 1, 0)
+    total = int(counted[0]["total"]) if counted else 0
     return [(r["id"], Figures({m: int(r[m]) for m in MEASURES})) for r in rows], total
 
 
