@@ -26,6 +26,8 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 from cobuild_kit.relay import OutboxRelay
+from cobuild_scenario.actors import Api, Tokens
+from cobuild_scenario.pace import Quiescence
 from cobuild_stack.broker import TansuBroker
 from cobuild_stack.keys import mint_token
 from cobuild_stack.launcher import SERVICES, Stack, StackConfig
@@ -62,6 +64,7 @@ class Bench:
         self.sections: dict[str, list[str]] = {}
         self.refs: dict[str, float] = {}
         self.stack: Stack
+        self.info: dict[str, Any] = {}
         self.tokens: dict[tuple[str, uuid.UUID], str] = {}
         self.district = feed.District(self.run_id, "pipe")
         self.loaded: list[feed.Batch] = []
@@ -108,7 +111,7 @@ class Bench:
             ready_timeout=120,
         )
         self.stack = Stack(config, on_event=lambda e: print(f"[stack] {e.component}: {e.message}"))
-        await self.stack.start()
+        self.info = await self.stack.start()
         self.report.note(
             f"stack up: PostgreSQL on {self.stack.postgres.port} (fsync on), "
             f"Tansu on {self.stack.broker.bootstrap}, services {self.pids()}"
@@ -187,35 +190,30 @@ class Bench:
             self.report.note(f"FAILED: {getattr(step, '__name__', step)}: {exc!r}")
 
     async def settle(self, timeout: float = 180) -> None:
-        """Let a phase's backlog drain (bounded) before the next measurement: wait until the
-        points ledger stops growing and every service reports no consumer lag and no outbox
-        backlog, three seconds running."""
+        """Let a phase's backlog drain (bounded) before the next measurement: wait until every
+        service reports no consumer lag and no outbox backlog (the driver's `Quiescence`),
+        then until the points ledger stops growing, three seconds running."""
+        t0 = time.monotonic()
+        api = Api(
+            {name: s["url"] for name, s in self.info["services"].items()}, Tokens(self.info["keys"])
+        )
+        try:
+            token = api.tokens.token("district_admin", str(self.district.district_id))
+            with contextlib.suppress(TimeoutError):
+                await Quiescence(api, token, timeout).wait()
+        finally:
+            await api.aclose()
         pt = Counter(self.dsn("points"))
         sql = "SELECT count(*) FROM points_entry"
-        t0, last, still = time.monotonic(), -1, 0
+        last, still = -1, 0
         while time.monotonic() - t0 < timeout and still < 3:
             now = await pt.value(sql)
-            busy = await self._backlog()
-            still = still + 1 if now == last and busy == 0 else 0
+            still = still + 1 if now == last else 0
             last = now
             await asyncio.sleep(1)
         await pt.close()
         self.rss.sample()
         self.report.note(f"settled after {time.monotonic() - t0:.0f}s (points entries: {last:,})")
-
-    async def _backlog(self) -> int:
-        """Consumer lag plus outbox backlog over every service (-1 if one cannot tell)."""
-        tok = self.token("district_admin", self.district.district_id)
-        total = 0
-        for name in SERVICES:
-            r = await self.http.get(
-                f"{self.url(name)}/ops/lag", headers={"Authorization": f"Bearer {tok}"}
-            )
-            if r.status_code != 200:
-                return -1
-            body = r.json()
-            total += int(body["total_lag"]) + int(body["outbox_backlog"])
-        return total
 
     # -- references --------------------------------------------------------------------
 
