@@ -572,7 +572,7 @@ async def _points_ledger(dsn: str, counts: Counter[str]) -> list[str]:
 async def _fulfilment_rebuild(dsn: str, counts: Counter[str]) -> list[str]:
     """The aggregates as kept equal a rebuild from the journal (rebuilt inside a transaction
     that is rolled back: the check changes nothing)."""
-    from cobuild_evaluation import ledger_store
+    from cobuild_evaluation import ledger_replay
 
     read = (
         "SELECT * FROM ledger_daily ORDER BY scope_kind, scope_id, day",
@@ -584,7 +584,7 @@ async def _fulfilment_rebuild(dsn: str, counts: Counter[str]) -> list[str]:
         await tx.start()
         try:
             kept = [[dict(r) for r in await conn.fetch(q)] for q in read]
-            rebuilt_counts = await ledger_store.rebuild(conn)
+            rebuilt_counts = await ledger_replay.rebuild(conn)
             rebuilt = [[dict(r) for r in await conn.fetch(q)] for q in read]
         finally:
             await tx.rollback()

@@ -27,8 +27,8 @@ from cobuild_evaluation.ledger_store import (
     _kind,
     _scopes,
     _state,
-    _state_args,
     fact_data,
+    state_args,
 )
 
 # (event id, commitment id, fact), in the order the events were delivered.
@@ -114,7 +114,7 @@ async def _journal(conn: asyncpg.Connection, entries: list[Entry]) -> set[UUID]:
 
 
 async def _save_states(conn: asyncpg.Connection, states: list[CommitmentState]) -> None:
-    columns = list(zip(*(_state_args(s) for s in states), strict=True))
+    columns = list(zip(*(state_args(s) for s in states), strict=True))
     await conn.execute(_SAVE_STATES, *(list(c) for c in columns))
 
 

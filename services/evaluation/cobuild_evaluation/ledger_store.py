@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -106,17 +104,19 @@ async def _save_state(conn: asyncpg.Connection, s: CommitmentState) -> None:
             ON CONFLICT (commitment_id) DO UPDATE SET fulfilled_on = EXCLUDED.fulfilled_on,
               credited_fen = EXCLUDED.credited_fen, on_time = EXCLUDED.on_time,
               cancelled_on = EXCLUDED.cancelled_on, flagged_on = EXCLUDED.flagged_on""",
-        *_state_args(s),
+        *state_args(s),
     )
 
 
-def _state_args(s: CommitmentState) -> tuple[Any, ...]:
+def state_args(s: CommitmentState) -> tuple[Any, ...]:
+    # The ids stay text: asyncpg encodes a uuid column from its text as well, and parsing
+    # five UUIDs per commitment was a tenth of a rebuild.
     return (
-        UUID(s.commitment_id),
-        UUID(s.agreement_id),
-        UUID(s.community_id),
-        UUID(s.unit_id),
-        UUID(s.beneficiary_party_id),
+        s.commitment_id,
+        s.agreement_id,
+        s.community_id,
+        s.unit_id,
+        s.beneficiary_party_id,
         s.deadline,
         s.committed_fen,
         s.opened_on,
@@ -271,108 +271,3 @@ async def drill_down(
         counted = await conn.fetch(sql, sid, as_of, 1, 0)
     total = int(counted[0]["total"]) if counted else 0
     return [(r["id"], Figures({m: int(r[m]) for m in MEASURES})) for r in rows], total
-
-
-# --- rebuild --------------------------------------------------------------------------
-
-
-REBUILD_CHUNK = 20_000  # journal entries per fetch: bounds the rebuild's memory
-
-# Every scope above a commitment is the sum of its commitments' deltas (see `_scopes`), so
-# after the commitment rows are in, one grouped statement derives the rest in the database.
-_ROLL_UP = f"""
-INSERT INTO ledger_daily (scope_kind, scope_id, day, {_COLS})
-SELECT s.kind, s.id, d.day, {", ".join(f"sum(d.{m})" for m in MEASURES)}
-FROM ledger_daily d
-JOIN ledger_commitments c ON c.commitment_id = d.scope_id
-CROSS JOIN LATERAL (VALUES ('agreement', c.agreement_id), ('unit', c.unit_id),
-                           ('community', c.community_id), ('all', $1::uuid)) AS s(kind, id)
-WHERE d.scope_kind = 'commitment'
-GROUP BY s.kind, s.id, d.day
-"""
-
-
-class _Replay:
-    """Folds the journal, in (commitment, id) order, one commitment at a time: only the
-    commitment being folded is held, finished ones leave as rows to copy."""
-
-    def __init__(self) -> None:
-        self.current: UUID | None = None
-        self.state: CommitmentState | None = None
-        self.deltas: list[Delta] = []
-        self.commitments = 0
-
-    def feed(
-        self, entries: list[tuple[UUID, str, str]]
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        states: list[tuple[Any, ...]] = []
-        daily: list[tuple[Any, ...]] = []
-        for cid, kind, data in entries:
-            if cid != self.current:
-                self._finish(states, daily)
-                self.current, self.state, self.deltas = cid, None, []
-            fact = fact_from(kind, json.loads(data))
-            if self.state is None:
-                if not isinstance(fact, Opened):
-                    continue  # a fact before its open moves nothing (as incrementally)
-                self.state, deltas = open_commitment(fact)
-            else:
-                self.state, deltas = apply_fact(self.state, fact)
-            self.deltas.extend(deltas)
-        return states, daily
-
-    def finish(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        states: list[tuple[Any, ...]] = []
-        daily: list[tuple[Any, ...]] = []
-        self._finish(states, daily)
-        self.current, self.state = None, None
-        return states, daily
-
-    def _finish(self, states: list[tuple[Any, ...]], daily: list[tuple[Any, ...]]) -> None:
-        if self.state is None or self.current is None:
-            return
-        self.commitments += 1
-        states.append(_state_args(self.state))
-        cid = self.current
-        for day, sums in sorted(aggregate(self.deltas).items()):
-            daily.append(("commitment", cid, day, *(sums[m] for m in MEASURES)))
-
-
-async def _copy(
-    conn: asyncpg.Connection, rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
-) -> int:
-    states, daily = rows
-    if states:
-        await conn.copy_records_to_table(
-            "ledger_commitments",
-            records=states,
-            columns=[c.strip() for c in _STATE_COLS.split(",")],
-        )
-    if daily:
-        await conn.copy_records_to_table(
-            "ledger_daily", records=daily, columns=["scope_kind", "scope_id", "day", *MEASURES]
-        )
-    return len(daily)
-
-
-async def rebuild(conn: asyncpg.Connection) -> dict[str, int]:
-    """Recompute commitment states and daily deltas from the journal alone (one transaction).
-
-    Incremental upkeep and this replay share the domain functions, so they must agree. The
-    journal is streamed through a server-side cursor, so memory stays bounded; the folding
-    runs off the event loop."""
-    await conn.execute("LOCK TABLE ledger_journal IN SHARE ROW EXCLUSIVE MODE")
-    await conn.execute("TRUNCATE ledger_daily, ledger_commitments")
-    cursor = await conn.cursor(
-        "SELECT commitment_id, fact, data::text FROM ledger_journal ORDER BY commitment_id, id"
-    )
-    replay = _Replay()
-    entries = 0
-    while chunk := await cursor.fetch(REBUILD_CHUNK):
-        entries += len(chunk)
-        rows = [(r[0], r[1], r[2]) for r in chunk]
-        await _copy(conn, await asyncio.to_thread(replay.feed, rows))
-    await _copy(conn, replay.finish())
-    await conn.execute(_ROLL_UP, ALL_SCOPE)
-    total = await conn.fetchval("SELECT count(*) FROM ledger_daily")
-    return {"journal_entries": entries, "commitments": replay.commitments, "rows": int(total)}

@@ -236,6 +236,8 @@ def aggregate(deltas: list[Delta]) -> dict[date, dict[str, int]]:
     """Deltas folded per day (what one scope's daily rows hold)."""
     out: dict[date, dict[str, int]] = {}
     for d in deltas:
-        day = out.setdefault(d.day, dict.fromkeys(MEASURES, 0))
+        day = out.get(d.day)
+        if day is None:  # not setdefault: it would build a fresh dict for every delta
+            day = out[d.day] = dict.fromkeys(MEASURES, 0)
         day[d.measure] += d.amount
     return out

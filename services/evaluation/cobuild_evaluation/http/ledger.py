@@ -12,7 +12,7 @@ from cobuild_kit.errors import Forbidden, Invalid
 from cobuild_kit.service import ActorDep, RuntimeDep
 from fastapi import APIRouter, Query
 
-from cobuild_evaluation import ledger_store, ledger_view
+from cobuild_evaluation import ledger_replay, ledger_view
 from cobuild_evaluation.ledger_store import ALL_SCOPE, Page
 from cobuild_evaluation.scopes import ScopeKind, authorize_read
 
@@ -63,4 +63,4 @@ async def rebuild(actor: ActorDep, rt: RuntimeDep) -> dict[str, int]:
     if actor.role != Role.DISTRICT_ADMIN:
         raise Forbidden(f"role {actor.role.value} may not rebuild the ledger")
     async with rt.pool.acquire() as conn, conn.transaction():
-        return await ledger_store.rebuild(conn)
+        return await ledger_replay.rebuild(conn)
