@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import os
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -356,6 +357,23 @@ def test_uuid7_layout_and_order() -> None:
     assert ids == sorted(ids), "uuid7s from one process must be monotonic"
     assert [str(u) for u in ids] == sorted(str(u) for u in ids)
     assert before <= c.uuid7_unix_ms(ids[0]) <= c.uuid7_unix_ms(ids[-1]) <= after + 5
+
+
+def test_uuid7_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    c.new_event_id()  # the parent has buffered random bytes left
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        os.write(write, "".join(str(c.new_event_id()) for _ in range(50)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        theirs = pipe.read()
+    ours = [str(c.new_event_id()) for _ in range(50)]
+    assert len(theirs) == 50 * 36
+    # Same millisecond and counter are likely; the random tail must still differ.
+    assert not {u[-12:] for u in ours} & {theirs[i + 24 : i + 36] for i in range(0, len(theirs), 36)}
 
 
 def test_uuid7_with_a_given_instant() -> None:

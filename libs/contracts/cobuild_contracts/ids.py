@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import threading
 import time
 from uuid import UUID
@@ -10,6 +10,31 @@ from uuid import UUID
 _lock = threading.Lock()
 _last_ms = -1
 _last_counter = 0
+
+# Random bits come from the OS source, read 4 KiB at a time: one read per call (what
+# `secrets.randbits` does) was most of the cost of an id in a bulk publication.
+_POOL_BYTES = 4096
+_pool = b""
+_pool_at = 0
+
+
+def _random_bits(n: int) -> int:
+    """n <= 64 random bits from the buffered OS source. Caller holds `_lock`."""
+    global _pool, _pool_at
+    if _pool_at + 8 > len(_pool):
+        _pool, _pool_at = os.urandom(_POOL_BYTES), 0
+    value = int.from_bytes(_pool[_pool_at : _pool_at + 8], "big")
+    _pool_at += 8
+    return value >> (64 - n)
+
+
+def _forget_pool() -> None:
+    # A forked child must not reuse its parent's unread bytes: both would make the same ids.
+    global _pool, _pool_at
+    _pool, _pool_at = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 _COUNTER_MAX = 0xFFF  # rand_a is 12 bits
 
@@ -32,18 +57,18 @@ def uuid7(unix_ms: int | None = None) -> UUID:
     With ``unix_ms`` it is a plain uuid7 for that instant (no ordering guarantee).
     """
     global _last_ms, _last_counter
-    rand_b = secrets.randbits(62)
-    if unix_ms is not None:
-        return _build(unix_ms, secrets.randbits(12), rand_b)
     with _lock:
+        rand_b = _random_bits(62)
+        if unix_ms is not None:
+            return _build(unix_ms, _random_bits(12), rand_b)
         now = time.time_ns() // 1_000_000
         if now > _last_ms:
             # Seed with 11 bits so at least 2048 ids fit in a millisecond before a carry.
-            _last_ms, _last_counter = now, secrets.randbits(11)
+            _last_ms, _last_counter = now, _random_bits(11)
         elif _last_counter < _COUNTER_MAX:
             _last_counter += 1
         else:
-            _last_ms, _last_counter = _last_ms + 1, secrets.randbits(11)
+            _last_ms, _last_counter = _last_ms + 1, _random_bits(11)
         return _build(_last_ms, _last_counter, rand_b)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -26,6 +27,16 @@ WITH staged AS (
 )
 SELECT pg_notify($6, '')
 """
+
+
+class OutboxRow(NamedTuple):
+    """One staged event: its envelope as JSON text, and the columns the relay reads."""
+
+    event_id: UUID | str
+    topic: str
+    key: str
+    event_type: str
+    envelope_json: str
 
 
 class Outbox:
@@ -66,19 +77,30 @@ class Outbox:
     async def add_envelopes(
         self, conn: asyncpg.Connection, items: Sequence[tuple[str, Envelope]]
     ) -> None:
+        # The envelope's JSON straight from pydantic's serializer: one encoding per row.
+        await self.add_rows(
+            conn,
+            [
+                OutboxRow(env.event_id, topic, env.key, env.event_type, env.model_dump_json())
+                for topic, env in items
+            ],
+        )
+
+    async def add_rows(self, conn: asyncpg.Connection, rows: Sequence[OutboxRow]) -> None:
+        """Stage envelopes already encoded. For bulk producers that build the JSON of many
+        alike envelopes from one validated envelope (see the assessment's member.scored)."""
         if not conn.is_in_transaction():
             raise RuntimeError("outbox writes must share the state change's transaction")
-        if not items:
+        if not rows:
             return
-        # The envelope's JSON straight from pydantic's serializer: one encoding per row.
         # NOTIFY inside a transaction is delivered at commit, and duplicates fold into one.
         await conn.execute(
             _INSERT,
-            [env.event_id for _, env in items],
-            [topic for topic, _ in items],
-            [env.key for _, env in items],
-            [env.event_type for _, env in items],
-            [env.model_dump_json() for _, env in items],
+            [r.event_id for r in rows],
+            [r.topic for r in rows],
+            [r.key for r in rows],
+            [r.event_type for r in rows],
+            [r.envelope_json for r in rows],
             NOTIFY_CHANNEL,
         )
         crash_point("outbox.after_insert")

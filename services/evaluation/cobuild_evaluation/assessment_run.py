@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 from cobuild_contracts import Envelope, new_event_id
 from cobuild_contracts.enums import Grade
 from cobuild_contracts.events.evaluation import AssessmentCompleted, MemberScored, UnitScored
-from cobuild_kit.outbox import Outbox
+from cobuild_kit.outbox import Outbox, OutboxRow
 
 from cobuild_evaluation import assessment_store as store
 from cobuild_evaluation.domain.assessment import (
@@ -200,48 +201,73 @@ async def emit(
     """member.scored in subject order, then unit.scored, then assessment.completed; each
     batch is built off the event loop and written before the next is read."""
     cursor = await conn.cursor(
-        "SELECT member_id, community_id, unit_id, pair, rank_community FROM assess_ranked ORDER BY member_id"
+        """SELECT member_id::text, community_id::text, unit_id::text, pair, rank_community
+           FROM assess_ranked ORDER BY member_id"""
     )
-    members = _MemberScoredEnvelopes(outbox, run, head, correlation_id)
+    members = _MemberScoredRows(outbox, run, head, correlation_id)
     while chunk := await cursor.fetch(CHUNK):
         rows = [tuple(r) for r in chunk]
-        await outbox.add_envelopes(conn, await asyncio.to_thread(members.build, rows))
+        await outbox.add_rows(conn, await asyncio.to_thread(members.build, rows))
     rest = await asyncio.to_thread(_closing_envelopes, outbox, run, head, correlation_id)
     await outbox.add_envelopes(conn, rest)
 
 
-class _MemberScoredEnvelopes:
-    """member.scored envelopes of one publication, without four pydantic passes per member
-    (the publish's profile was dominated by them). The contract's checks stay: the first
-    event is wrapped in full (the envelope fields: producer, time, correlation id), and each
-    (points, rating) pair's payload is validated once by constructing its MemberScored.
-    Every member's envelope copies those with its own event id, key, ids and rank, which are
-    valid by their column types (uuid; rank() >= 1)."""
+# Stand-ins for one member's own values in a pair's envelope JSON. Drawn at random and
+# counted in every template, so a score or component can never be mistaken for one.
+_Slots = tuple[str, str, str, str, str]
+
+
+def _slots() -> _Slots:
+    event, member, community, unit = (str(uuid4()) for _ in range(4))
+    return event, member, community, unit, str(10**17 + secrets.randbelow(10**17))
+
+
+class _MemberScoredRows:
+    """member.scored outbox rows of one publication, without pydantic per member (the
+    publish's profile was dominated by it). The contract's checks stay: each (points,
+    rating) pair's event is constructed and wrapped in full once, which validates its
+    payload and envelope, and serialised with stand-ins for the member's own values (event
+    id, member, community, unit, rank). Each member's JSON is its pair's with its own values
+    put in; they are valid by their column types (uuid; rank() >= 1)."""
 
     def __init__(
         self, outbox: Outbox, run: Run, head: dict[str, Any], correlation_id: str | None
     ) -> None:
         self.outbox, self.run, self.head, self.correlation_id = outbox, run, head, correlation_id
-        self.first: Envelope | None = None
-        self.payloads: dict[int, dict[str, Any]] = {}
+        self.occurred_at = outbox.clock.now()  # one instant for the whole publication
+        self.slots = _slots()
+        self.templates: dict[int, str] = {}
 
-    def build(self, rows: list[tuple[Any, ...]]) -> list[tuple[str, Envelope]]:
-        return [(MemberScored.TOPIC, self._envelope(*row)) for row in rows]
+    def build(self, rows: list[tuple[Any, ...]]) -> list[OutboxRow]:
+        return [self._row(*row) for row in rows]
 
-    def _envelope(
-        self, member_id: UUID, community_id: UUID, unit_id: UUID, pair: int, rank: int
-    ) -> Envelope:
-        ids = (member_id, community_id, unit_id, rank)
-        payload = self.payloads.get(pair)
-        if payload is None:
-            event = _member_scored(self.run, self.head, pair, *ids)
-            if self.first is None:
-                self.first = self.outbox.envelope(event, correlation_id=self.correlation_id)
-                self.payloads[pair] = self.first.payload
-                return self.first
-            self.payloads[pair] = payload = event.model_dump(mode="json")
-        assert self.first is not None
-        return _member_like(self.first, payload, *ids)
+    def _row(self, member: str, community: str, unit: str, pair: int, rank: int) -> OutboxRow:
+        template = self.templates.get(pair) or self._template(pair)
+        event_id = str(new_event_id())
+        s_event, s_member, s_community, s_unit, s_rank = self.slots
+        text = (
+            template.replace(s_event, event_id)
+            .replace(s_member, member)
+            .replace(s_community, community)
+            .replace(s_unit, unit)
+            .replace(s_rank, str(rank))
+        )
+        return OutboxRow(event_id, MemberScored.TOPIC, member, MemberScored.EVENT_TYPE, text)
+
+    def _template(self, pair: int) -> str:
+        s_event, s_member, s_community, s_unit, s_rank = self.slots
+        ids = (UUID(s_member), UUID(s_community), UUID(s_unit), int(s_rank))
+        event = _member_scored(self.run, self.head, pair, *ids)
+        envelope = self.outbox.envelope(
+            event, correlation_id=self.correlation_id, occurred_at=self.occurred_at
+        )
+        text = envelope.model_copy(update={"event_id": UUID(s_event)}).model_dump_json()
+        # The key is the member id, so that stand-in appears twice; the others once.
+        counts = [text.count(s) for s in self.slots]
+        if counts != [1, 2, 1, 1, 1]:
+            raise RuntimeError(f"member.scored template: stand-ins counted {counts}")
+        self.templates[pair] = text
+        return text
 
 
 def _member_scored(
@@ -266,28 +292,6 @@ def _member_scored(
         components=p.components,
         rank_in_community=rank_community,
         supersedes_assessment_id=head["supersedes"],
-    )
-
-
-def _member_like(
-    first: Envelope,
-    pair_payload: dict[str, Any],
-    member_id: UUID,
-    community_id: UUID,
-    unit_id: UUID,
-    rank_community: int,
-) -> Envelope:
-    """`first`'s envelope around the pair's validated payload, for another member."""
-    payload = {
-        **pair_payload,
-        "member_id": str(member_id),
-        "community_id": str(community_id),
-        "unit_id": str(unit_id),
-        "rank_in_community": rank_community,
-    }
-    # A copy without re-validation: every envelope field is `first`'s but the three below.
-    return first.model_copy(
-        update={"event_id": new_event_id(), "key": str(member_id), "payload": payload}
     )
 
 
