@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
-import os
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -373,7 +373,9 @@ def test_uuid7_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     ours = [str(c.new_event_id()) for _ in range(50)]
     assert len(theirs) == 50 * 36
     # Same millisecond and counter are likely; the random tail must still differ.
-    assert not {u[-12:] for u in ours} & {theirs[i + 24 : i + 36] for i in range(0, len(theirs), 36)}
+    assert not {u[-12:] for u in ours} & {
+        theirs[i + 24 : i + 36] for i in range(0, len(theirs), 36)
+    }
 
 
 def test_uuid7_with_a_given_instant() -> None:
