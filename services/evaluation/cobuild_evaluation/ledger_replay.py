@@ -146,6 +146,14 @@ async def rebuild(conn: asyncpg.Connection) -> dict[str, int]:
     return counts
 
 
+async def tidy(conn: asyncpg.Connection) -> None:
+    """After the rebuild's commit (VACUUM cannot run in a transaction): vacuum the rebuilt
+    tables. Otherwise the first readers set the hint bits of millions of fresh rows, page by
+    page; at 10^6 commitments that made an agreement's drill-down 4 times slower (p50 12 ms
+    against 3 ms after the vacuum, which takes about 3 s)."""
+    await conn.execute(f"VACUUM (ANALYZE) {', '.join(_REBUILT)}")
+
+
 async def _fold_journal(conn: asyncpg.Connection) -> dict[str, int]:
     cursor = await conn.cursor(
         "SELECT commitment_id::text, fact, data::text FROM ledger_journal "

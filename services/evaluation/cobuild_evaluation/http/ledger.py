@@ -62,5 +62,8 @@ async def rebuild(actor: ActorDep, rt: RuntimeDep) -> dict[str, int]:
     """Recompute the ledger's aggregates from its journal (answers stay identical)."""
     if actor.role != Role.DISTRICT_ADMIN:
         raise Forbidden(f"role {actor.role.value} may not rebuild the ledger")
-    async with rt.pool.acquire() as conn, conn.transaction():
-        return await ledger_replay.rebuild(conn)
+    async with rt.pool.acquire() as conn:
+        async with conn.transaction():
+            counts = await ledger_replay.rebuild(conn)
+        await ledger_replay.tidy(conn)
+        return counts
