@@ -205,9 +205,18 @@ async def emit(
            FROM assess_ranked ORDER BY member_id"""
     )
     members = _MemberScoredRows(outbox, run, head, correlation_id)
-    while chunk := await cursor.fetch(CHUNK):
-        rows = [tuple(r) for r in chunk]
-        await outbox.add_rows(conn, await asyncio.to_thread(members.build, rows))
+    # A thread builds chunk k+1 while the database takes chunk k.
+    building: asyncio.Task[list[OutboxRow]] | None = None
+    while True:
+        chunk = await cursor.fetch(CHUNK)
+        built = await building if building is not None else None
+        building = None
+        if chunk:
+            building = asyncio.create_task(asyncio.to_thread(members.build, list(chunk)))
+        if built is not None:
+            await outbox.add_rows(conn, built)
+        if not chunk:
+            break
     rest = await asyncio.to_thread(_closing_envelopes, outbox, run, head, correlation_id)
     await outbox.add_envelopes(conn, rest)
 
@@ -224,11 +233,12 @@ def _slots() -> _Slots:
 
 class _MemberScoredRows:
     """member.scored outbox rows of one publication, without pydantic per member (the
-    publish's profile was dominated by it). The contract's checks stay: each (points,
-    rating) pair's event is constructed and wrapped in full once, which validates its
-    payload and envelope, and serialised with stand-ins for the member's own values (event
-    id, member, community, unit, rank). Each member's JSON is its pair's with its own values
-    put in; they are valid by their column types (uuid; rank() >= 1)."""
+    publish's profile was dominated by it). The contract's checks stay: the first event is
+    wrapped in full, which validates the envelope, and each (points, rating) pair's event
+    is constructed once, which validates its payload. Both are serialised with stand-ins
+    for the member's own values (event id, member, community, unit, rank), and each
+    member's JSON is its pair's with its own values put in; they are valid by their column
+    types (uuid; rank() >= 1)."""
 
     def __init__(
         self, outbox: Outbox, run: Run, head: dict[str, Any], correlation_id: str | None
@@ -236,9 +246,10 @@ class _MemberScoredRows:
         self.outbox, self.run, self.head, self.correlation_id = outbox, run, head, correlation_id
         self.occurred_at = outbox.clock.now()  # one instant for the whole publication
         self.slots = _slots()
+        self.frame: tuple[str, str] | None = None  # the envelope's JSON around the payload
         self.templates: dict[int, str] = {}
 
-    def build(self, rows: list[tuple[Any, ...]]) -> list[OutboxRow]:
+    def build(self, rows: list[Any]) -> list[OutboxRow]:
         return [self._row(*row) for row in rows]
 
     def _row(self, member: str, community: str, unit: str, pair: int, rank: int) -> OutboxRow:
@@ -255,19 +266,29 @@ class _MemberScoredRows:
         return OutboxRow(event_id, MemberScored.TOPIC, member, MemberScored.EVENT_TYPE, text)
 
     def _template(self, pair: int) -> str:
-        s_event, s_member, s_community, s_unit, s_rank = self.slots
+        _, s_member, s_community, s_unit, s_rank = self.slots
         ids = (UUID(s_member), UUID(s_community), UUID(s_unit), int(s_rank))
         event = _member_scored(self.run, self.head, pair, *ids)
-        envelope = self.outbox.envelope(
-            event, correlation_id=self.correlation_id, occurred_at=self.occurred_at
-        )
-        text = envelope.model_copy(update={"event_id": UUID(s_event)}).model_dump_json()
+        payload = event.model_dump_json()
+        if self.frame is None:
+            self.frame = self._frame(event, payload)
+        text = payload.join(self.frame)
         # The key is the member id, so that stand-in appears twice; the others once.
         counts = [text.count(s) for s in self.slots]
         if counts != [1, 2, 1, 1, 1]:
             raise RuntimeError(f"member.scored template: stand-ins counted {counts}")
         self.templates[pair] = text
         return text
+
+    def _frame(self, event: MemberScored, payload: str) -> tuple[str, str]:
+        envelope = self.outbox.envelope(
+            event, correlation_id=self.correlation_id, occurred_at=self.occurred_at
+        )
+        text = envelope.model_copy(update={"event_id": UUID(self.slots[0])}).model_dump_json()
+        around = text.split(payload)
+        if len(around) != 2:
+            raise RuntimeError("member.scored template: the payload's JSON is not in the envelope's")
+        return around[0], around[1]
 
 
 def _member_scored(
