@@ -118,6 +118,9 @@ class ConsumerSpec:
 
     purpose: str
     topics: Sequence[str]
+    # False for a group whose events nobody waits on (a directory, a year-end input): its
+    # fetch waits `consumer_relaxed_fetch_max_wait_ms`, so idle it polls less often.
+    prompt: bool = True
     handlers: dict[str, Handler] = field(default_factory=dict)
     many: dict[str, ManyHandler] = field(default_factory=dict)
 
@@ -426,15 +429,19 @@ def subscribe(
     max_records: int = 200,
     fetch_max_wait_ms: int = 20,
     session_timeout_ms: int = 10_000,
-    batch_timeout_ms: int = 5,
+    batch_timeout_ms: int | None = None,
 ) -> None:
     """Register a FastStream batch subscriber with manual ack after the database commit.
 
     `batch_timeout_ms` is how long FastStream's `getmany` waits for buffered records; when it
     returns nothing FastStream then *sleeps* as long again before the next `getmany`, so its
     default (200 ms) put up to 200 ms on an event arriving after a quiet spell. `getmany`
-    returns as soon as anything is buffered, so a short wait costs no throughput."""
+    returns as soon as anything is buffered, so a short wait costs no throughput. By default
+    it is a quarter of the fetch wait (at least 5 ms): the loop need not wake much more
+    often than the fetches can bring anything."""
     spec = processor.spec
+    if batch_timeout_ms is None:
+        batch_timeout_ms = max(5, fetch_max_wait_ms // 4)
 
     async def handle(body: Any, msg: KafkaMessage) -> None:
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)

@@ -122,7 +122,9 @@ class Runtime:
                 self.broker,
                 processor,
                 max_records=self.settings.consumer_max_records,
-                fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
+                fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms
+                if spec.prompt
+                else self.settings.consumer_relaxed_fetch_max_wait_ms,
                 session_timeout_ms=self.settings.consumer_session_timeout_ms,
             )
 

@@ -35,8 +35,11 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Off for Tansu (no InitProducerId); on for real Kafka.
     kafka_idempotence: bool = False
-    # Tansu does not wake a waiting fetch: keep the long-poll short for low latency.
+    # Tansu does not wake a waiting fetch: keep the long-poll short for low latency. Each
+    # idle group fetches once per wait, so groups whose events are not awaited by a person
+    # (ConsumerSpec.prompt=False) wait longer and cost the broker and the service less.
     consumer_fetch_max_wait_ms: int = 20
+    consumer_relaxed_fetch_max_wait_ms: int = 100
     consumer_max_records: int = 200
     consumer_max_attempts: int = 3
     consumer_session_timeout_ms: int = 10_000

@@ -25,7 +25,7 @@ from cobuild_kit.parties import follow_parties
 from cobuild_commitments import store
 from cobuild_commitments.domain.commitment import Commitment
 
-spec = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS]))
+spec = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS], prompt=False))
 
 
 def opened_event(c: Commitment) -> CommitmentOpened:

@@ -287,7 +287,9 @@ class _MemberScoredRows:
         text = envelope.model_copy(update={"event_id": UUID(self.slots[0])}).model_dump_json()
         around = text.split(payload)
         if len(around) != 2:
-            raise RuntimeError("member.scored template: the payload's JSON is not in the envelope's")
+            raise RuntimeError(
+                "member.scored template: the payload's JSON is not in the envelope's"
+            )
         return around[0], around[1]
 
 

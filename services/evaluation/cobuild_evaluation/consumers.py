@@ -28,9 +28,11 @@ from cobuild_kit.parties import follow_parties
 from cobuild_evaluation import ledger_append, members_store
 from cobuild_evaluation.domain.ledger import Cancelled, FlaggedOverdue, Fulfilled, Opened
 
-agreements = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS]))
+agreements = follow_parties(
+    ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS], prompt=False)
+)
 commitments = ConsumerSpec(purpose="commitments", topics=[topics.COMMITMENTS])
-points = ConsumerSpec(purpose="points", topics=[topics.POINTS])
+points = ConsumerSpec(purpose="points", topics=[topics.POINTS], prompt=False)
 ALL = [agreements, commitments, points]
 
 

@@ -18,8 +18,10 @@ from cobuild_points.store import members
 log = get_logger(__name__)
 
 commitments = ConsumerSpec(purpose="commitments", topics=[topics.COMMITMENTS])
-evaluation = ConsumerSpec(purpose="evaluation", topics=[topics.EVALUATION])
-agreements = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS]))
+evaluation = ConsumerSpec(purpose="evaluation", topics=[topics.EVALUATION], prompt=False)
+agreements = follow_parties(
+    ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS], prompt=False)
+)
 
 TASK_RULE = "task"  # the rule set's code for co-building task participation
 _LOGGED_IDS = 20  # member ids named in a run's unknown-participants line
