@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from cobuild_commitments import consumers, store
 from cobuild_contracts import AgreementSigned, Envelope, encode
+from cobuild_kit import inbox
 from cobuild_kit.clock import FixedClock
 from cobuild_kit.consumer import BatchProcessor
 from cobuild_kit.db import create_pool
@@ -78,15 +79,11 @@ async def _sign_one_by_one(conn: asyncpg.Connection, outbox: Outbox, env: Envelo
             conn, e, correlation_id=env.correlation_id, causation_id=env.event_id
         )
 
-    if await conn.fetchval("SELECT 1 FROM inbox WHERE event_id = $1", env.event_id):
+    if not await inbox.claim(
+        conn, "commitments.agreements", env.event_id,
+        event_type=env.event_type, topic=TOPIC, partition=0, offset=0,
+    ):  # fmt: skip
         return
-    await conn.execute(
-        """INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset")
-           VALUES ('commitments.agreements', $1, $2, $3, 0, 0)""",
-        env.event_id,
-        env.event_type,
-        TOPIC,
-    )
     await store.save_agreements(conn, [event])
     parties = store.AgreementParties(event.community_id, event.unit_id)
     for i in event.items:
@@ -106,7 +103,7 @@ async def _state(pool: asyncpg.Pool) -> dict[str, Any]:
             "FROM commitment_history ORDER BY seq"
         )
         out = await conn.fetch("SELECT topic, key, event_type, envelope FROM outbox ORDER BY id")
-        inbox = await conn.fetch("SELECT event_id FROM inbox ORDER BY event_id")
+        inbox_rows = await conn.fetch("SELECT event_id FROM inbox ORDER BY event_id")
     return {
         "agreements": [tuple(r) for r in agreements],
         "commitments": [tuple(v for k, v in r.items() if k != "updated_at") for r in commitments],
@@ -121,7 +118,7 @@ async def _state(pool: asyncpg.Pool) -> dict[str, Any]:
             )
             for r in out
         ],
-        "inbox": [r["event_id"] for r in inbox],
+        "inbox": [r["event_id"] for r in inbox_rows],
     }
 
 

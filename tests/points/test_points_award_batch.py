@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 import asyncpg
 from cobuild_contracts import CommitmentFulfilled, Envelope, encode
 from cobuild_contracts.events.commitments import Participant
+from cobuild_kit import inbox
 from cobuild_kit.clock import FixedClock
 from cobuild_kit.consumer import BatchProcessor
 from cobuild_kit.db import connect, create_pool
@@ -110,14 +111,11 @@ async def _award_one_by_one(conn: asyncpg.Connection, outbox: Outbox, env: Envel
             conn, e, correlation_id=env.correlation_id, causation_id=env.event_id
         )
 
-    if await conn.fetchval("SELECT 1 FROM inbox WHERE event_id = $1", env.event_id):
+    if not await inbox.claim(
+        conn, "points.commitments", env.event_id,
+        event_type=env.event_type, topic="t", partition=0, offset=0,
+    ):  # fmt: skip
         return
-    await conn.execute(
-        """INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset")
-           VALUES ('points.commitments', $1, $2, 't', 0, 0)""",
-        env.event_id,
-        env.event_type,
-    )
     for participant in event.participants:
         member = await members.find(conn, participant.member_id)
         await awards.award(
