@@ -210,7 +210,7 @@ async def figures_by_group(
 # commitments): the children and their figures in one statement, in the view's order. The
 # sums are a LATERAL per child, so the plan stays an index lookup per child (a join lets the
 # planner hash the whole kind's rows instead).
-_KID_SUMS = """CROSS JOIN LATERAL (SELECT {sums} FROM ledger_daily d
+_KID_SUMS = f"""CROSS JOIN LATERAL (SELECT {_SUMS} FROM ledger_daily d
         WHERE d.scope_kind = '%s' AND d.scope_id = k.id AND d.day <= $2) f"""
 # A page of children ($3 rows after the first $4) is cut before the sums, so a community with
 # thousands of agreements costs one page of index lookups, not thousands. count(*) OVER ()
@@ -231,14 +231,13 @@ _AGREEMENTS_OF = """WITH RECURSIVE seen(id) AS (
             UNION SELECT id FROM seen WHERE id IS NOT NULL) a
         ORDER BY id LIMIT $3 OFFSET $4) """
 _DRILL_DOWN = {
-    "community": _AGREEMENTS_OF.format(col="community_id")
-    + "SELECT k.id, k.total, f.* FROM k "
-    + _KID_SUMS % "agreement"
-    + " ORDER BY k.id",
-    "unit": _AGREEMENTS_OF.format(col="unit_id")
-    + "SELECT k.id, k.total, f.* FROM k "
-    + _KID_SUMS % "agreement"
-    + " ORDER BY k.id",
+    **{
+        party: _AGREEMENTS_OF.format(col=f"{party}_id")
+        + "SELECT k.id, k.total, f.* FROM k "
+        + _KID_SUMS % "agreement"
+        + " ORDER BY k.id"
+        for party in ("community", "unit")
+    },
     "agreement": """WITH k AS (
             SELECT commitment_id AS id, deadline, count(*) OVER () AS total
             FROM ledger_commitments WHERE agreement_id = $1
@@ -264,7 +263,7 @@ async def drill_down(
     conn: asyncpg.Connection, kind: str, sid: UUID, as_of: date, page: Page = EVERY_CHILD
 ) -> tuple[list[tuple[UUID, Figures]], int]:
     """The page of children with their figures, and how many children there are in all."""
-    sql = _DRILL_DOWN[kind].format(sums=_SUMS)
+    sql = _DRILL_DOWN[kind]
     rows = await conn.fetch(sql, sid, as_of, page.limit, page.offset)
     counted = rows
     if not rows and page.offset:  # past the end: the first child alone carries the count
