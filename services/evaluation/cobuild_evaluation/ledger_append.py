@@ -23,7 +23,7 @@ from cobuild_evaluation.domain.ledger import (
     open_commitment,
 )
 from cobuild_evaluation.ledger_store import (
-    _STATE_COLS,
+    STATE_COLS,
     _kind,
     _scopes,
     _state,
@@ -47,7 +47,7 @@ _STATE_TYPES = (
     "bigint[]", "boolean[]", "date[]", "date[]",
 )  # fmt: skip
 _SAVE_STATES = f"""
-INSERT INTO ledger_commitments ({_STATE_COLS})
+INSERT INTO ledger_commitments ({STATE_COLS})
 SELECT * FROM unnest({", ".join(f"${i + 1}::{t}" for i, t in enumerate(_STATE_TYPES))})
 ON CONFLICT (commitment_id) DO UPDATE SET fulfilled_on = EXCLUDED.fulfilled_on,
   credited_fen = EXCLUDED.credited_fen, on_time = EXCLUDED.on_time,
@@ -74,7 +74,7 @@ async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
         return
     ids = sorted({cid for _, cid, _ in todo})
     rows = await conn.fetch(
-        f"""SELECT {_STATE_COLS} FROM ledger_commitments WHERE commitment_id = ANY($1::uuid[])
+        f"""SELECT {STATE_COLS} FROM ledger_commitments WHERE commitment_id = ANY($1::uuid[])
             ORDER BY commitment_id FOR UPDATE""",
         ids,
     )

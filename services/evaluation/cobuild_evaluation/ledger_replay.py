@@ -28,7 +28,13 @@ from cobuild_evaluation.domain.ledger import (
     apply_fact,
     open_commitment,
 )
-from cobuild_evaluation.ledger_store import _COLS, _STATE_COLS, ALL_SCOPE, fact_from, state_args
+from cobuild_evaluation.ledger_store import (
+    ALL_SCOPE,
+    MEASURE_COLS,
+    STATE_COLS,
+    fact_from,
+    state_args,
+)
 
 CHUNK = 20_000  # journal entries per fetch: bounds the rebuild's memory
 IN_FLIGHT = 2  # chunks handed to the worker and not yet copied
@@ -97,7 +103,7 @@ def split_whole(entries: list[Entry], last: bool) -> tuple[list[Entry], list[Ent
 # commitment rows are in, grouped statements derive the rest in the database: one per kind,
 # because four small hash tables beat one that spills (12 s against 20 s at 10^6).
 _ROLL_UP = f"""
-INSERT INTO ledger_daily (scope_kind, scope_id, day, {_COLS})
+INSERT INTO ledger_daily (scope_kind, scope_id, day, {MEASURE_COLS})
 SELECT $1, {{scope}}, d.day, {", ".join(f"sum(d.{m})" for m in MEASURES)}
 FROM ledger_daily d JOIN ledger_commitments c ON c.commitment_id = d.scope_id
 WHERE d.scope_kind = 'commitment'
@@ -122,7 +128,7 @@ WHERE i.indrelid = ANY($1::regclass[])
 ORDER BY c.conname NULLS LAST, ix.relname
 """
 _REBUILT = ["ledger_commitments", "ledger_daily"]
-_STATE_COLUMNS = [c.strip() for c in _STATE_COLS.split(",")]
+_STATE_COLUMNS = [c.strip() for c in STATE_COLS.split(",")]
 _DAILY_COLUMNS = ["scope_kind", "scope_id", "day", *MEASURES]
 
 

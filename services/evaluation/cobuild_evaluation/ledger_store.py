@@ -25,15 +25,15 @@ from cobuild_evaluation.domain.ledger import (
 )
 
 ALL_SCOPE = UUID(int=0)
-_COLS = ", ".join(MEASURES)
+MEASURE_COLS = ", ".join(MEASURES)
 _SUMS = ", ".join(f"COALESCE(sum({m}), 0)::bigint AS {m}" for m in MEASURES)
 _UPSERT = f"""
-INSERT INTO ledger_daily (scope_kind, scope_id, day, {_COLS})
+INSERT INTO ledger_daily (scope_kind, scope_id, day, {MEASURE_COLS})
 VALUES ($1, $2, $3, {", ".join(f"${i + 4}" for i in range(len(MEASURES)))})
 ON CONFLICT (scope_kind, scope_id, day) DO UPDATE SET
 {", ".join(f"{m} = ledger_daily.{m} + EXCLUDED.{m}" for m in MEASURES)}
 """
-_STATE_COLS = (
+STATE_COLS = (
     "commitment_id, agreement_id, community_id, unit_id, beneficiary_party_id, deadline, "
     "committed_fen, opened_on, fulfilled_on, credited_fen, on_time, cancelled_on, flagged_on"
 )
@@ -76,7 +76,7 @@ async def record(conn: asyncpg.Connection, event_id: UUID, commitment_id: UUID, 
     if inserted is None:
         return
     row = await conn.fetchrow(
-        f"SELECT {_STATE_COLS} FROM ledger_commitments WHERE commitment_id = $1 FOR UPDATE",
+        f"SELECT {STATE_COLS} FROM ledger_commitments WHERE commitment_id = $1 FOR UPDATE",
         commitment_id,
     )
     if row is None:
@@ -99,7 +99,7 @@ def _state(row: asyncpg.Record) -> CommitmentState:
 
 async def _save_state(conn: asyncpg.Connection, s: CommitmentState) -> None:
     await conn.execute(
-        f"""INSERT INTO ledger_commitments ({_STATE_COLS})
+        f"""INSERT INTO ledger_commitments ({STATE_COLS})
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             ON CONFLICT (commitment_id) DO UPDATE SET fulfilled_on = EXCLUDED.fulfilled_on,
               credited_fen = EXCLUDED.credited_fen, on_time = EXCLUDED.on_time,
