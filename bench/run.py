@@ -33,7 +33,7 @@ from cobuild_stack.keys import mint_token
 from cobuild_stack.launcher import SERVICES, Stack, StackConfig
 from cobuild_stack.topics import suite_topics
 
-from bench import feed, ledger_fill, references
+from bench import feed, ledger_fill, outbox_fill, references
 from bench.http1 import Http1Pool
 from bench.probe import Counter, RssSampler, percentile, rss_mb, wait_until
 from bench.report import Report, Row, fmt
@@ -1006,13 +1006,17 @@ class Bench:
         )
 
     async def replay(self) -> None:
-        """Replay the largest outbox into an empty broker: stop that service (its relay must
-        not compete), unmark every kept row, and run the kit's relay against a fresh Tansu."""
+        """Replay the largest outbox, topped up to 10^6 events, into an empty broker: stop that
+        service (its relay must not compete), unmark every kept row, and run the kit's relay
+        against a fresh Tansu."""
         sizes = {}
         for name in SERVICES:
             sizes[name] = await Counter(self.dsn(name)).value("SELECT count(*) FROM outbox")
         name = max(sizes, key=lambda k: sizes[k])
         await self.stack.services[name].stop(10)
+        t0 = time.perf_counter()
+        cloned = await outbox_fill.top_up(self.dsn(name), 1_000_000 // (50 if self.smoke else 1))
+        fill_s = time.perf_counter() - t0
         broker = TansuBroker(log_path=self.var / "log" / "replay-broker.log")
         await broker.start()
         await broker.create_topics(suite_topics(), 4)
@@ -1045,8 +1049,10 @@ class Bench:
             )
         )
         self.section("Rebuild and replay").append(
-            f"- replay: the {name} service stopped, all {n:,} kept outbox rows unmarked, and the "
-            f"kit's `OutboxRelay.publish_batch` run against a fresh Tansu until the backlog was 0: "
+            f"- replay: the {name} service stopped, its outbox of {sizes[name]:,} events topped up "
+            f"to {n:,} with {cloned:,} clones of them under new event ids ({fill_s:.1f} s, "
+            f"bench/outbox_fill.py), every row unmarked, and the kit's "
+            f"`OutboxRelay.publish_batch` run against a fresh Tansu until the backlog was 0: "
             f"{took:.1f} s ({rate:,.0f} events/s)."
         )
 

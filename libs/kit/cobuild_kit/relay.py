@@ -22,10 +22,11 @@ from cobuild_kit.crash import crash_point
 from cobuild_kit.db import connect
 from cobuild_kit.kafka import to_headers
 from cobuild_kit.logging import get_logger
-from cobuild_kit.outbox import NOTIFY_CHANNEL
+from cobuild_kit.outbox import NOTIFY_CHANNEL, backlog
 
 log = get_logger(__name__)
 _LEADER_LOCK = 0x0C0B_0002
+BACKLOG_EVERY_S = 5.0  # while draining, how often the backlog gauge is counted afresh
 
 # The envelope leaves as PostgreSQL's text of it, and the header fields are read out in SQL:
 # decoding every row to Python and encoding it again was most of the relay's CPU.
@@ -58,6 +59,7 @@ class OutboxRelay:
         self._poll = poll_interval_s
         self._retention = retention
         self._wake = asyncio.Event()
+        self._backlog_due = 0.0
         self.is_leader = False
 
     async def run(self) -> None:
@@ -139,10 +141,11 @@ class OutboxRelay:
         metrics.OUTBOX_PUBLISHED.inc(len(rows))
         if len(rows) < self._batch:  # the claim took every unpublished row there was
             metrics.OUTBOX_BACKLOG.set(0)
-        else:
-            metrics.OUTBOX_BACKLOG.set(
-                await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            )
+        elif time.monotonic() >= self._backlog_due:
+            # The count walks every unpublished row. Taken after each full batch, it made a
+            # large drain quadratic: a replay of 10^6 rows slowed to ~1,500 events/s.
+            self._backlog_due = time.monotonic() + BACKLOG_EVERY_S
+            metrics.OUTBOX_BACKLOG.set(await backlog(conn))
         return len(rows)
 
     async def purge(self) -> int:

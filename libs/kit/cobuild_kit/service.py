@@ -45,6 +45,7 @@ from cobuild_kit.lag import LagProbe
 from cobuild_kit.logging import configure_logging, correlation_id, get_logger
 from cobuild_kit.migrations import Migration, migrate, package_migrations
 from cobuild_kit.outbox import Outbox
+from cobuild_kit.outbox import backlog as outbox_backlog
 from cobuild_kit.relay import OutboxRelay
 from cobuild_kit.settings import ServiceSettings
 
@@ -385,7 +386,7 @@ def _ops_state_router() -> APIRouter:
     async def lag(rt: RuntimeDep) -> dict[str, Any]:
         """Consumer lag per group and topic, and the outbox backlog: 0 and 0 means caught up."""
         async with rt.pool.acquire() as conn:
-            backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            backlog = await outbox_backlog(conn)
         try:
             groups = await rt.lag()
         except Exception as exc:  # the broker is away or its topics are being recreated

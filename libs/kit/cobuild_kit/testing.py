@@ -20,6 +20,7 @@ from cobuild_kit.clock import Clock
 from cobuild_kit.db import connect
 from cobuild_kit.migrations import migrate, package_migrations
 from cobuild_kit.outbox import Outbox
+from cobuild_kit.outbox import backlog as outbox_backlog
 from cobuild_kit.service import Runtime, ServiceDefinition, create_app
 
 
@@ -89,7 +90,7 @@ async def eventually(
 async def caught_up(rt: Runtime) -> bool:
     """The service's outbox is empty and its consumer groups have no lag."""
     async with rt.pool.acquire() as conn:
-        backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        backlog = await outbox_backlog(conn)
     if backlog:
         return False
     return all(v == 0 for per in (await rt.lag()).values() for v in per.values())
