@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from cobuild_kit.kafka import MAX_BATCH_BYTES
 from cobuild_stack.topics import create_topics
 
 MSG_BYTES = 500
@@ -58,7 +59,9 @@ async def kafka_produce_consume(bootstrap: str, n: int) -> tuple[float, float]:
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     await create_topics(bootstrap, [topic], 4)
     value = os.urandom(MSG_BYTES // 2).hex().encode()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=MAX_BATCH_BYTES
+    )
     await producer.start()
     try:
         t0 = time.perf_counter()
@@ -108,7 +111,9 @@ async def raw_pipeline(bootstrap: str, dsn: str, n: int) -> float:
     await create_topics(bootstrap, [topic], 4)
     conn = await asyncpg.connect(dsn)
     await conn.execute(_PIPE_DDL)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=MAX_BATCH_BYTES
+    )
     await producer.start()
     try:
         pad = "x" * 300

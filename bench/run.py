@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
+from cobuild_kit.kafka import MAX_BATCH_BYTES, make_producer
 from cobuild_kit.relay import OutboxRelay
 from cobuild_scenario.actors import Api, Tokens
 from cobuild_scenario.pace import Quiescence
@@ -117,7 +118,10 @@ class Bench:
             f"Tansu on {self.stack.broker.bootstrap}, services {self.pids()}"
         )
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.stack.broker.bootstrap, acks="all", linger_ms=5
+            bootstrap_servers=self.stack.broker.bootstrap,
+            acks="all",
+            linger_ms=5,
+            max_batch_size=MAX_BATCH_BYTES,  # as the services' relays batch
         )
         await self.producer.start()
         self.http = httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=64))
@@ -1020,7 +1024,7 @@ class Bench:
         broker = TansuBroker(log_path=self.var / "log" / "replay-broker.log")
         await broker.start()
         await broker.create_topics(suite_topics(), 4)
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=2)
+        producer = make_producer(broker.bootstrap, idempotence=False, client_id="bench-replay")
         await producer.start()
         pool = await asyncpg.create_pool(self.dsn(name), min_size=1, max_size=2)
         try:

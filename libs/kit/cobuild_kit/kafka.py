@@ -6,8 +6,15 @@ from collections.abc import Mapping
 
 from aiokafka import AIOKafkaProducer
 
+# Upper bound of one producer batch per partition. Tansu's memory storage keeps an object per
+# batch and walks a partition's objects on every fetch (bench/broker_scan.py), so aiokafka's
+# 16 KiB default (about 15 envelopes a batch) made every fetch dearer as the topics grew.
+MAX_BATCH_BYTES = 524_288
 
-def make_producer(bootstrap: str, *, idempotence: bool, client_id: str) -> AIOKafkaProducer:
+
+def make_producer(
+    bootstrap: str, *, idempotence: bool, client_id: str, max_batch_bytes: int = MAX_BATCH_BYTES
+) -> AIOKafkaProducer:
     # acks=all always; idempotence only where the broker supports it (not Tansu).
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -15,6 +22,7 @@ def make_producer(bootstrap: str, *, idempotence: bool, client_id: str) -> AIOKa
         acks="all",
         enable_idempotence=idempotence,
         linger_ms=2,
+        max_batch_size=max_batch_bytes,
         request_timeout_ms=30_000,
         retry_backoff_ms=200,
     )

@@ -177,7 +177,10 @@ class Runtime:
         finally:
             await conn.close()
         self._producer = make_producer(
-            s.kafka_bootstrap, idempotence=s.kafka_idempotence, client_id=f"{self.name}-relay"
+            s.kafka_bootstrap,
+            idempotence=s.kafka_idempotence,
+            client_id=f"{self.name}-relay",
+            max_batch_bytes=s.kafka_max_batch_bytes,
         )
         await _retry("broker", self._producer.start)
         await _retry("lag probe", self.lag_probe.start)

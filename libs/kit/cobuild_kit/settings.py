@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cobuild_kit.kafka import MAX_BATCH_BYTES
+
 DEFAULT_PORTS = {"agreements": 8101, "commitments": 8102, "points": 8103, "evaluation": 8104}
 
 
@@ -35,6 +37,7 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Off for Tansu (no InitProducerId); on for real Kafka.
     kafka_idempotence: bool = False
+    kafka_max_batch_bytes: int = MAX_BATCH_BYTES  # see cobuild_kit.kafka
     # Tansu does not wake a waiting fetch: keep the long-poll short for low latency. Each
     # idle group fetches once per wait, so groups whose events are not awaited by a person
     # (ConsumerSpec.prompt=False) wait longer and cost the broker and the service less.
