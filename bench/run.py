@@ -1214,6 +1214,26 @@ FINDINGS = """
   decoding every jsonb row to Python and encoding it again. Larger consumer batches (500
   records instead of 200) were tried and made no difference; the CPU per event, not the
   transactions per batch, is the limit.
+- **The broker's cost grows with the batches it stores.** Tansu's memory storage keeps one
+  object per produced batch and walks a partition's objects on every fetch.
+  `bench/broker_scan.py` measures it: one idle consumer group (20 ms fetch wait) costs the
+  broker 0.64 ms per fetch on an empty topic, 1.27 ms at 10,000 one-record batches and
+  2.27 ms at 30,000. aiokafka's default batch bound (16 KiB, about 15 envelopes) filled the
+  topics with small batches, so every phase paid more than the one before (and the 10^6
+  fulfil phase of `make bench-large` fell to about 80 events/s). The relays and the bench's
+  producers now batch up to 512 KiB per partition (`kafka_max_batch_bytes`): in a
+  before/after run of the 10^5 step, Tansu went from 16–36% to 9–14% CPU and the sustained
+  rate from 1,588 to 1,679 events/s. Between the full runs of 02:21 and 04:20 (this change
+  and the relay's below): 10^5 sustained 1,410 → 2,123 events/s, latency p99 449 → 192 ms,
+  `*.scored` to the broker 6,548 → 16,342 events/s, the raw produce reference 35,538 →
+  50,275 msgs/s (it uses the same bound). A low-rate stream (the latency step) still stores
+  one-record batches, because a batch leaves after the 2 ms linger; Kafka's log segments
+  have no such cost.
+- **Replay.** Topped up to 10^6 rows (`bench/outbox_fill.py`), the replay first ran at about
+  1,500 events/s, with a PostgreSQL backend at 70% CPU: after every full batch the relay
+  counted all unpublished rows for its backlog gauge, which made a long drain quadratic. It
+  now counts at most every 5 s (`tests/kit/test_relay_drain.py`); the 10^6 replay took
+  115 s (8,686 events/s) in its own run.
 - **Idle cost.** Idle, the stack burned about 0.4 of a core: each of 7 consumer groups
   fetched every 20 ms (Tansu does not wake a waiting fetch, so the wait is the latency) and
   FastStream's batch loop woke every 5 ms. Groups whose events nobody waits on (the
@@ -1241,7 +1261,18 @@ FINDINGS = """
   200/s the 2 cores run PostgreSQL, Tansu, four services, the driver and its 2 ms poller.
   At 50 confirms/s the same path gives p50 32 / p99 76 ms: the floor is the hops (commit,
   NOTIFY, relay, broker, a 20 ms fetch wait, the consumer's transaction), and the rest of the
-  p99 at 200/s is queueing for the cores. The latency window used to run with py-spy on three
+  p99 at 200/s is queueing for the cores. Per-process CPU during six runs of the step alone
+  (read from /proc every 5 s): the 2 cores at 185–198% busy, PostgreSQL 44–52% (its
+  commitments backends 20%, points 13–17%, evaluation with the driver's poller 11–13%),
+  commitments 37–50%, Tansu rising from 27% to 47% within the 30 s window as the topics fill
+  with one-record batches, points and evaluation 20–25% each, the driver 12%. The hops,
+  from the services' own timestamps (confirm taken → transaction start → relay claim →
+  evaluation transaction), moved with that contention: in the best of those runs p50
+  0.2 / 11.9 / 31.4 ms (p99 3.6 / 55 / 82 ms); in the worst, a confirm's transaction began
+  up to 515 ms (p99) after its handler started, queued for a pool connection and the event
+  loop. Accepted → ledger p99 over the six runs: 126, 306 (py-spy on two services for
+  12 s), 348 (50 ms fetch wait), 538 (5 ms poll), 710 and 765 ms. The 50 ms fetch wait did
+  not lower Tansu's share, nor the 5 ms poll the driver's. The latency window used to run with py-spy on three
   processes (about a tenth of a core); the HTTP command path is now profiled during claim +
   done instead.
   The driver used to be a bottleneck itself: httpx's pool scans every queued request against
