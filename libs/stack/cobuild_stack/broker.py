@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaClient
 from . import topics
 from .errors import StackError
 from .ports import LOOPBACK, free_port, wait_for_port
-from .procs import tail, terminate
+from .procs import die_with_parent, tail, terminate
 
 
 def tansu_binary() -> Path:
@@ -75,6 +75,7 @@ class TansuBroker:
                 stderr=log,
                 env={**os.environ, **self._env},
                 start_new_session=True,  # Ctrl-C in the terminal is the launcher's to handle
+                preexec_fn=die_with_parent(),  # a killed launcher leaves no broker behind
             )
         deadline = time.monotonic() + timeout_s
         if not await wait_for_port(self.port, timeout_s):

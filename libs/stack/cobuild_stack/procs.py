@@ -4,10 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+# Loaded in the parent: a child between fork and exec should not have to open a library.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` for a child that must not outlive the launcher, even a SIGKILLed one:
+    the kernel sends the child SIGTERM when the thread that spawned it dies (Linux only;
+    elsewhere None, and the child is stopped by the launcher's own shutdown alone)."""
+    libc = _LIBC
+    if libc is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the launcher died before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 def pid_alive(pid: int) -> bool:

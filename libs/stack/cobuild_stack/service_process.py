@@ -12,7 +12,7 @@ import httpx
 
 from .errors import StackError
 from .ports import LOOPBACK
-from .procs import tail, terminate
+from .procs import die_with_parent, tail, terminate
 
 
 class ServiceProcess:
@@ -56,6 +56,7 @@ class ServiceProcess:
                 stderr=log,
                 env=self.env,
                 start_new_session=True,  # the launcher decides when and how children stop
+                preexec_fn=die_with_parent(),  # and a killed launcher leaves none behind
             )
 
     async def wait_ready(self, timeout_s: float) -> None:
