@@ -603,6 +603,7 @@ class Bench:
         )
         await cm.close()
         took_at = {index[r[0]]: r[1].timestamp() for r in rows if r[1] is not None}
+        hops = await self._latency_hops(list(index), took_at, seen_wall, index)
         lat = [(seen_wall[i] - took_at[i]) * 1000 for i in took_at if i in seen_wall]
         lat_resp = [(seen[i] - accepted[i]) * 1000 for i in accepted if i in seen]
         lat_sent = [(seen[i] - sent[i]) * 1000 for i in accepted if i in seen]
@@ -664,8 +665,59 @@ class Bench:
                 "(negative: the ledger showed it before the client had the response)",
                 "- the consumers' fetch wait is the kit's `consumer_fetch_max_wait_ms` = 20 ms "
                 "(Tansu does not wake a waiting fetch), the relay is woken by LISTEN/NOTIFY.",
+                "- the hops, from the services' own timestamps (PostgreSQL's `now()` is the "
+                "start of a transaction): "
+                + "; ".join(
+                    f"{hop} p50 {percentile(ms, 50):.1f} / p99 {percentile(ms, 99):.1f} ms"
+                    for hop, ms in hops.items()
+                ),
             ]
         )
+
+    async def _latency_hops(
+        self,
+        ids: list[uuid.UUID],
+        took_at: dict[int, float],
+        seen_wall: dict[int, float],
+        index: dict[uuid.UUID, int],
+    ) -> dict[str, list[float]]:
+        """Where the time went, per confirm: its outbox row (written in the command's
+        transaction, claimed by the relay) and the evaluation consumer's inbox row."""
+        cm = await asyncpg.connect(self.dsn("commitments"))
+        rows = await cm.fetch(
+            """SELECT key, event_id, created_at, published_at FROM outbox
+               WHERE event_type = 'commitment.fulfilled' AND key = ANY($1::text[])""",
+            [str(c) for c in ids],
+        )
+        await cm.close()
+        ev = await asyncpg.connect(self.dsn("evaluation"))
+        applied = dict(
+            await ev.fetch(
+                "SELECT event_id, processed_at FROM inbox WHERE event_id = ANY($1::uuid[])",
+                [r["event_id"] for r in rows],
+            )
+        )
+        await ev.close()
+        hops: dict[str, list[float]] = {
+            "handler → its transaction": [],
+            "→ relay claim": [],
+            "→ evaluation transaction": [],
+            "→ seen in the ledger": [],
+        }
+        for r in rows:
+            i = index[uuid.UUID(r["key"])]
+            if i not in took_at or i not in seen_wall or r["event_id"] not in applied:
+                continue
+            marks = [
+                took_at[i],
+                r["created_at"].timestamp(),
+                r["published_at"].timestamp(),
+                applied[r["event_id"]].timestamp(),
+                seen_wall[i],
+            ]
+            for hop, a, b in zip(hops.values(), marks, marks[1:], strict=False):
+                hop.append((b - a) * 1000)
+        return hops
 
     # -- ledger queries ----------------------------------------------------------------
 
@@ -1261,8 +1313,8 @@ FINDINGS = """
   200/s the 2 cores run PostgreSQL, Tansu, four services, the driver and its 2 ms poller.
   At 50 confirms/s the same path gives p50 32 / p99 76 ms: the floor is the hops (commit,
   NOTIFY, relay, broker, a 20 ms fetch wait, the consumer's transaction), and the rest of the
-  p99 at 200/s is queueing for the cores. Per-process CPU during six runs of the step alone
-  (read from /proc every 5 s): the 2 cores at 185–198% busy, PostgreSQL 44–52% (its
+  p99 at 200/s is queueing for the cores. Per-process CPU during six runs of the step alone,
+  before the batch bound above (read from /proc every 5 s): the 2 cores at 185–198% busy, PostgreSQL 44–52% (its
   commitments backends 20%, points 13–17%, evaluation with the driver's poller 11–13%),
   commitments 37–50%, Tansu rising from 27% to 47% within the 30 s window as the topics fill
   with one-record batches, points and evaluation 20–25% each, the driver 12%. The hops,
@@ -1272,9 +1324,10 @@ FINDINGS = """
   up to 515 ms (p99) after its handler started, queued for a pool connection and the event
   loop. Accepted → ledger p99 over the six runs: 126, 306 (py-spy on two services for
   12 s), 348 (50 ms fetch wait), 538 (5 ms poll), 710 and 765 ms. The 50 ms fetch wait did
-  not lower Tansu's share, nor the 5 ms poll the driver's. The latency window used to run with py-spy on three
-  processes (about a tenth of a core); the HTTP command path is now profiled during claim +
-  done instead.
+  not lower Tansu's share, nor the 5 ms poll the driver's. The latency section of this file
+  now prints the same hops for its own run. The latency window used to run with py-spy on
+  three processes (about a tenth of a core); the HTTP command path is now profiled during
+  claim + done instead.
   The driver used to be a bottleneck itself: httpx's pool scans every queued request against
   every connection (half the driver's CPU, on the same 2 cores); it now drives the commands
   over plain keep-alive HTTP/1.1 connections.
