@@ -230,6 +230,16 @@ def test_reminder_window() -> None:
     assert not fresh(status=Status.DONE_PENDING_CONFIRMATION).reminder_due(DEADLINE, 3)
 
 
+def test_no_reminder_after_the_overdue_alert() -> None:
+    """A refusal past the deadline flags the task overdue at once; a scan before the next
+    'done' must not then remind the unit of a deadline the alert already reported."""
+    flagged = fresh(status=Status.IN_PROGRESS, overdue_at=LATE)
+    assert not flagged.reminder_due(DEADLINE + timedelta(days=1), 3)
+    # Not yet flagged (the service was down over the deadline): the one reminder still goes,
+    # in the same scan that raises the overdue flag.
+    assert fresh(status=Status.IN_PROGRESS).reminder_due(DEADLINE + timedelta(days=1), 3)
+
+
 # --- evidence ------------------------------------------------------------------------------
 
 

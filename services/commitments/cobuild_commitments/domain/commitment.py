@@ -234,8 +234,11 @@ class Commitment:
         )
 
     def reminder_due(self, today: date, days_before: int) -> bool:
+        """Once, in the window before the deadline; never after the overdue flag (a refusal
+        past the deadline raises it at once, and a reminder then would come after the alert)."""
         return (
             self.reminded_at is None
+            and self.overdue_at is None
             and self.status in WORKING
             and (self.deadline - today).days <= days_before
         )
