@@ -721,7 +721,8 @@ class Bench:
 
     # -- ledger queries ----------------------------------------------------------------
 
-    async def ledger_queries(self, per_scope: int = 200) -> None:
+    async def ledger_queries(self, per_scope: int = 200, when: str = "") -> None:
+        """p50/p99 per scope; `when` tells apart two measurements at one size."""
         d = self.district
         tok = self.token("district_admin", d.district_id)
         batch = self.loaded[-1]
@@ -774,7 +775,7 @@ class Bench:
             ref_times.append((time.perf_counter() - t0) * 1000)
         await conn.close()
         ref99 = percentile(ref_times, 99)
-        label = f"{commitments:,} commitments, {journal:,} journal entries"
+        label = f"{commitments:,} commitments, {journal:,} journal entries{when}"
         self.report.add(
             Row(
                 f"ledger query p50, every scope, as of a past date ({label})",
@@ -993,7 +994,7 @@ class Bench:
             f"{time.perf_counter() - t0:.1f} s (bench/ledger_fill.py)"
         )
         await self.rebuild()
-        await self.ledger_queries()
+        await self.ledger_queries(when=", after the rebuild")
 
     async def rebuild(self) -> None:
         tok = self.token("district_admin", self.district.district_id)
@@ -1272,7 +1273,8 @@ FINDINGS = """
   broker 0.64 ms per fetch on an empty topic, 1.27 ms at 10,000 one-record batches and
   2.27 ms at 30,000. aiokafka's default batch bound (16 KiB, about 15 envelopes) filled the
   topics with small batches, so every phase paid more than the one before (and the 10^6
-  fulfil phase of `make bench-large` fell to about 80 events/s). The relays and the bench's
+  fulfil phase of `make bench-large` fell to about 80 events/s; with the bound below it ran
+  at 1,420 events/s, Tansu at 12–24% CPU). The relays and the bench's
   producers now batch up to 512 KiB per partition (`kafka_max_batch_bytes`): in a
   before/after run of the 10^5 step, Tansu went from 16–36% to 9–14% CPU and the sustained
   rate from 1,588 to 1,679 events/s. Between the full runs of 02:21 and 04:20 (this change
