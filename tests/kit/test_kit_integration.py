@@ -370,6 +370,25 @@ async def test_idempotency_key_replays_the_stored_response_and_refuses_another_b
     assert other.status_code == 409
 
 
+async def test_a_retried_upload_replays_although_its_multipart_boundary_is_new(
+    kit: Kit,
+) -> None:
+    """httpx, like a browser, draws a fresh boundary per request: the retry of an upload whose
+    answer was lost must still count as the same request."""
+    a = uuid4()
+    headers = {**kit.issuer.headers(Role.COMMUNITY_ADMIN, a), "Idempotency-Key": f"u-{a}"}
+    upload = {"file": ("parties.csv", b"kind,name\nstreet,\xe4\xb8\x9c\n", "text/csv")}
+    first = await kit.client.post(f"/parties/{a}/ping", headers=headers, files=upload)
+    again = await kit.client.post(f"/parties/{a}/ping", headers=headers, files=upload)
+    assert first.request.headers["content-type"] != again.request.headers["content-type"]
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert await kit.count("SELECT count(*) FROM effects WHERE party_id = $1", a) == 1
+    changed = {"file": ("parties.csv", b"kind,name\nstreet,other\n", "text/csv")}
+    other = await kit.client.post(f"/parties/{a}/ping", headers=headers, files=changed)
+    assert other.status_code == 409
+
+
 @dataclass
 class OwnBroker:
     """A service on a broker of its own, for tests that kill or restart the broker."""

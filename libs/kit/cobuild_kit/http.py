@@ -195,6 +195,20 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def _without_boundary(body: bytes, content_type: str) -> bytes:
+    """A multipart body with its boundary taken out. Clients draw a fresh boundary for every
+    request, so a retry of the same upload (after a lost answer) would otherwise hash as
+    another request and get 409 instead of the stored answer."""
+    kind, _, params = content_type.partition(";")
+    if kind.strip().lower() != "multipart/form-data":
+        return body
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value.strip('"'):
+            return body.replace(value.strip('"').encode("latin-1"), b"")
+    return body
+
+
 class IdempotencyMiddleware:
     """Idempotency-Key on commands: same key and body → stored response; other body → 409."""
 
@@ -227,7 +241,11 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         assert body is not None  # read without a limit (the outer middleware applied it)
         digest = hashlib.sha256(
-            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
+            scope["method"].encode()
+            + b" "
+            + scope["path"].encode()
+            + b"\n"
+            + _without_boundary(body, headers.get("content-type", ""))
         ).hexdigest()
         try:
             answer = await self._claim(rt, actor_scope, key, digest)
