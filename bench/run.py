@@ -603,7 +603,7 @@ class Bench:
         )
         await cm.close()
         took_at = {index[r[0]]: r[1].timestamp() for r in rows if r[1] is not None}
-        hops = await self._latency_hops(list(index), took_at, seen_wall, index)
+        hops = await self._latency_hops(index, took_at, seen_wall)
         lat = [(seen_wall[i] - took_at[i]) * 1000 for i in took_at if i in seen_wall]
         lat_resp = [(seen[i] - accepted[i]) * 1000 for i in accepted if i in seen]
         lat_sent = [(seen[i] - sent[i]) * 1000 for i in accepted if i in seen]
@@ -675,11 +675,7 @@ class Bench:
         )
 
     async def _latency_hops(
-        self,
-        ids: list[uuid.UUID],
-        took_at: dict[int, float],
-        seen_wall: dict[int, float],
-        index: dict[uuid.UUID, int],
+        self, index: dict[uuid.UUID, int], took_at: dict[int, float], seen_wall: dict[int, float]
     ) -> dict[str, list[float]]:
         """Where the time went, per confirm: its outbox row (written in the command's
         transaction, claimed by the relay) and the evaluation consumer's inbox row."""
@@ -687,7 +683,7 @@ class Bench:
         rows = await cm.fetch(
             """SELECT key, event_id, created_at, published_at FROM outbox
                WHERE event_type = 'commitment.fulfilled' AND key = ANY($1::text[])""",
-            [str(c) for c in ids],
+            [str(c) for c in index],
         )
         await cm.close()
         ev = await asyncpg.connect(self.dsn("evaluation"))

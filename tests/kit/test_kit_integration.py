@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from cobuild_contracts import PartyKind, PartyRegistered, Role, encode
+from cobuild_contracts import PartyRegistered, Role, encode
 from cobuild_contracts.topics import dlq
 from cobuild_kit import relay as relay_module
 from cobuild_kit.clock import FixedClock
@@ -35,24 +35,14 @@ from cobuild_stack.ports import free_port
 from cobuild_stack.testing import Collected, collect, produce
 from fastapi import APIRouter
 
+from tests.kit.kit_support import party
+
 
 class KitSettings(ServiceSettings):
     model_config = service_config("kittest")
 
 
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
-
-
-def party(name: str = "和平社区", party_id: UUID | None = None) -> PartyRegistered:
-    return PartyRegistered(
-        party_id=party_id or uuid4(),
-        kind=PartyKind.COMMUNITY,
-        name=name,
-        parent_id=None,
-        unit_type=None,
-        code=None,
-        version=1,
-    )
 
 
 async def create_topics(bootstrap: str, *names: str, partitions: int = 2) -> None:

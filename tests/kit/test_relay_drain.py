@@ -6,7 +6,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from cobuild_contracts import PartyKind, PartyRegistered
 from cobuild_kit.clock import SystemClock
 from cobuild_kit.db import connect, create_pool
 from cobuild_kit.kafka import make_producer
@@ -17,22 +16,12 @@ from cobuild_stack.testing import PgServer, collect
 from cobuild_stack.topics import create_topics
 from prometheus_client import REGISTRY
 
+from tests.kit.kit_support import party
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 BATCH = 3
 ROWS = 3 * BATCH + 1  # three full batches and one short one
-
-
-def _party(i: int) -> PartyRegistered:
-    return PartyRegistered(
-        party_id=uuid4(),
-        kind=PartyKind.COMMUNITY,
-        name=f"社区 {i}",
-        parent_id=None,
-        unit_type=None,
-        code=None,
-        version=1,
-    )
 
 
 async def test_a_drain_counts_the_backlog_once_not_after_every_full_batch(
@@ -46,7 +35,7 @@ async def test_a_drain_counts_the_backlog_once_not_after_every_full_batch(
     await migrate(conn, package_migrations("cobuild_kit", "kit"))
     outbox = Outbox("relaytest", SystemClock())
     async with conn.transaction():
-        staged = [(topic, outbox.envelope(_party(i))) for i in range(ROWS)]
+        staged = [(topic, outbox.envelope(party(f"社区 {i}"))) for i in range(ROWS)]
         await outbox.add_envelopes(conn, staged)
     counts: list[str] = []
 

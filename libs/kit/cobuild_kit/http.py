@@ -204,8 +204,9 @@ def _without_boundary(body: bytes, content_type: str) -> bytes:
         return body
     for param in params.split(";"):
         name, _, value = param.strip().partition("=")
-        if name.lower() == "boundary" and value.strip('"'):
-            return body.replace(value.strip('"').encode("latin-1"), b"")
+        boundary = value.strip('"')
+        if name.lower() == "boundary" and boundary:
+            return body.replace(boundary.encode("latin-1"), b"")
     return body
 
 
