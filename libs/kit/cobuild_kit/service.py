@@ -44,6 +44,7 @@ from cobuild_kit.kafka import make_producer
 from cobuild_kit.lag import LagProbe
 from cobuild_kit.logging import configure_logging, correlation_id, get_logger
 from cobuild_kit.migrations import Migration, migrate, package_migrations
+from cobuild_kit.offsets import SettledOffsets
 from cobuild_kit.outbox import Outbox
 from cobuild_kit.outbox import backlog as outbox_backlog
 from cobuild_kit.relay import OutboxRelay
@@ -102,6 +103,8 @@ class Runtime:
             self.settings.kafka_bootstrap,
             client_id=self.name,
             logger=logging.getLogger("faststream"),
+            # Handlers take the message whole (`consumer.subscribe`); nothing is injected.
+            apply_types=False,
         )
         self.groups: dict[str, list[str]] = {}
         # How far a worker has got in business time (e.g. the deadline scan), shown on /ops/lag
@@ -113,13 +116,14 @@ class Runtime:
         self.relay: OutboxRelay | None = None
         self.lag_probe = LagProbe(self.settings.kafka_bootstrap)
         self._tasks: list[asyncio.Task[None]] = []
+        self.offsets: list[SettledOffsets] = []
         for spec in definition.consumers:
             group = f"{self.name}.{spec.purpose}"
             self.groups[group] = list(spec.topics)
             processor = BatchProcessor(
                 group=group, spec=spec, deps=self, max_attempts=self.settings.consumer_max_attempts
             )
-            subscribe(
+            sub = subscribe(
                 self.broker,
                 processor,
                 max_records=self.settings.consumer_max_records,
@@ -127,7 +131,9 @@ class Runtime:
                 if spec.prompt
                 else self.settings.consumer_relaxed_fetch_max_wait_ms,
                 session_timeout_ms=self.settings.consumer_session_timeout_ms,
+                commit_interval_ms=self.settings.consumer_commit_interval_ms,
             )
+            self.offsets.append(sub)
 
     def _declare_publications(self) -> None:
         """For the AsyncAPI document: what this service publishes (the relay does the sending)."""
@@ -220,6 +226,8 @@ class Runtime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for offsets in self.offsets:  # what is applied need not be redelivered after a restart
+            await offsets.close()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         for closer in (

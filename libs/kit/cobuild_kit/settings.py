@@ -44,6 +44,8 @@ class ServiceSettings(BaseSettings):
     consumer_fetch_max_wait_ms: int = 20
     consumer_relaxed_fetch_max_wait_ms: int = 100
     consumer_max_records: int = 200
+    # How soon after a batch its offsets are committed (0: after every batch); see offsets.py.
+    consumer_commit_interval_ms: int = 50
     consumer_max_attempts: int = 3
     consumer_session_timeout_ms: int = 10_000
     outbox_batch_size: int = 500
