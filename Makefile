@@ -31,7 +31,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check libs services tests bench
-	$(BIN)/mypy libs services
+	$(BIN)/mypy libs services bench
 
 contracts: $(STAMP)
 	$(BIN)/python -m cobuild_contracts.export docs/contracts

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from aiokafka import AIOKafkaProducer
 from cobuild_contracts import (
+    AgreementOrigin,
     AgreementSigned,
     CommitmentFulfilled,
     CommitmentItem,
@@ -66,8 +67,8 @@ class District:
     def street_of_community(self, c: int) -> uuid.UUID:
         return self.street(c % self.streets)
 
-    def party_events(self) -> list[Event]:
-        out: list[Event] = [
+    def party_events(self) -> list[PartyRegistered]:
+        out: list[PartyRegistered] = [
             PartyRegistered(
                 party_id=self.district_id, kind=PartyKind.DISTRICT, name=f"{self.tag} 区", version=1
             )
@@ -153,7 +154,7 @@ class Batch:
             district_id=self.district.district_id,
             term_start=TERM[0],
             term_end=TERM[1],
-            origin="negotiated",  # type: ignore[arg-type]
+            origin=AgreementOrigin.NEGOTIATED,
             items=[
                 CommitmentItem(
                     commitment_id=s.commitment_id,

@@ -80,15 +80,16 @@ async def kafka_produce_consume(bootstrap: str, n: int) -> tuple[float, float]:
     )
     await consumer.start()
     try:
-        got, t0 = 0, None
+        got = 0
+        first: float | None = None  # the first record's arrival
         deadline = time.monotonic() + 120
         while got < n and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=100, max_records=500)
             for records in batches.values():
-                if t0 is None:
-                    t0 = time.perf_counter()
+                if first is None:
+                    first = time.perf_counter()
                 got += len(records)
-        consume_rate = got / (time.perf_counter() - (t0 or time.perf_counter()))
+        consume_rate = got / (time.perf_counter() - (first or time.perf_counter()))
     finally:
         await consumer.stop()
     return produce_rate, consume_rate
@@ -119,15 +120,10 @@ async def raw_pipeline(bootstrap: str, dsn: str, n: int) -> float:
         pad = "x" * 300
         futures = []
         for i in range(n):
-            body = {
-                "event_id": str(uuid.uuid4()),
-                "key": f"k{i % 5000}",
-                "payload": {"i": i, "pad": pad},
-            }
+            key = f"k{i % 5000}"
+            body = {"event_id": str(uuid.uuid4()), "key": key, "payload": {"i": i, "pad": pad}}
             futures.append(
-                await producer.send(
-                    topic, value=json.dumps(body).encode(), key=body["key"].encode()
-                )
+                await producer.send(topic, value=json.dumps(body).encode(), key=key.encode())
             )
         await asyncio.gather(*futures)
     finally:

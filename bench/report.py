@@ -23,9 +23,9 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        if self.reference in (None, 0) or math.isnan(self.value):
+        if self.reference is None or self.reference == 0 or math.isnan(self.value):
             return None
-        return self.value / self.reference  # type: ignore[operator]
+        return self.value / self.reference
 
 
 def fmt(v: float | None, unit: str = "") -> str:

@@ -30,11 +30,13 @@ from cobuild_kit.relay import OutboxRelay
 from cobuild_scenario.actors import Api, Tokens
 from cobuild_scenario.pace import Quiescence
 from cobuild_stack.broker import TansuBroker
+from cobuild_stack.discovery import StackInfo
 from cobuild_stack.keys import mint_token
 from cobuild_stack.launcher import SERVICES, Stack, StackConfig
 from cobuild_stack.topics import suite_topics
 
 from bench import feed, ledger_fill, outbox_fill, references
+from bench.cpu import CpuMeter, CpuReading, describe, per_event_us
 from bench.http1 import Http1Pool
 from bench.probe import Counter, RssSampler, percentile, rss_mb, wait_until
 from bench.report import Report, Row, fmt
@@ -65,11 +67,12 @@ class Bench:
         self.sections: dict[str, list[str]] = {}
         self.refs: dict[str, float] = {}
         self.stack: Stack
-        self.info: dict[str, Any] = {}
+        self.info: StackInfo
         self.tokens: dict[tuple[str, uuid.UUID], str] = {}
         self.district = feed.District(self.run_id, "pipe")
         self.loaded: list[feed.Batch] = []
         self.profiles: list[str] = []
+        self.cpu = CpuMeter(self.cpu_components)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -93,6 +96,16 @@ class Bench:
 
     def pids(self) -> dict[str, int | None]:
         return {name: s.pid for name, s in self.stack.services.items()}
+
+    def cpu_components(self) -> dict[str, int | None]:
+        return {**self.pids(), "Tansu": self.stack.broker.pid, "driver": os.getpid()}
+
+    def cpu_row(self, label: str, before: CpuReading, events: int, seconds: float) -> None:
+        """One line of the CPU section: where the phase's CPU went, per event."""
+        us = per_event_us(before, self.cpu.read(), events)
+        self.section("CPU per event (from /proc)").append(
+            f"- {label}: {describe(us, seconds, events)}"
+        )
 
     async def produce(self, records: list[feed.Record]) -> float:
         """Records encoded before the timed phase; returns seconds spent producing."""
@@ -199,8 +212,10 @@ class Bench:
         service reports no consumer lag and no outbox backlog (the driver's `Quiescence`),
         then until the points ledger stops growing, three seconds running."""
         t0 = time.monotonic()
+        keys = self.info["keys"]
         api = Api(
-            {name: s["url"] for name, s in self.info["services"].items()}, Tokens(self.info["keys"])
+            {name: s["url"] for name, s in self.info["services"].items()},
+            Tokens({"kid": keys["kid"], "private_key": keys["private_key"]}),
         )
         try:
             token = api.tokens.token("district_admin", str(self.district.district_id))
@@ -232,7 +247,14 @@ class Bench:
         r["kafka_produce"], r["kafka_consume"] = await references.kafka_produce_consume(
             bootstrap, 50_000
         )
+        cpu0 = self.cpu.read()
         r["raw_pipeline"] = await references.raw_pipeline(bootstrap, dsn, 30_000)
+        self.cpu_row(
+            "ref: raw pipeline, 30,000 events (the driver runs it)",
+            cpu0,
+            30_000,
+            30_000 / r["raw_pipeline"],
+        )
         add = self.report.add
         add(Row("ref: PostgreSQL single-row commits, one connection", r["pg_commits"], "commits/s"))
         add(Row("ref: PostgreSQL rows in batches of 500 (COPY)", r["pg_copy"], "rows/s"))
@@ -371,10 +393,14 @@ class Bench:
         signed = feed.encode_all((batch.signed(a) for a in range(batch.agreements())), "agreements")
         self.rss.mark(phase)
         base = await self.baselines()
+        cpu0 = self.cpu.read()
         t0 = time.perf_counter()
         fed = await self.produce(signed)
         took, got, _ = await self._wait_effects(
             batch, "opened", base, points=False, t0=t0, timeout=self.phase_cap_s
+        )
+        self.cpu_row(
+            f"{phase}: agreement.signed → commitment opened in the ledger", cpu0, got, took
         )
         self.report.note(
             f"{batch.name}: fed {len(signed)} agreement.signed in {fed:.1f}s; "
@@ -485,6 +511,7 @@ class Bench:
         self.rss.mark(f"fulfil {batch.n}")
         base = await self.baselines()
         profile = asyncio.create_task(self.profile(f"fulfil-{batch.n}", 20))
+        cpu0 = self.cpu.read()
         t0 = time.perf_counter()
         fed = await self.produce(events)
         took, got, pts = await self._wait_effects(
@@ -495,6 +522,12 @@ class Bench:
             t0=t0,
             timeout=self.phase_cap_s,
             want=len(opened),
+        )
+        self.cpu_row(
+            f"fulfil {batch.n}: commitment.fulfilled → ledger + points (py-spy sampled for 20 s)",
+            cpu0,
+            min(got, pts),
+            took,
         )
         await profile
         self.report.note(
@@ -518,12 +551,14 @@ class Bench:
         events = feed.encode_all((batch.opened(i) for i in range(n)), "commitments")
         self.rss.mark(f"open {n}")
         base = await self.baselines()
+        cpu0 = self.cpu.read()
         t0 = time.perf_counter()
         await self.produce(events)
         del events
         opened_s, opened_n, _ = await self._wait_effects(
             batch, "opened", base, points=False, t0=t0, timeout=self.phase_cap_s
         )
+        self.cpu_row(f"open {n}: commitment.opened → ledger", cpu0, opened_n, opened_s)
         self._throughput_row(
             f"pipeline {n:,}: opened → ledger{_partial(opened_n, n)}",
             opened_n,
@@ -586,8 +621,15 @@ class Bench:
 
         self.rss.mark("latency")
         poller = asyncio.create_task(poll())
+        cpu0 = self.cpu.read()
         t0 = time.perf_counter() + 0.5
         await asyncio.gather(*(one(i, t0 + i / rate) for i in range(n)))
+        self.cpu_row(
+            f"latency at {rate}/s: per confirm, over the {seconds} s of confirms",
+            cpu0,
+            n,
+            time.perf_counter() - t0,
+        )
         achieved = n / (max(accepted.values(), default=t0 + 1) - t0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(poller), 60)

@@ -1,0 +1,73 @@
+"""CPU time by component, read from /proc: where a phase's CPU went, per event.
+
+Components: each service process, the broker, the PostgreSQL backends grouped by database (a
+service's own, `bench_raw` for the references), PostgreSQL's background processes
+(checkpointer, WAL writer, autovacuum), and this benchmark's own process (the driver: feed,
+HTTP client, pollers). Processes that end between two readings lose their last ticks, which
+only undercounts short-lived backends.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+_HZ = os.sysconf("SC_CLK_TCK")
+_BACKGROUND = ("checkpointer", "walwriter", "background writer", "autovacuum", "logical", "stats")
+
+
+def _cpu_seconds(stat: str) -> float:
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _HZ
+
+
+def _postgres_component(cmdline: str) -> str:
+    # "postgres: <user> <database> <host> <state>" for a backend
+    rest = cmdline.split("postgres:", 1)[1].split()
+    if len(rest) < 3 or any(b in cmdline for b in _BACKGROUND):
+        return "PostgreSQL background"
+    return f"PostgreSQL {rest[1]}"
+
+
+CpuReading = dict[str, float]  # component → CPU seconds since its processes started
+
+
+class CpuMeter:
+    """Reads the CPU seconds of the named processes and of every PostgreSQL process."""
+
+    def __init__(self, named: Callable[[], Mapping[str, int | None]]) -> None:
+        self._named = named
+
+    def read(self) -> CpuReading:
+        by_pid = {pid: name for name, pid in self._named().items() if pid}
+        out: dict[str, float] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            name = by_pid.get(int(entry.name))
+            if name is None and cmd.startswith("postgres:"):
+                name = _postgres_component(cmd)
+            if name is not None:
+                out[name] = out.get(name, 0.0) + _cpu_seconds(stat)
+        return out
+
+
+def per_event_us(before: CpuReading, after: CpuReading, events: int) -> dict[str, float]:
+    """Microseconds of CPU per event by component, largest first (components under 1 µs out)."""
+    deltas = {n: after.get(n, 0.0) - before.get(n, 0.0) for n in set(before) | set(after)}
+    us = {n: 1e6 * d / max(events, 1) for n, d in deltas.items() if d > 0}
+    return dict(sorted(((n, v) for n, v in us.items() if v >= 1), key=lambda kv: -kv[1]))
+
+
+def describe(us: Mapping[str, float], seconds: float, events: int) -> str:
+    """'1,234 µs per event (machine 187% busy): evaluation 300, …' for RESULTS.md."""
+    total = sum(us.values())
+    busy = 100 * total * events / 1e6 / seconds if seconds > 0 else 0.0
+    parts = ", ".join(f"{n} {v:,.0f}" for n, v in us.items())
+    return f"{total:,.0f} µs of CPU per event (the machine {busy:.0f}% busy of 200%): {parts}"
