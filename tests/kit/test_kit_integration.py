@@ -509,3 +509,23 @@ async def test_a_key_left_in_progress_by_a_dead_process_is_taken_over_after_a_wh
     taken_over = await kit.client.post(f"/parties/{a}/ping", headers=headers)
     assert taken_over.status_code == 201
     assert taken_over.headers.get("idempotent-replayed") is None
+
+
+class _PoolAway:
+    """A pool whose connections fail as a restarting PostgreSQL's do."""
+
+    def acquire(self, *args: Any, **kwargs: Any) -> Any:
+        raise asyncpg.InterfaceError("connection is closed")
+
+
+async def test_lag_is_unknown_not_an_error_while_the_database_is_away(
+    kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drivers poll /ops/lag through a database restart: they need a 503 to retry on."""
+    admin = kit.issuer.headers(Role.DISTRICT_ADMIN, uuid4())
+    monkeypatch.setattr(kit.rt, "_pool", _PoolAway())
+    answer = await kit.client.get("/ops/lag", headers=admin)
+    monkeypatch.undo()
+    assert answer.status_code == 503, answer.text
+    assert "outbox backlog unknown" in answer.json()["message"]
+    assert (await kit.client.get("/ops/lag", headers=admin)).status_code == 200

@@ -33,9 +33,10 @@ IN_PROGRESS_TAKEOVER = timedelta(seconds=60)
 # The database is down or a pooled connection died with it (a PostgreSQL restart): not a bug
 # of the request, so a 503 the client may retry, not a 500. The pool replaces dead connections.
 UNAVAILABLE: tuple[type[Exception], ...] = (
-    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.PostgresConnectionError,  # class 08, ConnectionDoesNotExistError among them
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
     ConnectionError,
 )
 

