@@ -96,13 +96,48 @@ class Counter:
         self.conn: asyncpg.Connection | None = None
 
     async def value(self, sql: str, *args: object) -> int:
+        return (await self.row(sql, *args))[0]
+
+    async def row(self, sql: str, *args: object) -> tuple[int, ...]:
+        """The first row of `sql`, as integers."""
         if self.conn is None or self.conn.is_closed():
             self.conn = await asyncpg.connect(self.dsn)
-        return int(await self.conn.fetchval(sql, *args))
+        row = await self.conn.fetchrow(sql, *args)
+        assert row is not None
+        return tuple(int(v) for v in row.values())
 
     async def close(self) -> None:
         if self.conn is not None:
             await self.conn.close()
+
+
+class Since:
+    """Rows of one table matching `where` with an id above a start, counted incrementally:
+    each poll reads only the rows written since the last. Sound for a table whose writer
+    commits its transactions one after another (ids then become visible in order)."""
+
+    def __init__(self, dsn: str, table: str, where: str, start: int, arg: object) -> None:
+        self._counter = Counter(dsn)
+        self._poll = (
+            f"SELECT count(*) FILTER (WHERE {where}), coalesce(max(id), $1) "
+            f"FROM {table} WHERE id > $1"
+        )
+        self._exact = f"SELECT count(*) FROM {table} WHERE id > $1 AND {where}"
+        self._arg = arg
+        self.start = self.mark = start
+        self.total = 0
+
+    async def count(self) -> int:
+        new, self.mark = await self._counter.row(self._poll, self.mark, self._arg)
+        self.total += new
+        return self.total
+
+    async def exact(self) -> int:
+        """The whole count in one statement, to check the incremental one."""
+        return await self._counter.value(self._exact, self.start, self._arg)
+
+    async def close(self) -> None:
+        await self._counter.close()
 
 
 def percentile(values: list[float], p: float) -> float:
