@@ -1396,6 +1396,15 @@ FINDINGS = """
   the drill-down). The drill-down used to list every child with its figures: a community's
   thousands of agreements (p99 94 ms at 116,000 commitments, growing with the ledger). It is
   now a page (default 100, `children_offset` for the next), cut before the per-child sums.
+  At 10^6 commitments (100,000 agreements, about 4,800 per community) the community scope
+  is the slow one (p50 16–19, p99 26–28 ms in the 07:38 large run): counting a community's
+  agreements for the page takes one skip-scan probe per agreement. On the ledger exactly as
+  the pipeline left it, the index-only scans also read the heap, because PostgreSQL's
+  default autovacuum waits for 20% of a table to change; the ledger tables now vacuum at 2%
+  (migration 0003). Over all scopes that took the p50 from 7.3 to 3.5 ms (05:03 and 07:38
+  large runs) and the p99 from 25.8 to 24.4 ms: the p99 is the community scope, vacuumed or
+  not. The next step would be a table of each party's agreements, written with the opening
+  facts, so that a page and its count are one index range.
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,

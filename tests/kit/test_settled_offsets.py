@@ -1,14 +1,12 @@
 """Offsets are committed after the batches they cover, at most every interval, never ahead of
-what was settled, only for partitions still owned, and again after a failed commit."""
+what was settled, only for partitions still owned; a failed or rewound one is dropped."""
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError
-from cobuild_kit import offsets as offsets_module
 from cobuild_kit.offsets import SettledOffsets
 from cobuild_kit.testing import FakeRecord
 
@@ -64,18 +62,27 @@ async def test_a_partition_no_longer_owned_is_left_to_its_new_owner() -> None:
     assert consumer.commits == [{A1: 3}]
 
 
-async def test_a_failed_commit_is_retried_with_what_was_settled_meanwhile(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(offsets_module, "RETRY_AFTER_S", 0.01)
+async def test_a_failed_commit_is_dropped_and_the_next_batch_commits_past_it() -> None:
     consumer = FakeConsumer({A0}, failures=1)
     o = SettledOffsets("g", 0.02)
     await o.settled(consumer, records(0, 1))
-    await asyncio.sleep(0.05)  # the first attempt failed
+    await asyncio.sleep(0.06)  # the first attempt failed
+    assert consumer.commits == []
+    await asyncio.sleep(0.06)
+    assert consumer.commits == []  # not retried: it may name a log the broker lost
     await o.settled(consumer, records(0, 2))
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.06)
     assert consumer.commits == [{A0: 3}]
     await o.close()
+
+
+async def test_a_rewind_forgets_what_is_not_committed() -> None:
+    consumer = FakeConsumer({A0})
+    o = SettledOffsets("g", 60)
+    await o.settled(consumer, records(0, 500))
+    o.forget()
+    await o.close()
+    assert consumer.commits == []
 
 
 async def test_close_commits_what_is_settled() -> None:

@@ -23,7 +23,6 @@ from aiokafka.errors import KafkaError
 from cobuild_kit.logging import get_logger
 
 log = get_logger(__name__)
-RETRY_AFTER_S = 1.0  # after a failed commit (a rebalance, a broker outage)
 
 
 class SettledOffsets:
@@ -54,30 +53,30 @@ class SettledOffsets:
         while True:
             await self._dirty.wait()
             await asyncio.sleep(self.interval_s)
-            if not await self.flush():
-                await asyncio.sleep(RETRY_AFTER_S)
+            await self.flush()
 
-    async def flush(self) -> bool:
+    def forget(self) -> None:
+        """Drop what is not committed yet: after a rewind its offsets may name another log's
+        records (a broker that lost its data and was refilled)."""
+        self._pending = {}
+
+    async def flush(self) -> None:
         """Commit what is settled; a partition this member no longer owns is left to its new
         owner, which reads from the last commit (the inbox absorbs the repeats)."""
         self._dirty.clear()
         consumer, pending, self._pending = self._consumer, self._pending, {}
         if consumer is None or not pending:
-            return True
+            return
         owned = consumer.assignment()
         offsets = {tp: off for tp, off in pending.items() if tp in owned}
         if not offsets:
-            return True
+            return
         try:
             await consumer.commit(offsets)
-            return True
         except (KafkaError, OSError) as exc:
-            # Kept for the next attempt, merged with what was settled meanwhile.
+            # Dropped, not retried: the next batch commits past it, and a broker that comes
+            # back empty must not be handed offsets of the log it lost.
             log.warning("consumer.commit_failed", consumer=self.group, error=repr(exc))
-            for tp, off in offsets.items():
-                self._pending[tp] = max(self._pending.get(tp, 0), off)
-            self._dirty.set()
-            return False
 
     async def close(self) -> None:
         """On shutdown: commit what is settled, then stop the loop."""

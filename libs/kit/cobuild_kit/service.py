@@ -268,6 +268,8 @@ class Runtime:
                 "the broker does not answer: start it (empty if need be) before rewinding"
             ) from exc
         rewound = 0
+        for offsets in self.offsets:
+            offsets.forget()
         for subscriber in self.broker.subscribers:
             consumer: Any = getattr(subscriber, "consumer", None)
             partitions = consumer.assignment() if consumer is not None else set()
