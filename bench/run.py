@@ -1308,13 +1308,17 @@ FINDINGS = """
   records instead of 200) were tried and made no difference; the CPU per event, not the
   transactions per batch, is the limit.
 - **The CPU budget, per event (the section above, read from /proc around each phase).** The
-  raw pipeline costs about 105 µs of CPU per event across the machine (its own process about
-  40, Tansu about 35, the idle services the rest). A fed `commitment.fulfilled` costs 800–970
-  µs: evaluation and points 220–300 each, their PostgreSQL backends about 220 together,
-  Tansu 60–75. Two cores at 968 µs per event allow about 2,070 events/s; the 10^5 fulfil
-  phase ran at 1,845 with the machine 179% busy. So the throughput ratio is a CPU ratio,
-  not a wait: half the raw pipeline would need about 210 µs per event for the whole path,
-  less than either consuming service's Python alone.
+  raw pipeline costs about 100 µs of CPU per event across the machine (its own process and
+  PostgreSQL, Tansu, the idle services' polling). A fed `commitment.fulfilled` costs
+  800–970 µs: evaluation and points 250–320 each, their PostgreSQL backends 120–230
+  together, Tansu 50–95. Two cores at 829 µs per event allow about 2,400 events/s; the
+  10^5 fulfil phase of the 08:09 run reached 2,191 with the machine 182% busy. So the
+  throughput ratio is a CPU ratio, not a wait: half the raw pipeline would need under
+  250 µs per event for the whole path, less than either consuming service's Python alone.
+  The bench's own completion poll counted the whole journal every half second; at 10^6
+  that was about 150 µs of PostgreSQL CPU per event (parallel scans of 2M rows). It now
+  counts only the rows since its last poll, and the 10^6 fulfil phase went from 1,369 to
+  1,610 events/s (07:38 and 08:17 large runs).
 - **Per-batch costs at a trickle (this run).** At 200 confirms/s a batch holds one event, and
   a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
@@ -1399,14 +1403,14 @@ FINDINGS = """
   thousands of agreements (p99 94 ms at 116,000 commitments, growing with the ledger). It is
   now a page (default 100, `children_offset` for the next), cut before the per-child sums.
   At 10^6 commitments (100,000 agreements, about 4,800 per community) the community scope
-  is the slow one (p50 16–19, p99 26–28 ms in the 07:38 large run): counting a community's
-  agreements for the page takes one skip-scan probe per agreement. On the ledger exactly as
-  the pipeline left it, the index-only scans also read the heap, because PostgreSQL's
-  default autovacuum waits for 20% of a table to change; the ledger tables now vacuum at 2%
-  (migration 0003). Over all scopes that took the p50 from 7.3 to 3.5 ms (05:03 and 07:38
-  large runs) and the p99 from 25.8 to 24.4 ms: the p99 is the community scope, vacuumed or
-  not. The next step would be a table of each party's agreements, written with the opening
-  facts, so that a page and its count are one index range.
+  is the slow one: p99 24–49 ms over the last three large runs, against 4–14 ms for every
+  scope but community and unit. Counting a community's agreements for the page takes one
+  skip-scan probe per agreement. Tried and reverted: autovacuum at 2% instead of 20% on the
+  ledger tables, in case the ledger as the pipeline left it read the heap for lack of a
+  current visibility map. Two large runs with it gave p50 3.5 and 6.0 ms, p99 24.4 and
+  36.7 ms, against 7.3 and 25.8 ms without: no gain the noise does not cover. The next step
+  would be a table of each party's agreements, written with the opening facts, so that a
+  page and its count are one index range.
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,

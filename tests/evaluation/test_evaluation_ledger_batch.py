@@ -353,24 +353,3 @@ async def test_a_drill_down_finds_agreements_known_only_from_their_commitments(
     finally:
         await pool.close()
 
-
-async def test_the_ledger_tables_are_vacuumed_early(pg_server: Any) -> None:
-    """The drill-down's index-only scans need the visibility map current under the consumer's
-    updates: the ledger's two updated tables vacuum and analyze after 2% of their rows."""
-    pool = await _database(pg_server, "evalvacuum")
-    try:
-        rows = await pool.fetch(
-            """SELECT relname, reloptions FROM pg_class
-               WHERE relname IN ('ledger_commitments', 'ledger_daily') ORDER BY relname"""
-        )
-        want = {
-            "autovacuum_vacuum_scale_factor=0.02",
-            "autovacuum_vacuum_insert_scale_factor=0.02",
-            "autovacuum_analyze_scale_factor=0.02",
-        }
-        assert [(r["relname"], set(r["reloptions"] or ())) for r in rows] == [
-            ("ledger_commitments", want),
-            ("ledger_daily", want),
-        ]
-    finally:
-        await pool.close()
