@@ -107,11 +107,16 @@ CREATE TABLE ref_outbox (id bigserial PRIMARY KEY, event_id uuid UNIQUE, topic t
 
 
 async def raw_pipeline(
-    bootstrap: str, dsn: str, n: int, on_start: Callable[[], None] = lambda: None
+    bootstrap: str,
+    dsn: str,
+    n: int,
+    on_start: Callable[[], None] = lambda: None,
+    on_end: Callable[[], None] = lambda: None,
 ) -> float:
     """Consume a batch; in one transaction insert inbox rows, upsert state, insert outbox
     rows; commit; then commit offsets. Events per second, end to end (produced first, before
-    the clock starts; `on_start` is called when it does, with the first batch)."""
+    the clock starts). `on_start` is called with the first batch and `on_end` after the last,
+    while the connection and its PostgreSQL backend still exist."""
     topic = f"bench.pipe.{uuid.uuid4().hex[:8]}"
     await create_topics(bootstrap, [topic], 4)
     conn = await asyncpg.connect(dsn)
@@ -169,7 +174,9 @@ async def raw_pipeline(
                 )
             await consumer.commit()
             done += len(records)
-        return done / (time.perf_counter() - (t0 or time.perf_counter()))
+        rate = done / (time.perf_counter() - (t0 or time.perf_counter()))
+        on_end()
+        return rate
     finally:
         await consumer.stop()
         await conn.close()

@@ -100,9 +100,17 @@ class Bench:
     def cpu_components(self) -> dict[str, int | None]:
         return {**self.pids(), "Tansu": self.stack.broker.pid, "driver": os.getpid()}
 
-    def cpu_row(self, label: str, before: CpuReading, events: int, seconds: float) -> None:
-        """One line of the CPU section: where the phase's CPU went, per event."""
-        us = per_event_us(before, self.cpu.read(), events)
+    def cpu_row(
+        self,
+        label: str,
+        before: CpuReading,
+        events: int,
+        seconds: float,
+        after: CpuReading | None = None,
+    ) -> None:
+        """One line of the CPU section: where the phase's CPU went, per event (`after`: a
+        reading taken before a backend of the phase closed; default now)."""
+        us = per_event_us(before, after or self.cpu.read(), events)
         self.section("CPU per event (from /proc)").append(
             f"- {label}: {describe(us, seconds, events)}"
         )
@@ -248,14 +256,20 @@ class Bench:
             bootstrap, 50_000
         )
         cpu0: CpuReading = {}
+        cpu1: CpuReading = {}
         r["raw_pipeline"] = await references.raw_pipeline(
-            bootstrap, dsn, 30_000, on_start=lambda: cpu0.update(self.cpu.read())
+            bootstrap,
+            dsn,
+            30_000,
+            on_start=lambda: cpu0.update(self.cpu.read()),
+            on_end=lambda: cpu1.update(self.cpu.read()),
         )
         self.cpu_row(
             "ref: raw pipeline, 30,000 events (the driver runs it; its feed not counted)",
             cpu0,
             30_000,
             30_000 / r["raw_pipeline"],
+            after=cpu1,
         )
         add = self.report.add
         add(Row("ref: PostgreSQL single-row commits, one connection", r["pg_commits"], "commits/s"))
