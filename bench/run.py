@@ -1322,13 +1322,14 @@ FINDINGS = """
   records instead of 200) were tried and made no difference; the CPU per event, not the
   transactions per batch, is the limit.
 - **The CPU budget, per event (the section above, read from /proc around each phase).** The
-  raw pipeline costs about 100 µs of CPU per event across the machine (its own process and
-  PostgreSQL, Tansu, the idle services' polling). A fed `commitment.fulfilled` costs
-  800–970 µs: evaluation and points 250–320 each, their PostgreSQL backends 120–230
-  together, Tansu 50–95. Two cores at 829 µs per event allow about 2,400 events/s; the
-  10^5 fulfil phase of the 08:09 run reached 2,191 with the machine 182% busy. So the
-  throughput ratio is a CPU ratio, not a wait: half the raw pipeline would need under
-  250 µs per event for the whole path, less than either consuming service's Python alone.
+  raw pipeline costs about 70 µs of CPU per event across the machine (its own process 28,
+  its PostgreSQL backend 27, Tansu 7, the idle services' polling the rest), and uses 1.2 of
+  the 2 cores. A fed `commitment.fulfilled` costs 730–930 µs: evaluation and points
+  220–320 each, their PostgreSQL backends 120–230 together, Tansu 40–95. Two cores at
+  864 µs per event allow about 2,300 events/s; the 10^5 fulfil phase of the 08:49 run
+  reached 2,109 with the machine 182% busy. So the throughput ratio is a CPU ratio, not a
+  wait: half the raw pipeline (8,362 events/s in that run) would need under 240 µs per
+  event for the whole path, less than either consuming service's Python alone.
   The bench's own completion poll counted the whole journal every half second; at 10^6
   that was about 150 µs of PostgreSQL CPU per event (parallel scans of 2M rows). It now
   counts only the rows since its last poll, and the 10^6 fulfil phase went from 1,369 to
