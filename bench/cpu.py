@@ -2,9 +2,9 @@
 
 Components: each service process, the broker, the PostgreSQL backends grouped by database (a
 service's own, `bench_raw` for the references), PostgreSQL's background processes
-(checkpointer, WAL writer, autovacuum), and this benchmark's own process (the driver: feed,
-HTTP client, pollers). Processes that end between two readings lose their last ticks, which
-only undercounts short-lived backends.
+(checkpointer, WAL writer, autovacuum; parallel query workers apart), and this benchmark's
+own process (the driver: feed, HTTP client, pollers). A process that ends between two
+readings takes its ticks with it: read before a phase's connections close.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def per_event_us(before: CpuReading, after: CpuReading, events: int) -> dict[str
 
 
 def describe(us: Mapping[str, float], seconds: float, events: int) -> str:
-    """'1,234 µs per event (machine 187% busy): evaluation 300, …' for RESULTS.md."""
+    """'1,234 µs of CPU per event (the machine 187% busy of 200%): evaluation 300, …'."""
     total = sum(us.values())
     busy = 100 * total * events / 1e6 / seconds if seconds > 0 else 0.0
     parts = ", ".join(f"{n} {v:,.0f}" for n, v in us.items())
