@@ -352,4 +352,3 @@ async def test_a_drill_down_finds_agreements_known_only_from_their_commitments(
             assert await ledger_store.drill_down(conn, "unit", unit, day, beyond) == ([], 5)
     finally:
         await pool.close()
-
