@@ -26,8 +26,8 @@ from cobuild_contracts.events.commitments import (
     CommitmentOverdue,
 )
 from cobuild_contracts.events.points import PointsAwarded, PointsReversed
-from cobuild_evaluation import consumers, ledger_store, members_store
-from cobuild_evaluation.domain.ledger import Cancelled, Fact, FlaggedOverdue
+from cobuild_evaluation import consumers, ledger_append, ledger_store, members_store
+from cobuild_evaluation.domain.ledger import Cancelled, Fact, FlaggedOverdue, Opened
 from cobuild_kit.clock import FixedClock, business_date
 from cobuild_kit.consumer import BatchProcessor
 from cobuild_kit.db import create_pool
@@ -134,7 +134,9 @@ async def _state(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
         )
         states = await conn.fetch("SELECT * FROM ledger_commitments ORDER BY commitment_id")
         daily = await conn.fetch("SELECT * FROM ledger_daily ORDER BY scope_kind, scope_id, day")
+        agreements = await conn.fetch("SELECT * FROM ledger_agreements ORDER BY agreement_id")
     return {
+        "agreements": [tuple(r) for r in agreements],
         "journal": [tuple(r) for r in journal],
         "states": [tuple(r) for r in states],
         "daily": [tuple(r) for r in daily],
@@ -174,6 +176,7 @@ async def test_a_batch_and_the_same_events_one_by_one_leave_the_same_ledger(
         await batched.close()
     assert len(reference["journal"]) == len(stream) - 1
     assert len(reference["states"]) == 45
+    assert len(reference["agreements"]) == len({s[1] for s in reference["states"]}) > 1
     assert got == reference
 
 
@@ -320,7 +323,8 @@ async def test_a_drill_down_finds_agreements_known_only_from_their_commitments(
     pg_server: Any,
 ) -> None:
     """A community's agreements are those signed and those its commitments name (the
-    commitments may arrive before the signing): the skip scan must find every one, in pages."""
+    commitments may arrive before the signing): the drill-down finds every one, once, in
+    pages."""
     pool = await _database(pg_server, "evaldrill")
     community, unit = uuid4(), uuid4()
     signed, unsigned = uuid4(), sorted(uuid4() for _ in range(4))
@@ -336,13 +340,16 @@ async def test_a_drill_down_finds_agreements_known_only_from_their_commitments(
                 unit,
                 day,
             )
-            rows = [(uuid4(), a, community, unit, uuid4(), day, 100, day) for a in unsigned * 3]
-            await conn.executemany(
-                """INSERT INTO ledger_commitments (commitment_id, agreement_id, community_id,
-                       unit_id, beneficiary_party_id, deadline, committed_fen, opened_on)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-                rows,
-            )
+            opened = [
+                (uuid4(), cid, Opened(str(cid), str(a), str(community), str(unit),
+                                      str(uuid4()), day, 100, day))
+                for a in unsigned * 3
+                for cid in [uuid4()]
+            ]  # fmt: skip
+            async with conn.transaction():
+                await ledger_append.record_many(conn, opened[:5])
+            async with conn.transaction():
+                await ledger_append.record_many(conn, opened[5:])  # agreements already known
             every, total = await ledger_store.drill_down(conn, "community", community, day)
             assert total == 5 and [k for k, _ in every] == sorted([signed, *unsigned])
             page = ledger_store.Page(limit=2, offset=4)

@@ -191,11 +191,16 @@ async def test_street_admin_reads_its_subtree_only(svc: tuple[Served, World]) ->
 async def test_rebuild_equals_incremental(svc: tuple[Served, World]) -> None:
     s, w = svc
     before = await snapshot(s, w)
+    parties = "SELECT * FROM ledger_agreements ORDER BY agreement_id"
     async with s.rt.pool.acquire() as conn:  # damage the aggregates: rebuild must not need them
+        known = await conn.fetch(parties)
         await conn.execute("DELETE FROM ledger_daily WHERE scope_kind = 'community'")
+        await conn.execute("DELETE FROM ledger_agreements WHERE agreement_id = $1", w.a1)
     r = await s.client.post("/ops/ledger/rebuild", headers=h(s, Role.DISTRICT_ADMIN, w.district))
     assert r.status_code == 200 and r.json()["journal_entries"] >= 10
     assert await snapshot(s, w) == before
+    async with s.rt.pool.acquire() as conn:
+        assert await conn.fetch(parties) == known and len(known) >= 3
     refused = await s.client.post("/ops/ledger/rebuild", headers=h(s, Role.STREET_ADMIN, w.s1))
     assert refused.status_code == 403
 

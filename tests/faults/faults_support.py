@@ -569,6 +569,9 @@ async def _points_ledger(dsn: str, counts: Counter[str]) -> list[str]:
     return problems
 
 
+_REBUILT_TABLES = ("ledger_daily", "ledger_commitments", "ledger_agreements")
+
+
 async def _fulfilment_rebuild(dsn: str, counts: Counter[str]) -> list[str]:
     """The aggregates as kept equal a rebuild from the journal (rebuilt inside a transaction
     that is rolled back: the check changes nothing)."""
@@ -577,6 +580,7 @@ async def _fulfilment_rebuild(dsn: str, counts: Counter[str]) -> list[str]:
     read = (
         "SELECT * FROM ledger_daily ORDER BY scope_kind, scope_id, day",
         "SELECT * FROM ledger_commitments ORDER BY commitment_id",
+        "SELECT * FROM ledger_agreements ORDER BY agreement_id",
     )
     conn = await connect(dsn)
     try:
@@ -592,7 +596,7 @@ async def _fulfilment_rebuild(dsn: str, counts: Counter[str]) -> list[str]:
         await conn.close()
     counts["journal entries"] = rebuilt_counts["journal_entries"]
     problems = []
-    for what, a, b in zip(("ledger_daily", "ledger_commitments"), kept, rebuilt, strict=True):
+    for what, a, b in zip(_REBUILT_TABLES, kept, rebuilt, strict=True):
         if a != b:
             problems.append(
                 f"evaluation: {what} differs from its rebuild ({len(a)} vs {len(b)} rows)"

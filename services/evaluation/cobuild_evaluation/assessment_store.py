@@ -76,7 +76,7 @@ async def load_units(
         r["id"]
         for r in await conn.fetch(
             """SELECT party_id AS id FROM party_directory WHERE kind = 'unit' AND parent_id = $1
-               UNION SELECT DISTINCT unit_id FROM ledger_commitments WHERE community_id = ANY($2)""",
+               UNION SELECT unit_id FROM ledger_agreements WHERE community_id = ANY($2)""",
             district_id,
             list(communities),
         )

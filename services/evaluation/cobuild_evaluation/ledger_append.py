@@ -28,6 +28,7 @@ from cobuild_evaluation.ledger_store import (
     _scopes,
     _state,
     fact_data,
+    note_agreements,
     state_args,
 )
 
@@ -80,6 +81,7 @@ async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
     )
     states: dict[UUID, CommitmentState] = {r["commitment_id"]: _state(r) for r in rows}
     changed: dict[UUID, CommitmentState] = {}
+    opened: list[CommitmentState] = []
     totals: dict[DailyKey, list[int]] = defaultdict(lambda: [0] * len(MEASURES))
     for _, commitment_id, fact in todo:
         current = states.get(commitment_id)
@@ -88,12 +90,14 @@ async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
                 # Same key, same partition: a fact before its open means a broken producer.
                 raise ValueError(f"{_kind(fact)} for unknown commitment {commitment_id}")
             state, deltas = open_commitment(fact)
+            opened.append(state)
         else:
             state, deltas = apply_fact(current, fact)
         states[commitment_id] = changed[commitment_id] = state
         for kind, sid in _scopes(state) if deltas else ():
             for d in deltas:
                 totals[(kind, sid, d.day)][_INDEX[d.measure]] += d.amount
+    await note_agreements(conn, opened)
     await _save_states(conn, list(changed.values()))
     await _add_daily(conn, totals)
 

@@ -127,7 +127,13 @@ LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrel
 WHERE i.indrelid = ANY($1::regclass[])
 ORDER BY c.conname NULLS LAST, ix.relname
 """
-_REBUILT = ["ledger_commitments", "ledger_daily"]
+_REBUILT = ["ledger_commitments", "ledger_daily", "ledger_agreements"]
+# Each agreement's parties, from its commitments (they all name the same two).
+_AGREEMENTS = """
+INSERT INTO ledger_agreements (agreement_id, community_id, unit_id)
+SELECT DISTINCT ON (agreement_id) agreement_id, community_id, unit_id
+FROM ledger_commitments ORDER BY agreement_id
+"""
 _STATE_COLUMNS = [c.strip() for c in STATE_COLS.split(",")]
 _DAILY_COLUMNS = ["scope_kind", "scope_id", "day", *MEASURES]
 
@@ -137,7 +143,7 @@ async def rebuild(conn: asyncpg.Connection) -> dict[str, int]:
     transaction. Readers wait for its commit (TRUNCATE's lock), then see the rebuilt ledger
     whole."""
     await conn.execute("LOCK TABLE ledger_journal IN SHARE ROW EXCLUSIVE MODE")
-    await conn.execute("TRUNCATE ledger_daily, ledger_commitments")
+    await conn.execute(f"TRUNCATE {', '.join(_REBUILT)}")
     # Room to hash the roll-up and sort each index in memory, for this transaction only.
     await conn.execute("SET LOCAL work_mem = '64MB'")
     await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -146,6 +152,7 @@ async def rebuild(conn: asyncpg.Connection) -> dict[str, int]:
     await conn.execute(f"ANALYZE {', '.join(_REBUILT)}")  # the roll-up's plan needs the sizes
     for kind, column in _SCOPE_COLUMN.items():
         await conn.execute(_ROLL_UP.format(scope=column), kind)
+    await conn.execute(_AGREEMENTS)
     for statement in restore:
         await conn.execute(statement)
     counts["rows"] = int(await conn.fetchval("SELECT count(*) FROM ledger_daily"))

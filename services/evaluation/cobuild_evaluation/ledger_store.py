@@ -84,10 +84,32 @@ async def record(conn: asyncpg.Connection, event_id: UUID, commitment_id: UUID, 
             # Same key, same partition: a fact before its open means a broken producer.
             raise ValueError(f"{_kind(fact)} for unknown commitment {commitment_id}")
         state, deltas = open_commitment(fact)
+        await note_agreements(conn, [state])
     else:
         state, deltas = apply_fact(_state(row), fact)
     await _save_state(conn, state)
     await _add_deltas(conn, state, deltas)
+
+
+_NOTE_AGREEMENTS = """
+INSERT INTO ledger_agreements (agreement_id, community_id, unit_id)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[])
+ON CONFLICT (agreement_id) DO NOTHING
+"""
+
+
+async def note_agreements(conn: asyncpg.Connection, opened: list[CommitmentState]) -> None:
+    """Record the agreements (and their parties) that newly opened commitments name."""
+    parties = {s.agreement_id: (s.community_id, s.unit_id) for s in opened}
+    if not parties:
+        return
+    ids = sorted(parties)  # a fixed lock order (canonical UUID text sorts as the UUID does)
+    await conn.execute(
+        _NOTE_AGREEMENTS,
+        ids,
+        [parties[a][0] for a in ids],
+        [parties[a][1] for a in ids],
+    )
 
 
 def _state(row: asyncpg.Record) -> CommitmentState:
@@ -215,20 +237,10 @@ _KID_SUMS = f"""CROSS JOIN LATERAL (SELECT {_SUMS} FROM ledger_daily d
 # A page of children ($3 rows after the first $4) is cut before the sums, so a community with
 # thousands of agreements costs one page of index lookups, not thousands. count(*) OVER ()
 # gives the whole number of children with the page. A party's agreements are those signed
-# (agreements) and those its commitments name (they may arrive first); the latter are found
-# by a skip scan of the (party, agreement) index, one probe per agreement, where a plain
-# DISTINCT would read every commitment of the party (p50 150 ms at 10^6 commitments).
-_AGREEMENTS_OF = """WITH RECURSIVE seen(id) AS (
-            (SELECT agreement_id FROM ledger_commitments WHERE {col} = $1
-             ORDER BY agreement_id LIMIT 1)
-            UNION ALL
-            SELECT (SELECT c.agreement_id FROM ledger_commitments c
-                    WHERE c.{col} = $1 AND c.agreement_id > seen.id
-                    ORDER BY c.agreement_id LIMIT 1)
-            FROM seen WHERE seen.id IS NOT NULL),
-        k AS (SELECT id, count(*) OVER () AS total FROM (
+# (agreements) and those its commitments name (ledger_agreements: they may arrive first).
+_AGREEMENTS_OF = """WITH k AS (SELECT id, count(*) OVER () AS total FROM (
             SELECT agreement_id AS id FROM agreements WHERE {col} = $1
-            UNION SELECT id FROM seen WHERE id IS NOT NULL) a
+            UNION SELECT agreement_id FROM ledger_agreements WHERE {col} = $1) a
         ORDER BY id LIMIT $3 OFFSET $4) """
 _DRILL_DOWN = {
     **{

@@ -67,7 +67,7 @@ async def parties_of(conn: asyncpg.Connection, kind: ScopeKind, sid: UUID) -> li
     if kind == ScopeKind.AGREEMENT:
         row = await conn.fetchrow(
             """SELECT community_id, unit_id FROM agreements WHERE agreement_id = $1
-               UNION ALL SELECT community_id, unit_id FROM ledger_commitments WHERE agreement_id = $1
+               UNION ALL SELECT community_id, unit_id FROM ledger_agreements WHERE agreement_id = $1
                LIMIT 1""",
             sid,
         )
