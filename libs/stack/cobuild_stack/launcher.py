@@ -82,6 +82,7 @@ class StackConfig:
     stop_timeout: float = 10.0
     max_restarts: int = 3
     test_mode: bool = False
+    pg_settings: Mapping[str, str] = field(default_factory=dict)  # `-c name=value` at start
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -116,7 +117,10 @@ class Stack:
         self.var_dir = config.var_dir.resolve()
         self._emit = on_event or _log_event
         self.postgres = EmbeddedPostgres(
-            self.var_dir / "pg", config.pg_port, test_mode=config.test_mode
+            self.var_dir / "pg",
+            config.pg_port,
+            test_mode=config.test_mode,
+            settings=config.pg_settings,
         )
         self.broker = TansuBroker(config.broker_port, log_path=self.var_dir / "log" / "broker.log")
         self.services: dict[str, ServiceProcess] = {}

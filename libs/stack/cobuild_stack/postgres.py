@@ -19,6 +19,7 @@ import shutil
 import signal
 import stat
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from .databases import drop_database, provision_database
@@ -76,11 +77,19 @@ def _check_reachable(path: Path, uid: int, gid: int) -> None:
 class EmbeddedPostgres:
     """One PostgreSQL cluster in `data_dir`. A second launch on the same dir reuses it."""
 
-    def __init__(self, data_dir: Path, port: int = 0, *, test_mode: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 0,
+        *,
+        test_mode: bool = False,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self._requested_port = port
         self.port = port
         self.test_mode = test_mode
+        self.settings = dict(settings or {})  # more server settings, `-c name=value`
         self.pid: int | None = None
 
     @property
@@ -118,6 +127,7 @@ class EmbeddedPostgres:
             # OS before they return, so synchronous_commit stays on. With it off, a commit that
             # a consumer had already acknowledged to Kafka was lost in the restart.
             options += ["-c fsync=off", "-c full_page_writes=off"]
+        options += [f"-c {name}={value}" for name, value in self.settings.items()]
         await self._pg_ctl(
             "start", "-l", str(self.log_path), "-w", "-t", "60", "-o", " ".join(options)
         )
