@@ -1,8 +1,9 @@
 """The outbox relay: one active per service (advisory lock), others wait as standby.
 
-It claims unpublished rows in id order with FOR UPDATE SKIP LOCKED, publishes them, then marks
-them. Woken by LISTEN/NOTIFY, with a polling fallback. A crash after publishing and before
-marking republishes the rows; consumers' inboxes absorb the repeat.
+It claims unpublished rows in id order with FOR UPDATE SKIP LOCKED, marking them in the same
+statement, publishes them, then commits. Woken by LISTEN/NOTIFY, with a polling fallback. A
+failed publish, or a crash after publishing and before the commit, rolls the mark back and
+republishes the rows; consumers' inboxes absorb the repeat.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from datetime import timedelta
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -29,13 +31,17 @@ _LEADER_LOCK = 0x0C0B_0002
 BACKLOG_EVERY_S = 5.0  # while draining, how often the backlog gauge is counted afresh
 
 # The envelope leaves as PostgreSQL's text of it, and the header fields are read out in SQL:
-# decoding every row to Python and encoding it again was most of the relay's CPU.
+# decoding every row to Python and encoding it again was most of the relay's CPU. The claim
+# marks the rows too (one statement and round trip fewer per batch than a separate UPDATE):
+# the mark is only seen once the transaction commits, after the publish.
 _CLAIM = """
-SELECT id, topic, key, envelope::text AS value, event_type, event_id::text,
-       envelope->>'schema_version' AS schema_version, envelope->>'producer' AS producer,
-       envelope->>'correlation_id' AS correlation_id
-FROM outbox
-WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+UPDATE outbox o SET published_at = now()
+FROM (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+      FOR UPDATE SKIP LOCKED) claimed
+WHERE o.id = claimed.id
+RETURNING o.id, o.topic, o.key, o.envelope::text AS value, o.event_type, o.event_id::text,
+       o.envelope->>'schema_version' AS schema_version, o.envelope->>'producer' AS producer,
+       o.envelope->>'correlation_id' AS correlation_id
 """
 
 
@@ -119,7 +125,8 @@ class OutboxRelay:
 
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
         async with conn.transaction():
-            rows = await conn.fetch(_CLAIM, self._batch)
+            # RETURNING has no order; a partition's events must leave in id order.
+            rows = sorted(await conn.fetch(_CLAIM, self._batch), key=itemgetter("id"))
             if not rows:
                 metrics.OUTBOX_BACKLOG.set(0)
                 return 0
@@ -134,10 +141,6 @@ class OutboxRelay:
             ]
             await asyncio.gather(*sends)
             crash_point("relay.after_publish")
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                [r["id"] for r in rows],
-            )
         metrics.OUTBOX_PUBLISHED.inc(len(rows))
         if len(rows) < self._batch:  # the claim took every unpublished row there was
             metrics.OUTBOX_BACKLOG.set(0)
