@@ -17,7 +17,9 @@ from cobuild_points.store import members
 
 log = get_logger(__name__)
 
-commitments = ConsumerSpec(purpose="commitments", topics=[topics.COMMITMENTS])
+# Not prompt: nobody stands waiting for an award (the member is not the admin who confirmed),
+# and at the relaxed 100 ms wait a quiet topic costs the broker a fifth of the fetches.
+commitments = ConsumerSpec(purpose="commitments", topics=[topics.COMMITMENTS], prompt=False)
 evaluation = ConsumerSpec(purpose="evaluation", topics=[topics.EVALUATION], prompt=False)
 agreements = follow_parties(
     ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS], prompt=False)
