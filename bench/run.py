@@ -1346,7 +1346,16 @@ FINDINGS = """
   (`cobuild_kit/offsets.py`), and the relay producer no longer lingers 2 ms. Points and
   evaluation went from 23–28% to 20–26% of a core during the step; the p99 did not move
   measurably (the step alone: 85–168 ms over seven runs, before and after; 192–228 ms in
-  full runs, after the 10^4 pipeline).
+  full runs, after the 10^4 pipeline). Then three more: the step's 2 ms poller (500 queries a
+  second from the driver, on the same cores) gave way to PostgreSQL's commit timestamps
+  (`track_commit_timestamp`, on for the bench): the time a fulfilment was journalled is its
+  transaction's commit, read after the step. The relay's claim marks its rows in the same
+  statement (`UPDATE … RETURNING`; the mark shows only after the publish and commit), one
+  statement and round trip fewer per one-event batch. Points' commitments group became
+  `prompt=False` (nobody stands waiting for an award): it fetches a fifth as often on a
+  quiet topic and takes the confirms in larger batches. The step alone, two runs each:
+  p99 117 and 126 ms before the relay and points changes, 74.5 and 88.4 ms after; CPU per
+  confirm 9,023 and 9,273 µs before, 8,645 and 9,017 after (points 1,250 → 1,030).
 - **The broker's cost grows with the batches it stores.** Tansu's memory storage keeps one
   object per produced batch and walks a partition's objects on every fetch.
   `bench/broker_scan.py` measures it: one idle consumer group (20 ms fetch wait) costs the
@@ -1424,9 +1433,17 @@ FINDINGS = """
   skip-scan probe per agreement. Tried and reverted: autovacuum at 2% instead of 20% on the
   ledger tables, in case the ledger as the pipeline left it read the heap for lack of a
   current visibility map. Two large runs with it gave p50 3.5 and 6.0 ms, p99 24.4 and
-  36.7 ms, against 7.3 and 25.8 ms without: no gain the noise does not cover. The next step
-  would be a table of each party's agreements, written with the opening facts, so that a
-  page and its count are one index range.
+  36.7 ms, against 7.3 and 25.8 ms without: no gain the noise does not cover. Fixed with
+  `ledger_agreements`, one row per agreement with its community and unit, written with each
+  batch's opening facts and by the rebuild (migration 0003 backfills it): a page and its
+  count are one index range. Outside the stack, 10^6 commitments in 100,000 agreements over
+  21 communities: the skip scan p50 11.4 / p99 17.2 ms, the new table p50 1.5 / p99 3.3 ms.
+  Its two indexes replace the (party, agreement) indexes on `ledger_commitments`, so an
+  opened commitment writes two fewer index entries. In `make bench-large` (09:37 run): the
+  community scope p50 23.3 → 8.4 ms as the pipeline left the ledger, and after the rebuild
+  p99 26.2 → 11.1 ms (every scope 10.2 ms, met). As the pipeline left it the p99 is still
+  45–48 ms (community, unit) with p50 8–13 ms: a tail of a few slow first reads, which the
+  rebuild's VACUUM removes; I did not find its cause.
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,
