@@ -1355,7 +1355,8 @@ FINDINGS = """
   `prompt=False` (nobody stands waiting for an award): it fetches a fifth as often on a
   quiet topic and takes the confirms in larger batches. The step alone, two runs each:
   p99 117 and 126 ms before the relay and points changes, 74.5 and 88.4 ms after; CPU per
-  confirm 9,023 and 9,273 µs before, 8,645 and 9,017 after (points 1,250 → 1,030).
+  confirm 9,023 and 9,273 µs before, 8,645 and 9,017 after (points 1,250 → 1,030). In
+  the full run of 10:07, after the 10^4 pipeline had filled the broker, p99 131 ms.
 - **The broker's cost grows with the batches it stores.** Tansu's memory storage keeps one
   object per produced batch and walks a partition's objects on every fetch.
   `bench/broker_scan.py` measures it: one idle consumer group (20 ms fetch wait) costs the
