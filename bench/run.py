@@ -1466,8 +1466,17 @@ FINDINGS = """
   opened commitment writes two fewer index entries. In `make bench-large` (09:37 run): the
   community scope p50 23.3 → 8.4 ms as the pipeline left the ledger, and after the rebuild
   p99 26.2 → 11.1 ms (every scope 10.2 ms, met). As the pipeline left it the p99 is still
-  45–48 ms (community, unit) with p50 8–13 ms: a tail of a few slow first reads, which the
-  rebuild's VACUUM removes; I did not find its cause.
+  45–48 ms (community, unit) with p50 8–13 ms, and the rebuild's VACUUM removes the tail.
+  A second run of the 10^6 pipeline and the query step (10:50, `--only pipeline1m,ledger`),
+  with the table telling first queries from repeats: p99 22.3 ms overall; the community
+  scope's first query of each of its 21 ids p99 46.1 ms, its repeats p99 14.2 ms; the unit
+  scope (343 ids, so all 200 queries are first reads) p50 13.2 / p99 23.2 ms, against 4.4 /
+  6.5 ms after the rebuild. No autovacuum worker ran during the queries (their naptime is a
+  minute; the queries start 5 s after the ingest), and the ledger tables held 10,000–17,000
+  dead rows. So the tail comes with the first read of each id after the ingest, not with
+  the plan; most likely the reader setting hint bits and pruning update chains on pages the
+  ingest has just written (inferred, not profiled). Repeats, and a vacuumed ledger, answer
+  within the target.
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,
