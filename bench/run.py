@@ -1378,8 +1378,11 @@ FINDINGS = """
   `prompt=False` (nobody stands waiting for an award): it fetches a fifth as often on a
   quiet topic and takes the confirms in larger batches. The step alone, two runs each:
   p99 117 and 126 ms before the relay and points changes, 74.5 and 88.4 ms after; CPU per
-  confirm 9,023 and 9,273 µs before, 8,645 and 9,017 after (points 1,250 → 1,030). In
-  the full run of 10:07, after the 10^4 pipeline had filled the broker, p99 131 ms.
+  confirm 9,023 and 9,273 µs before, 8,645 and 9,017 after (points 1,250 → 1,030); a
+  third run after, p99 102.6 ms. In the full run of 10:07, after the 10^4 pipeline had
+  filled the broker, p99 131 ms. Sampled every 2 s during that third run, Tansu rose from
+  23% to 56% of a core within the step's 30 s (5–6% idle before it): its fetches walk the
+  one-record batches the step keeps adding (see the broker finding below).
 - **The broker's cost grows with the batches it stores.** Tansu's memory storage keeps one
   object per produced batch and walks a partition's objects on every fetch.
   `bench/broker_scan.py` measures it: one idle consumer group (20 ms fetch wait) costs the
