@@ -475,11 +475,10 @@ class Bench:
         if errors:
             self.report.note(f"HTTP errors in {batch.name}: {dict(errors.most_common(3))}")
 
-    async def _post(self, path: str, token: str, body: Any = None) -> float:
+    async def _post(self, path: str, token: str, body: Any = None) -> None:
         status, answer = await self.commands.post(path, {"authorization": f"Bearer {token}"}, body)
         if status != 200:
             raise RuntimeError(f"{path.split('/')[-1]} {status} {answer[:80]!r}")
-        return time.perf_counter()
 
     async def _claim_and_done(self, s: feed.Spot) -> None:
         tok = self.token("unit_admin", s.unit_id)
@@ -487,9 +486,9 @@ class Bench:
         body = {"participants": [{"member_id": str(s.member_id), "hours": "1"}]}
         await self._post(f"/commitments/{s.commitment_id}/done", tok, body)
 
-    async def _confirm(self, s: feed.Spot) -> float:
+    async def _confirm(self, s: feed.Spot) -> None:
         tok = self.token("community_admin", s.community_id)
-        return await self._post(f"/commitments/{s.commitment_id}/confirm", tok)
+        await self._post(f"/commitments/{s.commitment_id}/confirm", tok)
 
     async def pipeline_signed_then_fed(self, n: int) -> None:
         """10^5: agreement.signed fed (the commitments service opens), then commitment.fulfilled
@@ -1273,7 +1272,7 @@ async def _commits_seen(
     (epoch seconds) of the transaction that journalled its fulfilment. A slow poll is enough:
     the time comes from PostgreSQL's commit timestamp, not from when the poll saw the row."""
     seen: dict[int, float] = {}
-    while len(seen) < len(index) and time.perf_counter() < deadline:
+    while True:
         rows = await conn.fetch(
             """SELECT id, commitment_id, pg_xact_commit_timestamp(xmin) AS committed_at
                FROM ledger_journal WHERE id > $1 AND fact = 'fulfilled' ORDER BY id""",
@@ -1284,8 +1283,9 @@ async def _commits_seen(
             i = index.get(r["commitment_id"])
             if i is not None:
                 seen.setdefault(i, r["committed_at"].timestamp())
+        if len(seen) >= len(index) or time.perf_counter() >= deadline:
+            return seen
         await asyncio.sleep(0.2)
-    return seen
 
 
 def _partial(done: int, n: int) -> str:
