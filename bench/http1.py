@@ -48,7 +48,15 @@ class Http1Pool:
         return status, answer
 
     async def _borrow(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._idle.empty() and self._opened < self._size:
+        # The server closes a keep-alive connection idle longer than its timeout (uvicorn: 5 s);
+        # a POST written to it fails, and a POST must not be retried, so skip those first.
+        while not self._idle.empty():
+            reader, writer = self._idle.get_nowait()
+            if not reader.at_eof():
+                return reader, writer
+            writer.close()
+            self._opened -= 1
+        if self._opened < self._size:
             self._opened += 1
             try:
                 return await asyncio.open_connection(self._host, self._port)
