@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+import asyncpg
 from cobuild_contracts import PartyKind, PartyRegistered
+from cobuild_kit.clock import SystemClock
+from cobuild_kit.db import connect
+from cobuild_kit.migrations import migrate, package_migrations
+from cobuild_kit.outbox import Outbox
 
 
 def party(name: str = "和平社区", party_id: UUID | None = None) -> PartyRegistered:
@@ -18,3 +23,16 @@ def party(name: str = "和平社区", party_id: UUID | None = None) -> PartyRegi
         code=None,
         version=1,
     )
+
+
+async def staged_outbox(dsn: str, topic: str, rows: int) -> tuple[asyncpg.Connection, list[str]]:
+    """A connection to a kit database whose outbox holds `rows` unpublished party events for
+    `topic`, and their event ids in outbox order."""
+    conn = await connect(dsn)
+    await migrate(conn, package_migrations("cobuild_kit", "kit"))
+    outbox = Outbox("relaytest", SystemClock())
+    async with conn.transaction():
+        staged = [(topic, outbox.envelope(party(f"社区 {i}"))) for i in range(rows)]
+        await outbox.add_envelopes(conn, staged)
+    ids = await conn.fetch("SELECT event_id::text FROM outbox ORDER BY id")
+    return conn, [r[0] for r in ids]

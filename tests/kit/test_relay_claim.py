@@ -8,16 +8,13 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from cobuild_kit.clock import SystemClock
-from cobuild_kit.db import connect, create_pool
+from cobuild_kit.db import create_pool
 from cobuild_kit.kafka import make_producer
-from cobuild_kit.migrations import migrate, package_migrations
-from cobuild_kit.outbox import Outbox
 from cobuild_kit.relay import OutboxRelay
 from cobuild_stack.testing import PgServer, collect
 from cobuild_stack.topics import create_topics
 
-from tests.kit.kit_support import party
+from tests.kit.kit_support import staged_outbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -32,15 +29,10 @@ class BrokerDown:
 
 
 async def _staged(dsn: str, topic: str) -> tuple[asyncpg.Connection, list[str]]:
-    conn = await connect(dsn)
-    await migrate(conn, package_migrations("cobuild_kit", "kit"))
-    outbox = Outbox("relaytest", SystemClock())
-    async with conn.transaction():
-        await outbox.add_envelopes(conn, [(topic, outbox.envelope(party())) for _ in range(ROWS)])
+    conn, ids = await staged_outbox(dsn, topic, ROWS)
     # Every other row moves to the heap's end, so heap order is not id order.
     await conn.execute("UPDATE outbox SET created_at = created_at WHERE id % 2 = 0")
-    ids = await conn.fetch("SELECT event_id::text FROM outbox ORDER BY id")
-    return conn, [r[0] for r in ids]
+    return conn, ids
 
 
 async def test_a_failed_publish_leaves_every_claimed_row_unpublished(pg_server: PgServer) -> None:

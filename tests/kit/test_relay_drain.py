@@ -6,17 +6,14 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from cobuild_kit.clock import SystemClock
-from cobuild_kit.db import connect, create_pool
+from cobuild_kit.db import create_pool
 from cobuild_kit.kafka import make_producer
-from cobuild_kit.migrations import migrate, package_migrations
-from cobuild_kit.outbox import Outbox
 from cobuild_kit.relay import OutboxRelay
 from cobuild_stack.testing import PgServer, collect
 from cobuild_stack.topics import create_topics
 from prometheus_client import REGISTRY
 
-from tests.kit.kit_support import party
+from tests.kit.kit_support import staged_outbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -31,12 +28,7 @@ async def test_a_drain_counts_the_backlog_once_not_after_every_full_batch(
     dsn = await pg_server.create_database("relay")
     topic = f"relay.drain.{uuid4().hex[:8]}"
     await create_topics(kafka_bootstrap, [topic], 2)
-    conn = await connect(dsn)
-    await migrate(conn, package_migrations("cobuild_kit", "kit"))
-    outbox = Outbox("relaytest", SystemClock())
-    async with conn.transaction():
-        staged = [(topic, outbox.envelope(party(f"社区 {i}"))) for i in range(ROWS)]
-        await outbox.add_envelopes(conn, staged)
+    conn, _ = await staged_outbox(dsn, topic, ROWS)
     counts: list[str] = []
 
     def log(query: Any) -> None:
