@@ -14,6 +14,7 @@ makes effects happen once. For each batch:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -417,6 +418,28 @@ def _runs(items: list[_Item[Any]]) -> list[list[_Item[Any]]]:
     return runs
 
 
+@dataclass(frozen=True)
+class BatchPace:
+    """At most one short batch per `interval_s`: after a batch of fewer than `max_records`,
+    rest until `interval_s` after it began. Meanwhile a trickle of events gathers in the
+    broker and arrives as one batch: one fetch and one transaction where each event cost one
+    of each (Tansu ignores `fetch_min_bytes`, which is how a Kafka consumer would ask for
+    this). A full batch never rests, so a backlog drains at full speed."""
+
+    interval_s: float
+    max_records: int
+    clock: Callable[[], float] = time.monotonic
+
+    def rest_s(self, began: float, taken: int) -> float:
+        if not self.interval_s or taken >= self.max_records:
+            return 0.0
+        return max(0.0, began + self.interval_s - self.clock())
+
+    async def rest(self, began: float, taken: int) -> None:
+        if (pause := self.rest_s(began, taken)) > 0:
+            await asyncio.sleep(pause)
+
+
 async def _whole(msg: Any) -> Any:
     """The handler gets the message itself: decoding is ours (a poison message cannot fail
     before us), and the message is what it acks. Taking it by a `KafkaMessage` parameter
@@ -434,6 +457,7 @@ def subscribe(
     session_timeout_ms: int = 10_000,
     batch_timeout_ms: int | None = None,
     commit_interval_ms: int = 50,
+    batch_interval_ms: int = 0,
 ) -> SettledOffsets:
     """Register a FastStream batch subscriber whose offsets are committed only after the
     database commit: at most every `commit_interval_ms` (0: after every batch), see
@@ -444,18 +468,24 @@ def subscribe(
     default (200 ms) put up to 200 ms on an event arriving after a quiet spell. `getmany`
     returns as soon as anything is buffered, so a short wait costs no throughput. By default
     it is a quarter of the fetch wait (at least 5 ms): the loop need not wake much more
-    often than the fetches can bring anything."""
+    often than the fetches can bring anything.
+
+    `batch_interval_ms` paces the group, see `BatchPace`."""
     spec = processor.spec
     if batch_timeout_ms is None:
         batch_timeout_ms = max(5, fetch_max_wait_ms // 4)
     offsets = SettledOffsets(processor.group, commit_interval_ms / 1000)
 
+    pace = BatchPace(batch_interval_ms / 1000, max_records)
+
     async def handle(msg: Any) -> None:  # the KafkaMessage, from `_whole`
+        began = time.monotonic()
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         if await processor.process(records):
             await offsets.settled(msg.consumer, records)
         else:
             await msg.nack()  # rewinds each partition to its earliest record in the batch
+        await pace.rest(began, len(records))
 
     handle.__name__ = f"{processor.group.replace('.', '_')}_handler"
     broker.subscriber(

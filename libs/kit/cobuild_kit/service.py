@@ -130,6 +130,9 @@ class Runtime:
                 fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms
                 if spec.prompt
                 else self.settings.consumer_relaxed_fetch_max_wait_ms,
+                batch_interval_ms=self.settings.consumer_batch_interval_ms
+                if spec.prompt
+                else self.settings.consumer_relaxed_batch_interval_ms,
                 session_timeout_ms=self.settings.consumer_session_timeout_ms,
                 commit_interval_ms=self.settings.consumer_commit_interval_ms,
             )

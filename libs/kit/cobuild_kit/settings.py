@@ -43,6 +43,11 @@ class ServiceSettings(BaseSettings):
     # (ConsumerSpec.prompt=False) wait longer and cost the broker and the service less.
     consumer_fetch_max_wait_ms: int = 20
     consumer_relaxed_fetch_max_wait_ms: int = 100
+    # At most one short batch per interval (consumer.BatchPace): a trickle then costs one
+    # fetch and one transaction per interval, not per event. Off for prompt groups (it would
+    # add up to the interval to the latency a person sees).
+    consumer_batch_interval_ms: int = 0
+    consumer_relaxed_batch_interval_ms: int = 100
     consumer_max_records: int = 200
     # How soon after a batch its offsets are committed (0: after every batch); see offsets.py.
     consumer_commit_interval_ms: int = 50
