@@ -234,6 +234,30 @@ async def test_a_single_event_goes_to_the_many_handler_as_a_one_item_list(env: E
     assert calls.many == [names]
 
 
+async def test_a_known_type_the_group_does_not_handle_is_skipped_by_its_header(env: Env) -> None:
+    """Undecoded, so even a broken body is no concern of this group (the groups handling
+    the type dead-letter it); an unknown type, or a handled one, is still decoded."""
+    tag = uuid4().hex[:6]
+    broken = b'{"not": "an envelope'
+    records = [
+        FakeRecord(TOPIC, 0, env.offset + 1, b"k", broken, (("event_type", b"party.merged"),)),
+        FakeRecord(TOPIC, 0, env.offset + 2, b"k", broken, (("event_type", b"need.published"),)),
+        FakeRecord(TOPIC, 0, env.offset + 3, b"k", broken, (("event_type", b"party.updated"),)),
+    ]
+    env.offset += 3
+    good, _ = env.records([_party(f"{tag}-after")])
+    assert await env.processor(Calls()).process([*records, *good]) is True
+    dead = await env.fetch(
+        "SELECT \"offset\" FROM dead_letters WHERE consumer = 'kittest.batch' "
+        'AND "offset" = ANY($1) ORDER BY 1',
+        [r.offset for r in records],
+    )
+    # need.published is known and unhandled: skipped. party.merged is unknown and
+    # party.updated is handled: both decoded, refused, dead-lettered.
+    assert [d["offset"] for d in dead] == [records[0].offset, records[2].offset]
+    assert await _names(env, [f"{tag}-after"]) == [f"{tag}-after"]
+
+
 def test_on_many_registers_beside_on() -> None:
     s = spec(Calls())
     assert s.event_types() == ["party.registered", "party.updated"]

@@ -2,6 +2,8 @@
 
 Delivery is at-least-once (offsets are committed only after the database commit) and the inbox
 makes effects happen once. For each batch:
+- a message whose `event_type` header names a known event the group does not handle is
+  skipped undecoded (the groups that handle it validate it);
 - a message that does not decode (bad JSON, bad envelope, unknown event type, bad payload) goes
   straight to `<topic>.dlq` with the error;
 - every other message is applied in a savepoint, together with its inbox row;
@@ -21,7 +23,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from cobuild_contracts import ContractError, Envelope, Event, decode
+from cobuild_contracts import EVENT_TYPES, ContractError, Envelope, Event, decode
 from cobuild_contracts.topics import dlq
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -206,6 +208,8 @@ class BatchProcessor:
         return False
 
     async def _decode(self, record: Any) -> _Item[Any] | None:
+        if self._ignores(record):
+            return None
         try:
             envelope, event = decode(record.value)
         except ContractError as exc:
@@ -216,6 +220,19 @@ class BatchProcessor:
         if handler is None and many is None:
             return None  # a known event this consumer has no interest in
         return _Item(record, envelope, event, handler, many)
+
+    def _ignores(self, record: Any) -> bool:
+        """A record whose `event_type` header names a known event this group has no handler
+        for is skipped undecoded: decoding was most of what such a record cost (a group sees
+        every event on its topics; points reads `commitments.events.v1` for one type of ten).
+        The groups that handle the type still validate it, and dead-letter it if it is bad.
+        With no header, or an unknown type in it, the record is decoded as any other."""
+        for name, value in record.headers or ():
+            if name == "event_type":
+                kind = value.decode(errors="replace")
+                wanted = kind in self.spec.handlers or kind in self.spec.many
+                return kind in EVENT_TYPES and not wanted
+        return False
 
     async def _apply(self, items: list[_Item[Any]]) -> bool:
         try:
