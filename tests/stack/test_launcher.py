@@ -157,3 +157,15 @@ async def test_stop_is_clean_and_a_second_launch_reuses_var_pg(
     assert all(
         s.proc is not None and s.proc.returncode is not None for s in again.services.values()
     )
+
+
+def test_the_run_stack_sizes_the_postgres_cache_and_a_test_stack_keeps_the_default() -> None:
+    run = StackConfig.from_env(
+        {"COBUILD_PG_SHARED_BUFFERS": "256MB"}, pg_settings={"track_commit_timestamp": "on"}
+    )
+    assert Stack(run).postgres.settings == {
+        "shared_buffers": "256MB",
+        "track_commit_timestamp": "on",
+    }
+    assert StackConfig.from_env({}).pg_shared_buffers == "1GB"
+    assert "shared_buffers" not in Stack(StackConfig.from_env({}, test_mode=True)).postgres.settings

@@ -82,13 +82,17 @@ class StackConfig:
     stop_timeout: float = 10.0
     max_restarts: int = 3
     test_mode: bool = False
+    # PostgreSQL's default (128 MB) is sized for a shared host; the four services' working
+    # sets (the ledger's pages among them) outgrow it long before a city's data does.
+    pg_shared_buffers: str = "1GB"
     pg_settings: Mapping[str, str] = field(default_factory=dict)  # `-c name=value` at start
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> StackConfig:
-        """COBUILD_PG_PORT, COBUILD_BROKER_PORT, COBUILD_PARTITIONS, COBUILD_CLOCK,
-        COBUILD_SERVICE_MODULE_PATTERN and COBUILD_<SERVICE>_PORT; keyword overrides win."""
+        """COBUILD_PG_PORT, COBUILD_PG_SHARED_BUFFERS, COBUILD_BROKER_PORT, COBUILD_PARTITIONS,
+        COBUILD_CLOCK, COBUILD_SERVICE_MODULE_PATTERN and COBUILD_<SERVICE>_PORT; keyword
+        overrides win."""
         env = os.environ if env is None else env
         services = overrides.get("services", SERVICES)
         env_ports = {
@@ -99,6 +103,7 @@ class StackConfig:
             "pg_port": _env_int(env, "COBUILD_PG_PORT", 0),
             "broker_port": _env_int(env, "COBUILD_BROKER_PORT", 0),
             "partitions": _env_int(env, "COBUILD_PARTITIONS", 4),
+            "pg_shared_buffers": env.get("COBUILD_PG_SHARED_BUFFERS") or "1GB",
             "clock": env.get("COBUILD_CLOCK") or "system",
             # Lets a test (or a developer) run stand-ins for the services.
             "module_pattern": env.get("COBUILD_SERVICE_MODULE_PATTERN") or "cobuild_{name}",
@@ -106,6 +111,12 @@ class StackConfig:
             "service_ports": {**env_ports, **overrides.get("service_ports", {})},
         }
         return cls(**values)
+
+
+def _pg_settings(config: StackConfig) -> dict[str, str]:
+    # A throw-away test cluster keeps PostgreSQL's default cache: it never holds much.
+    sized = {} if config.test_mode else {"shared_buffers": config.pg_shared_buffers}
+    return {**sized, **config.pg_settings}
 
 
 class Stack:
@@ -120,7 +131,7 @@ class Stack:
             self.var_dir / "pg",
             config.pg_port,
             test_mode=config.test_mode,
-            settings=config.pg_settings,
+            settings=_pg_settings(config),
         )
         self.broker = TansuBroker(config.broker_port, log_path=self.var_dir / "log" / "broker.log")
         self.services: dict[str, ServiceProcess] = {}
