@@ -1344,7 +1344,11 @@ FINDINGS = """
   PostgreSQL's text of the stored envelope and reads the header fields in SQL, instead of
   decoding every jsonb row to Python and encoding it again. Larger consumer batches (500
   records instead of 200) were tried and made no difference; the CPU per event, not the
-  transactions per batch, is the limit.
+  transactions per batch, is the limit. A group sees every event on its topics, and the
+  points service decoded each `commitment.opened` only to find it had no handler (42 µs of
+  its CPU per opened commitment): a record whose `event_type` header names a known type the
+  group does not handle is now skipped undecoded (16–20 µs, `--only pipeline10k` and the
+  12:23 run); the groups that handle the type still validate and dead-letter it.
 - **The CPU budget, per event (the section above, read from /proc around each phase).** The
   raw pipeline costs about 70 µs of CPU per event across the machine (its own process 28,
   its PostgreSQL backend 27, Tansu 7, the idle services' polling the rest), and uses 1.2 of
@@ -1383,6 +1387,16 @@ FINDINGS = """
   filled the broker, p99 131 ms. Sampled every 2 s during that third run, Tansu rose from
   23% to 56% of a core within the step's 30 s (5–6% idle before it): its fetches walk the
   one-record batches the step keeps adding (see the broker finding below).
+  Then the groups nobody waits on (`prompt=False`) were paced: after a batch shorter than
+  `max_records` such a group rests until 100 ms after the batch began
+  (`consumer_relaxed_batch_interval_ms`, `cobuild_kit.consumer.BatchPace`), so a trickle
+  gathers into one fetch and one transaction per interval, and a backlog (full batches)
+  never waits. The step alone, one run each side: points 1,007 → 547 µs of CPU per
+  confirm, its PostgreSQL 692 → 273 µs, the machine 8,328 → 7,923 µs; p99 70.2 → 81.4 ms,
+  within the step's noise. Pacing the prompt groups by 10 ms as well moved neither Tansu
+  nor evaluation (7,708 µs per confirm, p99 83.7 ms), so they are not paced. The full runs
+  since: p99 64.0 ms (12:03) and 54.1 ms (12:23, this change and the two below), against
+  131 ms at 10:07 before.
 - **The broker's cost grows with the batches it stores.** Tansu's memory storage keeps one
   object per produced batch and walks a partition's objects on every fetch.
   `bench/broker_scan.py` measures it: one idle consumer group (20 ms fetch wait) costs the
@@ -1480,6 +1494,15 @@ FINDINGS = """
   the plan; most likely the reader setting hint bits and pruning update chains on pages the
   ingest has just written (inferred, not profiled). Repeats, and a vacuumed ledger, answer
   within the target.
+  The cheaper explanation held: PostgreSQL's cache. The cluster ran with its default
+  `shared_buffers` of 128 MB for four databases, so the pages the ingest wrote had left it
+  by the time they were first read, and each first query read its pages back from the OS.
+  The run stack now gives it 1 GB (`COBUILD_PG_SHARED_BUFFERS`; the test stacks keep the
+  default). `make bench-large` at 12:30, as the pipeline left the ledger: p99 17.1 ms
+  overall (met; 36.9 and 22.3 ms in the two runs before), the community scope's first
+  queries p99 21.6 ms (46.1), the unit scope's 17.2 ms (23.2); the community scope as a
+  whole is still at p99 21.0 ms. `make bench` at 12:23: p99 8.06 ms at 116,000 commitments
+  (11.5 before).
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,
