@@ -1502,7 +1502,14 @@ FINDINGS = """
   overall (met; 36.9 and 22.3 ms in the two runs before), the community scope's first
   queries p99 21.6 ms (46.1), the unit scope's 17.2 ms (23.2); the community scope as a
   whole is still at p99 21.0 ms. `make bench` at 12:23: p99 8.06 ms at 116,000 commitments
-  (11.5 before).
+  (11.5 before). A second run of the 10^6 pipeline and the queries (13:21, `--only
+  pipeline1m,ledger`): p99 18.9 ms overall (met), but the unit scope's first reads p99
+  50.1 ms (max 88) and the community's 23.4 ms, with 350,586 dead rows in `ledger_daily`
+  (105,874 in the 12:30 run) and no autovacuum worker running. So a tail is left on the
+  first read after the ingest, and it varies with the dead rows the upserts left; the
+  reader pruning them is the likely cause (inferred). Not changed: autovacuum at 2% was
+  tried before the cache was raised, without a gain the noise did not cover, and one more
+  17-minute run each side could not settle it here.
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,
