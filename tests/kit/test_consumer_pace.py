@@ -26,26 +26,18 @@ from cobuild_stack.topics import create_topics
 from tests.kit.kit_support import party
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_short_batch_rests_until_the_interval_after_it_began() -> None:
-    pace = BatchPace(interval_s=0.1, max_records=200, clock=Clock(10.03))
+    pace = BatchPace(interval_s=0.1, max_records=200, clock=lambda: 10.03)
     assert pace.rest_s(began=10.0, taken=3) == pytest.approx(0.07)
 
 
 def test_a_full_batch_or_a_slow_one_never_rests() -> None:
-    assert BatchPace(0.1, 200, clock=Clock(10.03)).rest_s(began=10.0, taken=200) == 0.0
-    assert BatchPace(0.1, 200, clock=Clock(10.25)).rest_s(began=10.0, taken=3) == 0.0
+    assert BatchPace(0.1, 200, clock=lambda: 10.03).rest_s(began=10.0, taken=200) == 0.0
+    assert BatchPace(0.1, 200, clock=lambda: 10.25).rest_s(began=10.0, taken=3) == 0.0
 
 
 def test_no_interval_never_rests() -> None:
-    assert BatchPace(0.0, 200, clock=Clock(10.0)).rest_s(began=10.0, taken=1) == 0.0
+    assert BatchPace(0.0, 200, clock=lambda: 10.0).rest_s(began=10.0, taken=1) == 0.0
 
 
 class PaceSettings(ServiceSettings):

@@ -496,7 +496,7 @@ def subscribe(
     pace = BatchPace(batch_interval_ms / 1000, max_records)
 
     async def handle(msg: Any) -> None:  # the KafkaMessage, from `_whole`
-        began = time.monotonic()
+        began = pace.clock()
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         if await processor.process(records):
             await offsets.settled(msg.consumer, records)

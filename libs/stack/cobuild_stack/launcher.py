@@ -103,7 +103,7 @@ class StackConfig:
             "pg_port": _env_int(env, "COBUILD_PG_PORT", 0),
             "broker_port": _env_int(env, "COBUILD_BROKER_PORT", 0),
             "partitions": _env_int(env, "COBUILD_PARTITIONS", 4),
-            "pg_shared_buffers": env.get("COBUILD_PG_SHARED_BUFFERS") or "1GB",
+            "pg_shared_buffers": env.get("COBUILD_PG_SHARED_BUFFERS") or cls.pg_shared_buffers,
             "clock": env.get("COBUILD_CLOCK") or "system",
             # Lets a test (or a developer) run stand-ins for the services.
             "module_pattern": env.get("COBUILD_SERVICE_MODULE_PATTERN") or "cobuild_{name}",
