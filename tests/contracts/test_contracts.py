@@ -338,11 +338,20 @@ def test_unknown_event_type() -> None:
     assert c.decode_envelope(raw).event_type == "need.sold"
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b"[1, 2]", b"null"])
-def test_not_an_envelope(raw: bytes) -> None:
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not valid UTF-8 JSON"),
+        (b"\xff\xfe", "not valid UTF-8 JSON"),
+        (b"[1, 2]", "the envelope must be a JSON object"),
+        (b"null", "the envelope must be a JSON object"),
+    ],
+)
+def test_not_an_envelope(raw: bytes, reason: str) -> None:
     with pytest.raises(c.ContractError) as info:
         c.decode(raw)
     assert info.value.field is None
+    assert info.value.reason.startswith(reason)
 
 
 # --- ids -------------------------------------------------------------------------------

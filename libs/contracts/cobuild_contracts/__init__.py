@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from . import enums, topics
 from .base import (
-    LENIENT,
     CategoryCode,
     Contract,
     Decimal2,
@@ -89,7 +88,6 @@ from .registry import EVENT_TYPES, event_class, events_on
 
 __all__ = [
     "EVENT_TYPES",
-    "LENIENT",
     "ActivityPublished",
     "ActivitySignedUp",
     "AgreementAmended",

@@ -2,9 +2,9 @@
 
 Producers and consumers use the same models, with one difference: producers forbid
 unknown fields (a typo must not reach the wire), while consumers ignore them (a newer
-producer may add optional fields within v1). Validating with ``context=LENIENT`` selects
-the consumer behaviour; pydantic passes the context down to nested models, so nested
-contracts (agreement items, participants) are lenient too.
+producer may add optional fields within v1). The models forbid them; a consumer validates
+with ``extra="ignore"`` (see ``envelope.decode``), which pydantic applies to nested models
+too (agreement items, participants).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, ClassVar, Final
 
 from pydantic import (
     AfterValidator,
@@ -21,40 +21,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    ValidationInfo,
     WithJsonSchema,
-    model_validator,
 )
-
-# Pass as ``context=`` to ``model_validate`` to read the way a consumer does.
-LENIENT: Final[dict[str, Any]] = {"lenient": True}
-
-
-def is_lenient(info: ValidationInfo) -> bool:
-    """True when the caller asked for consumer-side (unknown-field tolerant) validation."""
-    context = info.context
-    return isinstance(context, dict) and bool(context.get("lenient"))
 
 
 class Contract(BaseModel):
     """Immutable, strict-on-write, tolerant-on-read base model."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_unknown_when_lenient(cls, data: Any, info: ValidationInfo) -> Any:
-        # Only a consumer (lenient context) drops unknown keys; a producer keeps them so
-        # that ``extra="forbid"`` refuses them.
-        if isinstance(data, dict) and is_lenient(info):
-            # __pydantic_fields__, not model_fields: pydantic 2.11+ routes the latter through
-            # a deprecation descriptor, which was 8% of a consumer's CPU. Most messages carry
-            # no unknown key, so they pass without a copy.
-            known = cls.__pydantic_fields__
-            if data.keys() <= known.keys():
-                return data
-            return {k: v for k, v in data.items() if k in known}
-        return data
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -6,7 +6,6 @@ Producers: ``encode(wrap(event, producer=..., occurred_at=...))``. Consumers:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from uuid import UUID
 
 from pydantic import Field, ValidationError
 
-from .base import LENIENT, Contract, Event, UtcDatetime
+from .base import Contract, Event, UtcDatetime
 from .errors import ContractError, UnknownEventType
 from .ids import new_event_id
 from .registry import event_class
@@ -89,22 +88,19 @@ def headers(envelope: Envelope | Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _load(raw: bytes | str) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ContractError(f"not valid UTF-8 JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ContractError(f"envelope must be a JSON object, not {type(data).__name__}")
-    return data
-
-
 def decode_envelope(raw: bytes | str) -> Envelope:
-    """Parse the envelope only (leniently: unknown envelope fields are ignored)."""
-    data = _load(raw)
+    """Parse the envelope only (leniently: unknown envelope fields are ignored).
+
+    JSON is parsed and validated in one pass in pydantic's core, not by ``json.loads`` and
+    then a walk of the dict: a consumer decodes every message it handles."""
     try:
-        return Envelope.model_validate(data, context=LENIENT)
+        return Envelope.model_validate_json(raw, extra="ignore")
     except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise ContractError(f"not valid UTF-8 JSON: {first['msg']}") from exc
+        if first["type"] == "model_type":
+            raise ContractError("the envelope must be a JSON object") from exc
         raise ContractError.from_validation(exc) from exc
 
 
@@ -112,7 +108,7 @@ def parse_payload(envelope: Envelope) -> Event:
     """Validate an envelope's payload against its event type (leniently)."""
     cls = event_class(envelope.event_type)
     try:
-        event = cls.model_validate(envelope.payload, context=LENIENT)
+        event = cls.model_validate(envelope.payload, extra="ignore")
     except ValidationError as exc:
         raise ContractError.from_validation(exc, prefix="payload") from exc
     if event.key() != envelope.key:
