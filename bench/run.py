@@ -1337,10 +1337,13 @@ FINDINGS = """
   process doing one hop in the raw pipeline. A `commitment.fulfilled` is consumed by two
   services, causes a `points.awarded` that the points relay publishes and the evaluation
   service consumes again: three consumer hops and a relay per fed event, each measured
-  against the raw pipeline's one hop. Changed this run: the contracts' lenient
-  pre-validator read `cls.model_fields` through pydantic's deprecation descriptor (8% of
-  the points samples) and copied every message; it now reads `__pydantic_fields__` and
-  passes messages with no unknown key uncopied (a `decode` 45.7 → 28.8 µs). The relay sends
+  against the raw pipeline's one hop. The contracts' lenient reading was a Python
+  pre-validator on every model, after a `json.loads`: first 8% of the points samples (it
+  read `cls.model_fields` through pydantic's deprecation descriptor; a `decode` 45.7 →
+  28.8 µs once it read `__pydantic_fields__`), still 5–6% after. It is gone: a consumer
+  validates the raw bytes in pydantic's core with `extra="ignore"` (pydantic 2.12 applies it
+  to nested models too), and a `commitment.fulfilled` decodes in 8.0 µs instead of 15.5
+  (timeit, one machine); the pipeline runs cannot resolve a gain that size. The relay sends
   PostgreSQL's text of the stored envelope and reads the header fields in SQL, instead of
   decoding every jsonb row to Python and encoding it again. Larger consumer batches (500
   records instead of 200) were tried and made no difference; the CPU per event, not the
@@ -1510,6 +1513,21 @@ FINDINGS = """
   reader pruning them is the likely cause (inferred). Not changed: autovacuum at 2% was
   tried before the cache was raised, without a gain the noise did not cover, and one more
   17-minute run each side could not settle it here.
+  Then room on the page for the rows updated in place (fillfactor: `ledger_daily` 70,
+  `ledger_commitments`, `member_points` and `points_chain` 80; evaluation migration 0004,
+  points 0002). With full pages an update that cannot stay on its page writes a new index
+  entry and leaves a dead row elsewhere; with room it is HOT. `--only pipeline10k`, one run
+  each: `ledger_daily` 73% → 92% of updates HOT (dead rows 17,577 → 7,615),
+  `ledger_commitments` 28% → 51%, `points_chain` 0% → 29%. At 10^6 (`--large --only
+  pipeline1m,ledger`, back to back, with it at 14:13 and without at 14:32; figures without →
+  with): the points service's PostgreSQL 114 → 49 µs of CPU per fulfilment (each award moves
+  its member-year's chain head), dead rows in `ledger_commitments` 197,905 → 0 and in
+  `ledger_daily` 97,659 → 107,794, fulfilments 1,783 → 1,765 events/s, ledger p50 9.57 →
+  7.80 ms and p99 31.2 → 25.7 ms. Both query runs missed the 20 ms that the 12:30 and 13:21
+  runs met with the same queries: their references were faster (aiokafka produce 75,448
+  msgs/s, against 48,637 and 57,271), and the commitment scope, whose query is one row, went
+  from p50 2.1 ms to 2.4 and 4.2 ms. The first-read tail per scope is the machine's as much
+  as the ledger's, and runs hours apart do not compare.
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,
