@@ -1515,19 +1515,23 @@ FINDINGS = """
   17-minute run each side could not settle it here.
   Then room on the page for the rows updated in place (fillfactor: `ledger_daily` 70,
   `ledger_commitments`, `member_points` and `points_chain` 80; evaluation migration 0004,
-  points 0002). With full pages an update that cannot stay on its page writes a new index
-  entry and leaves a dead row elsewhere; with room it is HOT. `--only pipeline10k`, one run
-  each: `ledger_daily` 73% → 92% of updates HOT (dead rows 17,577 → 7,615),
-  `ledger_commitments` 28% → 51%, `points_chain` 0% → 29%. At 10^6 (`--large --only
-  pipeline1m,ledger`, back to back, with it at 14:13 and without at 14:32; figures without →
-  with): the points service's PostgreSQL 114 → 49 µs of CPU per fulfilment (each award moves
-  its member-year's chain head), dead rows in `ledger_commitments` 197,905 → 0 and in
-  `ledger_daily` 97,659 → 107,794, fulfilments 1,783 → 1,765 events/s, ledger p50 9.57 →
-  7.80 ms and p99 31.2 → 25.7 ms. Both query runs missed the 20 ms that the 12:30 and 13:21
-  runs met with the same queries: their references were faster (aiokafka produce 75,448
-  msgs/s, against 48,637 and 57,271), and the commitment scope, whose query is one row, went
-  from p50 2.1 ms to 2.4 and 4.2 ms. The first-read tail per scope is the machine's as much
-  as the ledger's, and runs hours apart do not compare.
+  points 0002). With full pages an update that cannot stay on its page writes new index
+  entries and leaves a dead row behind; with room it is HOT. `--only pipeline10k`, one run
+  each, counted by `pg_stat_user_tables`: `ledger_daily` 73% → 92% of updates HOT (dead rows
+  17,577 → 7,615), `ledger_commitments` 28% → 51%, `points_chain` 0% → 29%. At 10^6 the
+  effect is inside the noise: `--large --only pipeline1m,ledger` back to back without and
+  with it, then `make bench-large` with it (14:32, 14:13, 14:56): the points service's
+  PostgreSQL 114, 49 and 122 µs of CPU per fulfilment; dead rows in `ledger_commitments`
+  197,905, 0 and 94,347, in `ledger_daily` 97,659, 107,794 and 113,414; fulfilments 1,783,
+  1,765 and 1,735 events/s; ledger p99 as the pipeline left it 31.2, 25.7 and 27.4 ms. All
+  three missed the 20 ms that the 12:30 and 13:21 runs met with the same queries, and this
+  machine was slower than it was then: aiokafka produce 48,637–59,612 msgs/s against 75,448,
+  the raw pipeline 11,445–21,716 events/s, the one-row commitment scope p50 2.4–5.0 ms
+  against 2.1. After the rebuild's VACUUM the same queries give p99 12.3 ms (met). The tail
+  is on the first read of each id after the ingest (community: first reads p99 43.8 ms,
+  repeats 19.5 ms). The cluster is PostgreSQL 18, whose initdb turns data checksums on, so
+  such a read also WAL-logs each page whose hint bits it is the first to set; the checksums
+  are kept (inferred as a share of the tail, not measured).
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,
