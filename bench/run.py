@@ -1524,14 +1524,16 @@ FINDINGS = """
   PostgreSQL 114, 49 and 122 µs of CPU per fulfilment; dead rows in `ledger_commitments`
   197,905, 0 and 94,347, in `ledger_daily` 97,659, 107,794 and 113,414; fulfilments 1,783,
   1,765 and 1,735 events/s; ledger p99 as the pipeline left it 31.2, 25.7 and 27.4 ms. All
-  three missed the 20 ms that the 12:30 and 13:21 runs met with the same queries, and this
-  machine was slower than it was then: aiokafka produce 48,637–59,612 msgs/s against 75,448,
-  the raw pipeline 11,445–21,716 events/s, the one-row commitment scope p50 2.4–5.0 ms
-  against 2.1. After the rebuild's VACUUM the same queries give p99 12.3 ms (met). The tail
-  is on the first read of each id after the ingest (community: first reads p99 43.8 ms,
-  repeats 19.5 ms). The cluster is PostgreSQL 18, whose initdb turns data checksums on, so
-  such a read also WAL-logs each page whose hint bits it is the first to set; the checksums
-  are kept (inferred as a share of the tail, not measured).
+  three missed the 20 ms that the 12:30 and 13:21 runs met with the same query code, and the
+  references moved as much between runs: aiokafka produce 48,637–59,612 msgs/s against
+  75,448 at 12:30, the raw pipeline 11,445–21,716 events/s, and the one-row commitment
+  scope, which no change touched, p50 2.4–5.0 ms against 2.1. Whether the fillfactor plays a
+  part in the tail cannot be told from that noise; the run without it was the slowest. After
+  the rebuild's VACUUM the same queries give p99 12.3 ms (met). The tail is on the first
+  read of each id after the ingest (community: first reads p99 43.8 ms, repeats 19.5 ms).
+  The cluster is PostgreSQL 18, whose initdb turns data checksums on, so such a read also
+  WAL-logs each page whose hint bits it is the first to set; the checksums are kept
+  (inferred as a share of the tail, not measured).
 - **Rebuild.** Profiled outside the stack on a 1.33M-entry journal (10^6 commitments):
   fetch 5.8 s, the Python fold 41.5 s, COPY 14.0 s, the roll-up to agreements, units,
   communities and the district 29.5 s (one hash aggregate of 9M rows into 1.7M groups,
