@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 import yaml
@@ -41,6 +42,7 @@ class Run:
     report_json: bytes
     scores: dict[str, Decimal]  # member id → published score
     balances: dict[str, Decimal]  # member id → points balance (points service)
+    metrics: dict[str, str]  # service → its /metrics text at the end of the year
 
 
 async def _run_once(root: Path) -> Run:
@@ -73,6 +75,11 @@ async def _run_once(root: Path) -> Run:
                 )
                 for m in totals["members"]:
                     balances[str(m["member_id"])] = Decimal(m["balance"])
+            async with httpx.AsyncClient() as client:
+                metrics = {
+                    n: (await client.get(f"{s['url']}/metrics")).text
+                    for n, s in info["services"].items()
+                }
         finally:
             await api.aclose()
     finally:
@@ -82,6 +89,7 @@ async def _run_once(root: Path) -> Run:
         (played.out_dir / "report.json").read_bytes(),
         {m["subject_id"]: Decimal(m["score"]) for m in results["members"]},
         balances,
+        metrics,
     )
 
 
@@ -263,6 +271,20 @@ async def test_events_flowed_on_every_topic(runs: tuple[Run, Run]) -> None:
     assert kinds["commitment.opened"] == len(items)
     assert kinds["commitment.fulfilled"] == sum(1 for i in items if i.fulfilled)
     assert kinds["member.scored"] == len(runs[0].played.plan.members)
+
+
+def _sample(text: str, name: str) -> float:
+    line = next(x for x in text.splitlines() if x.startswith(name))
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def test_each_service_froze_its_startup_heap_and_times_its_collections(
+    runs: tuple[Run, Run],
+) -> None:
+    for name, text in runs[0].metrics.items():
+        # Imports alone leave about 100,000 objects; the freeze's own collection is timed.
+        assert _sample(text, "cobuild_gc_frozen_objects ") > 50_000, name
+        assert _sample(text, 'cobuild_gc_pause_seconds_total{generation="2"}') > 0, name
 
 
 async def test_the_same_seed_gives_the_same_report(runs: tuple[Run, Run]) -> None:

@@ -27,7 +27,7 @@ from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from cobuild_kit import metrics
+from cobuild_kit import heap, metrics
 from cobuild_kit.auth import Actor, JwtVerifier, TokenVerifier
 from cobuild_kit.clock import Clock, clock_from_setting
 from cobuild_kit.consumer import BatchProcessor, ConsumerSpec, subscribe
@@ -363,12 +363,16 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 PublicRateLimit = Depends(public_rate_limit)
 
 
-def create_app(definition: ServiceDefinition) -> FastAPI:
+def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> FastAPI:
+    """The service's ASGI app. `own_process`: the app is the process (`serve`), so its heap
+    is frozen once started (see cobuild_kit.heap); in-process test stacks leave theirs."""
     runtime = Runtime(definition)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        if own_process and runtime.settings.gc_freeze:
+            log.info("heap.frozen", objects=heap.settle())
         try:
             yield
         finally:
@@ -448,8 +452,10 @@ def asyncapi(definition: ServiceDefinition) -> FastStream:
 
 def serve(definition: ServiceDefinition) -> None:
     s = definition.settings
+    heap.time_collections()
+    heap.pace_young_collections(s.gc_young_threshold)
     uvicorn.run(
-        create_app(definition),
+        create_app(definition, own_process=True),
         host=s.host,
         port=s.port,
         log_config=None,
