@@ -7,8 +7,8 @@ functions, and the daily rows of every (scope, day) a fact touched moved by the 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -17,15 +17,16 @@ from cobuild_kit.db import dumps
 from cobuild_evaluation.domain.ledger import (
     MEASURES,
     CommitmentState,
+    Delta,
     Fact,
     Opened,
     apply_fact,
     open_commitment,
 )
 from cobuild_evaluation.ledger_store import (
+    ALL_SCOPE,
     STATE_COLS,
     _kind,
-    _scopes,
     _state,
     fact_data,
     note_agreements,
@@ -54,15 +55,30 @@ ON CONFLICT (commitment_id) DO UPDATE SET fulfilled_on = EXCLUDED.fulfilled_on,
   credited_fen = EXCLUDED.credited_fen, on_time = EXCLUDED.on_time,
   cancelled_on = EXCLUDED.cancelled_on, flagged_on = EXCLUDED.flagged_on
 """
+# Each fact's deltas go over summed per day, with its scopes' ids once; the database fans a
+# day's row out to the fact's five scopes and sums per (scope, day). Summed per (scope, day)
+# in Python they were ten rows of sixteen values per fact, and building and encoding them
+# (asyncpg checks every array element's type in Python) was half of a batch's handler. A run
+# of 20,000 fulfilments, CPU per event: Python 91-108 -> 68-77 us, PostgreSQL 59-66 -> 71-81.
 _ADD_DAILY = f"""
+WITH f AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[]) WITH ORDINALITY
+    AS f(c, a, u, co, n)
+), d AS (
+  SELECT * FROM unnest($5::bigint[], $6::date[],
+                       {", ".join(f"${i + 7}::bigint[]" for i in range(len(MEASURES)))})
+    AS d(n, day, {", ".join(MEASURES)})
+)
 INSERT INTO ledger_daily (scope_kind, scope_id, day, {", ".join(MEASURES)})
-SELECT * FROM unnest($1::text[], $2::uuid[], $3::date[],
-                     {", ".join(f"${i + 4}::bigint[]" for i in range(len(MEASURES)))})
+SELECT s.kind, s.id, d.day, {", ".join(f"sum(d.{m})" for m in MEASURES)}
+FROM d JOIN f USING (n)
+CROSS JOIN LATERAL (VALUES ('commitment', f.c), ('agreement', f.a), ('unit', f.u),
+                           ('community', f.co), ('all', '{ALL_SCOPE}'::uuid)) AS s(kind, id)
+GROUP BY s.kind, s.id, d.day
+ORDER BY s.kind, s.id, d.day  -- a fixed lock order
 ON CONFLICT (scope_kind, scope_id, day) DO UPDATE SET
 {", ".join(f"{m} = ledger_daily.{m} + EXCLUDED.{m}" for m in MEASURES)}
 """
-
-DailyKey = tuple[str, UUID, date]
 
 
 async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
@@ -82,7 +98,7 @@ async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
     states: dict[UUID, CommitmentState] = {r["commitment_id"]: _state(r) for r in rows}
     changed: dict[UUID, CommitmentState] = {}
     opened: list[CommitmentState] = []
-    totals: dict[DailyKey, list[int]] = defaultdict(lambda: [0] * len(MEASURES))
+    moved = _Moves()
     for _, commitment_id, fact in todo:
         current = states.get(commitment_id)
         if current is None:
@@ -94,25 +110,56 @@ async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
         else:
             state, deltas = apply_fact(current, fact)
         states[commitment_id] = changed[commitment_id] = state
-        for kind, sid in _scopes(state) if deltas else ():
-            for d in deltas:
-                totals[(kind, sid, d.day)][_INDEX[d.measure]] += d.amount
+        if deltas:
+            moved.add(state, deltas)
     await note_agreements(conn, opened)
     await _save_states(conn, list(changed.values()))
-    await _add_daily(conn, totals)
+    if moved.facts:
+        await conn.execute(_ADD_DAILY, *moved.columns())
 
 
 _INDEX = {m: i for i, m in enumerate(MEASURES)}
+
+
+class _Moves:
+    """The arguments of `_ADD_DAILY`: each moving fact's scope ids, and its deltas per day."""
+
+    def __init__(self) -> None:
+        self.facts = 0
+        self.ids: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+        self.n: list[int] = []
+        self.day: list[date] = []
+        self.sums: list[list[int]] = []
+
+    def add(self, state: CommitmentState, deltas: list[Delta]) -> None:
+        self.facts += 1
+        for column, value in zip(self.ids, _scope_ids(state), strict=True):
+            column.append(value)
+        days: dict[date, list[int]] = {}
+        for d in deltas:
+            sums = days.get(d.day)
+            if sums is None:
+                sums = days[d.day] = [0] * len(MEASURES)
+            sums[_INDEX[d.measure]] += d.amount
+        for day, sums in days.items():
+            self.n.append(self.facts)
+            self.day.append(day)
+            self.sums.append(sums)
+
+    def columns(self) -> tuple[list[Any], ...]:
+        per_measure = [[s[i] for s in self.sums] for i in range(len(MEASURES))]
+        return (*self.ids, self.n, self.day, *per_measure)
+
+
+def _scope_ids(s: CommitmentState) -> tuple[str, str, str, str]:
+    """The ids of its commitment, agreement, unit and community scopes (see `_scopes`)."""
+    return s.commitment_id, s.agreement_id, s.unit_id, s.community_id
 
 
 # UUID order is its integer's order (and PostgreSQL's); comparing the ints skips the Python
 # methods UUID.__lt__ and __eq__ (a run of 20,000 fulfilments: 139 → 133 µs of Python each).
 def _uuid_order(u: UUID) -> int:
     return u.int
-
-
-def _daily_order(k: DailyKey) -> tuple[str, int, date]:
-    return k[0], k[1].int, k[2]
 
 
 async def _journal(conn: asyncpg.Connection, entries: list[Entry]) -> set[UUID]:
@@ -130,17 +177,3 @@ async def _journal(conn: asyncpg.Connection, entries: list[Entry]) -> set[UUID]:
 async def _save_states(conn: asyncpg.Connection, states: list[CommitmentState]) -> None:
     columns = list(zip(*(state_args(s) for s in states), strict=True))
     await conn.execute(_SAVE_STATES, *(list(c) for c in columns))
-
-
-async def _add_daily(conn: asyncpg.Connection, totals: dict[DailyKey, list[int]]) -> None:
-    if not totals:
-        return
-    keys = sorted(totals, key=_daily_order)  # a fixed lock order
-    sums = [totals[k] for k in keys]
-    await conn.execute(
-        _ADD_DAILY,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [k[2] for k in keys],
-        *([s[i] for s in sums] for i in range(len(MEASURES))),
-    )
