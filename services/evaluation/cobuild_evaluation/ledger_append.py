@@ -70,7 +70,7 @@ WITH f AS (
     AS d(n, day, {", ".join(MEASURES)})
 )
 INSERT INTO ledger_daily (scope_kind, scope_id, day, {", ".join(MEASURES)})
-SELECT s.kind, s.id, d.day, {", ".join(f"sum(d.{m})" for m in MEASURES)}
+SELECT s.kind, s.id, d.day, {", ".join(f"ledger_total(d.{m})" for m in MEASURES)}
 FROM d JOIN f USING (n)
 CROSS JOIN LATERAL (VALUES ('commitment', f.c), ('agreement', f.a), ('unit', f.u),
                            ('community', f.co), ('all', '{ALL_SCOPE}'::uuid)) AS s(kind, id)
