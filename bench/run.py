@@ -1365,6 +1365,33 @@ FINDINGS = """
   that was about 150 µs of PostgreSQL CPU per event (parallel scans of 2M rows). It now
   counts only the rows since its last poll, and the 10^6 fulfil phase went from 1,369 to
   1,610 events/s (07:38 and 08:17 large runs).
+- **Python's cycle collector was a fifth of a consumer's CPU.** py-spy outside the stack
+  (`BatchProcessor.process` fed 20,000 records) put a tenth of the evaluation handler's
+  samples in a one-line `lambda: [0] * n`: the allocation that tripped a collection pays for
+  it. A consumer holds a batch's objects across its round trips to PostgreSQL, so they
+  outlive the young collections, and every few batches a full collection walked every
+  object the imports left as well (about 120,000; 70–90 ms each). Read from the new
+  `cobuild_gc_pause_seconds_total`, the evaluation service spent 1.58 s in the collector
+  during `--only pipeline10k` (20,000 events). Served processes now freeze what startup
+  built (`gc.freeze`, `cobuild_kit/heap.py`): 1.01 s in the same step. Collecting the young
+  generation every 50,000 allocations instead of 700 brought it to 0.41 s, but each pause
+  walked far more objects and the latency step's p99 went past its target (127, 138 and
+  240 ms in three runs, against 62–79 ms untuned and 65–114 ms frozen alone, with one
+  348 ms outlier); that pace is a setting, off by default.
+  The ledger's many-handler then summed every delta per (scope, day) in Python: ten rows of
+  sixteen values per fact, and asyncpg checks the type of every array element in Python
+  (`ABCMeta.__instancecheck__`, 132 calls per event). Each fact now sends its scope ids once
+  and its deltas summed per day; one `INSERT … SELECT` fans them out to the five scopes,
+  groups and upserts in the same lock order, with `ledger_total`, a bigint sum that skips
+  `sum(bigint)`'s numeric (evaluation migration 0005; EXPLAIN ANALYZE of a 500-fact batch:
+  30 ms with `sum`, 23 with it, 21.5 for the old upsert of Python's sums). Outside the
+  stack, CPU per fulfilment: Python 91–108 → 68–77 µs, PostgreSQL 59–66 → 71–81 µs (three
+  runs each). The rebuild's roll-up uses `ledger_total` too. In this run (17:09) against the
+  14:48 one, CPU per event: fulfil 10^4 723 → 644 µs (evaluation 244 → 168, points 224 →
+  204), fulfil 10^5 859 → 689, open 10^5 511 → 402; the ratios 0.23/0.14/0.17 →
+  0.24/0.15/0.18 at 10^4 and 0.20/0.13/0.15 → 0.24/0.14/0.18 at 10^5; rebuild 32.5 →
+  28.8 s per 10^6. The raw pipeline reference was 16,803 and 18,124 events/s: the services
+  gained CPU, and the target is still three times away.
 - **Per-batch costs at a trickle (this run).** At 200 confirms/s a batch holds one event, and
   a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
