@@ -1385,8 +1385,9 @@ FINDINGS = """
   groups and upserts in the same lock order, with `ledger_total`, a bigint sum that skips
   `sum(bigint)`'s numeric (evaluation migration 0005; EXPLAIN ANALYZE of a 500-fact batch:
   30 ms with `sum`, 23 with it, 21.5 for the old upsert of Python's sums). Outside the
-  stack, CPU per fulfilment: Python 91–108 → 68–77 µs, PostgreSQL 59–66 → 71–81 µs (three
-  runs each). The rebuild's roll-up uses `ledger_total` too. In this run (17:09) against the
+  stack, CPU per fulfilment: Python 91–108 → 68–77 µs, PostgreSQL 59–66 → 71–81 µs with
+  `sum` (three runs each), before `ledger_total` took its 7 ms off each 500-fact statement.
+  The rebuild's roll-up uses `ledger_total` too. In this run (17:09) against the
   14:48 one, CPU per event: fulfil 10^4 723 → 644 µs (evaluation 244 → 168, points 224 →
   204), fulfil 10^5 859 → 689, open 10^5 511 → 402; the ratios 0.23/0.14/0.17 →
   0.24/0.15/0.18 at 10^4 and 0.20/0.13/0.15 → 0.24/0.14/0.18 at 10^5; rebuild 32.5 →

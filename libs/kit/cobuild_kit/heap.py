@@ -3,7 +3,7 @@
 A consumer holds a batch's objects across its round trips to PostgreSQL, so many of them
 outlive the young collections, and every few batches the collector runs a full collection.
 A full collection walks every tracked object, and most of a service's are made once, at
-import and startup (about 110,000: FastAPI, FastStream, pydantic's schemas; 70 ms a
+import and startup (104,000-121,000: FastAPI, FastStream, pydantic's schemas; 70-90 ms a
 collection on the bench machine). Freezing them once the service is up (`gc.freeze`) leaves
 the full collections only what the service made since. Nothing is lost: what startup built
 lives as long as the process anyway.

@@ -23,7 +23,5 @@ HTTP_REQUESTS = Counter(
     "cobuild_http_requests_total", "HTTP requests", ["method", "route", "status"]
 )
 HTTP_LATENCY = Histogram("cobuild_http_request_seconds", "HTTP latency", ["method", "route"])
-GC_PAUSE = Counter(
-    "cobuild_gc_pause_seconds", "Time in Python's cycle collector", ["generation"]
-)
+GC_PAUSE = Counter("cobuild_gc_pause_seconds", "Time in Python's cycle collector", ["generation"])
 GC_FROZEN = Gauge("cobuild_gc_frozen_objects", "Objects startup left out of the collector's reach")
