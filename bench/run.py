@@ -1392,7 +1392,13 @@ FINDINGS = """
   204), fulfil 10^5 859 → 689, open 10^5 511 → 402; the ratios 0.23/0.14/0.17 →
   0.24/0.15/0.18 at 10^4 and 0.20/0.13/0.15 → 0.24/0.14/0.18 at 10^5; rebuild 32.5 →
   28.8 s per 10^6. The raw pipeline reference was 16,803 and 18,124 events/s: the services
-  gained CPU, and the target is still three times away.
+  gained CPU, and the target is still three times away. `make bench-large` at 17:41 against
+  14:56: 10^6 opened 4,034 → 5,341 events/s, fulfilled 1,735 → 2,185 (the raw pipeline
+  11,445 and 17,322), 750,000 members published in 30.1 s (40.4), rebuild 30.7 s per 10^6
+  (36.2). Its 10^6 fulfil phase cost 637 µs of CPU per event with the machine only 139%
+  busy, so at that size something besides the cores holds it back; not found this session.
+  The ledger p99 as the pipeline left it was 33.7 ms (missed again, on first reads), 10.6 ms
+  after the rebuild.
 - **Per-batch costs at a trickle (this run).** At 200 confirms/s a batch holds one event, and
   a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
