@@ -1396,7 +1396,12 @@ FINDINGS = """
   14:56: 10^6 opened 4,034 → 5,341 events/s, fulfilled 1,735 → 2,185 (the raw pipeline
   11,445 and 17,322), 750,000 members published in 30.1 s (40.4), rebuild 30.7 s per 10^6
   (36.2). Its 10^6 fulfil phase cost 637 µs of CPU per event with the machine only 139%
-  busy, so at that size something besides the cores holds it back; not found this session.
+  busy, so at that size something besides the cores holds it back. Likely, not settled: the
+  broker's cost per fetch grows with the batches it stores (below; Tansu 80 µs per event at
+  10^6 against 48 at 10^4), and each group waits on one fetch at a time. One run with 500
+  records per batch for points and evaluation (`--large --only pipeline1m`, 18:12) gave
+  2,354 events/s with the machine 173% busy and Tansu at 50 µs, but its raw pipeline ran at
+  22,150 events/s (17,322 at 17:41); the default stays 200 until an A/B of several runs.
   The ledger p99 as the pipeline left it was 33.7 ms (missed again, on first reads), 10.6 ms
   after the rebuild.
 - **Per-batch costs at a trickle (this run).** At 200 confirms/s a batch holds one event, and
