@@ -126,14 +126,16 @@ class _Moves:
     """The arguments of `_ADD_DAILY`: each moving fact's scope ids, and its deltas per day."""
 
     def __init__(self) -> None:
-        self.facts = 0
         self.ids: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
-        self.n: list[int] = []
+        self.n: list[int] = []  # the fact's ordinal among them (WITH ORDINALITY's n)
         self.day: list[date] = []
         self.sums: list[list[int]] = []
 
+    @property
+    def facts(self) -> int:
+        return len(self.ids[0])
+
     def add(self, state: CommitmentState, deltas: list[Delta]) -> None:
-        self.facts += 1
         for column, value in zip(self.ids, _scope_ids(state), strict=True):
             column.append(value)
         days: dict[date, list[int]] = {}
