@@ -22,15 +22,6 @@ from cobuild_points.domain.rules import ZERO, Award, CapUsage, Rule, RuleSet, co
 log = get_logger(__name__)
 Emit = Callable[[Event], Awaitable[Envelope]]
 
-_USAGE = """
-SELECT coalesce(sum(e.points) FILTER (WHERE e.business_date = $3), 0) AS day,
-       coalesce(sum(e.points) FILTER (WHERE e.source_id = $4), 0) AS activity,
-       coalesce(sum(e.points) FILTER (WHERE e.category = $5), 0) AS category_year
-FROM points_entry e
-WHERE e.member_id = $1 AND e.year = $2 AND e.kind = 'award'
-  AND NOT EXISTS (SELECT 1 FROM points_entry r WHERE r.reverses_entry_id = e.entry_id)
-"""
-
 
 @dataclass(frozen=True)
 class AwardRequest:
@@ -46,6 +37,48 @@ class AwardRequest:
     what: str  # what earned it, e.g. "activity <id>": ids only, never personal data
 
 
+_PartKey = tuple[UUID, int, str, str]  # (member, year, part, key), a row of points_usage
+_USAGE = """
+SELECT u.member_id, u.year, u.part, u.key, u.points
+FROM points_usage u JOIN unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS k(m, y, p, v)
+  ON u.member_id = k.m AND u.year = k.y AND u.part = k.p AND u.key = k.v
+"""
+
+
+def _part_keys(req: AwardRequest, category: str) -> tuple[_PartKey, _PartKey, _PartKey]:
+    """The three points_usage rows an award counts against (migration 0003 writes them)."""
+    m, y = req.member_id, req.business_date.year
+    return (
+        (m, y, "day", req.business_date.isoformat()),
+        (m, y, "source", str(req.source_id)),
+        (m, y, "category", category),
+    )
+
+
+class CapParts:
+    """The kept awards' points by the parts the caps count, for the requests at hand: three
+    rows each, read in one statement, and moved as a run appends."""
+
+    def __init__(self, rows: list[asyncpg.Record]) -> None:
+        self.points: dict[_PartKey, Decimal] = {
+            (r["member_id"], r["year"], r["part"], r["key"]): r["points"] for r in rows
+        }
+
+    @classmethod
+    async def load(cls, conn: asyncpg.Connection, reqs: list[tuple[AwardRequest, str]]) -> CapParts:
+        keys = sorted({k for req, category in reqs for k in _part_keys(req, category)})
+        columns = [list(c) for c in zip(*keys, strict=True)] if keys else [[], [], [], []]
+        return cls(await conn.fetch(_USAGE, *columns))
+
+    def of(self, req: AwardRequest, category: str) -> CapUsage:
+        day, source, category_year = (self.points.get(k, ZERO) for k in _part_keys(req, category))
+        return CapUsage(day, source, category_year)
+
+    def add(self, req: AwardRequest, category: str, amount: Decimal) -> None:
+        for k in _part_keys(req, category):
+            self.points[k] = self.points.get(k, ZERO) + amount
+
+
 async def award(conn: asyncpg.Connection, emit: Emit, req: AwardRequest) -> asyncpg.Record | None:
     """The new entry; None when this cause was already awarded or the caps leave nothing."""
     year = req.business_date.year
@@ -54,13 +87,9 @@ async def award(conn: asyncpg.Connection, emit: Emit, req: AwardRequest) -> asyn
     head = await ledger.lock_chain(conn, req.member_id, year)
     if await ledger.already_awarded(conn, req.cause_event_id, req.member_id, req.rule_code):
         return None
-    used = await conn.fetchrow(
-        _USAGE, req.member_id, year, req.business_date, req.source_id, rule.category.value
-    )
-    assert used is not None
-    result = compute_award(
-        rule_set, rule, req.hours, CapUsage(used["day"], used["activity"], used["category_year"])
-    )
+    category = rule.category.value
+    usage = await CapParts.load(conn, [(req, category)])
+    result = compute_award(rule_set, rule, req.hours, usage.of(req, category))
     if result.points <= 0:
         _nothing_left(req, result, log.info)
         return None
@@ -103,39 +132,6 @@ def _nothing_left(req: AwardRequest, result: Award, write: Callable[..., Any]) -
 # --- a run of awards at once ------------------------------------------------------------
 
 EmitCaused = Callable[[Event, Envelope], Awaitable[Envelope]]
-_USAGE_PARTS = """
-SELECT e.member_id, e.year, e.business_date, e.source_id, e.category, sum(e.points) AS points
-FROM points_entry e JOIN unnest($1::uuid[], $2::int[]) AS k(m, y)
-  ON e.member_id = k.m AND e.year = k.y
-WHERE e.kind = 'award'
-  AND NOT EXISTS (SELECT 1 FROM points_entry r WHERE r.reverses_entry_id = e.entry_id)
-GROUP BY 1, 2, 3, 4, 5
-"""
-_Part = tuple[date, UUID | None, str]  # (business_date, source_id, category)
-
-
-class _Usage:
-    """Each member-year's kept awards summed by (day, source, category): what `_USAGE` sums,
-    for many member-years in one query, and moved as the run appends."""
-
-    def __init__(self, rows: list[asyncpg.Record]) -> None:
-        self.parts: dict[ledger.ChainKey, dict[_Part, Decimal]] = {}
-        for r in rows:
-            part = (r["business_date"], r["source_id"], r["category"])
-            self.parts.setdefault((r["member_id"], r["year"]), {})[part] = r["points"]
-
-    def of(self, req: AwardRequest, category: str) -> CapUsage:
-        parts = self.parts.get((req.member_id, req.business_date.year), {})
-        return CapUsage(
-            sum((v for (d, _, _), v in parts.items() if d == req.business_date), ZERO),
-            sum((v for (_, s, _), v in parts.items() if s == req.source_id), ZERO),
-            sum((v for (_, _, c), v in parts.items() if c == category), ZERO),
-        )
-
-    def add(self, req: AwardRequest, category: str, amount: Decimal) -> None:
-        parts = self.parts.setdefault((req.member_id, req.business_date.year), {})
-        part = (req.business_date, req.source_id, category)
-        parts[part] = parts.get(part, ZERO) + amount
 
 
 async def award_many(
@@ -154,8 +150,10 @@ async def award_many(
     done = await ledger.awarded_causes(
         conn, [(r.cause_event_id, r.member_id, r.rule_code) for _, r in reqs]
     )
-    ordered = sorted(set(keys))
-    usage = _Usage(await conn.fetch(_USAGE_PARTS, [k[0] for k in ordered], [k[1] for k in ordered]))
+    usage = await CapParts.load(
+        conn,
+        [(r, rule_sets[r.business_date.year].rule(r.rule_code).category.value) for _, r in reqs],
+    )
     staged: list[tuple[Envelope, UUID]] = []
     capped_out = 0
     for cause, req in reqs:
