@@ -38,6 +38,7 @@ class AwardRequest:
 
 
 _PartKey = tuple[UUID, int, str, str]  # (member, year, part, key), a row of points_usage
+PartKeys = tuple[_PartKey, _PartKey, _PartKey]  # an award's day, source and category
 _USAGE = """
 SELECT u.member_id, u.year, u.part, u.key, u.points
 FROM points_usage u JOIN unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS k(m, y, p, v)
@@ -45,7 +46,7 @@ FROM points_usage u JOIN unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) A
 """
 
 
-def _part_keys(req: AwardRequest, category: str) -> tuple[_PartKey, _PartKey, _PartKey]:
+def part_keys(req: AwardRequest, category: str) -> PartKeys:
     """The three points_usage rows an award counts against (migration 0003 writes them)."""
     m, y = req.member_id, req.business_date.year
     return (
@@ -56,7 +57,7 @@ def _part_keys(req: AwardRequest, category: str) -> tuple[_PartKey, _PartKey, _P
 
 
 class CapParts:
-    """The kept awards' points by the parts the caps count, for the requests at hand: three
+    """The kept awards' points by the parts the caps count, for the awards at hand: three
     rows each, read in one statement, and moved as a run appends."""
 
     def __init__(self, rows: list[asyncpg.Record]) -> None:
@@ -65,17 +66,17 @@ class CapParts:
         }
 
     @classmethod
-    async def load(cls, conn: asyncpg.Connection, reqs: list[tuple[AwardRequest, str]]) -> CapParts:
-        keys = sorted({k for req, category in reqs for k in _part_keys(req, category)})
+    async def load(cls, conn: asyncpg.Connection, wanted: list[PartKeys]) -> CapParts:
+        keys = list({k for three in wanted for k in three})
         columns = [list(c) for c in zip(*keys, strict=True)] if keys else [[], [], [], []]
         return cls(await conn.fetch(_USAGE, *columns))
 
-    def of(self, req: AwardRequest, category: str) -> CapUsage:
-        day, source, category_year = (self.points.get(k, ZERO) for k in _part_keys(req, category))
+    def of(self, keys: PartKeys) -> CapUsage:
+        day, source, category_year = (self.points.get(k, ZERO) for k in keys)
         return CapUsage(day, source, category_year)
 
-    def add(self, req: AwardRequest, category: str, amount: Decimal) -> None:
-        for k in _part_keys(req, category):
+    def add(self, keys: PartKeys, amount: Decimal) -> None:
+        for k in keys:
             self.points[k] = self.points.get(k, ZERO) + amount
 
 
@@ -87,9 +88,9 @@ async def award(conn: asyncpg.Connection, emit: Emit, req: AwardRequest) -> asyn
     head = await ledger.lock_chain(conn, req.member_id, year)
     if await ledger.already_awarded(conn, req.cause_event_id, req.member_id, req.rule_code):
         return None
-    category = rule.category.value
-    usage = await CapParts.load(conn, [(req, category)])
-    result = compute_award(rule_set, rule, req.hours, usage.of(req, category))
+    keys = part_keys(req, rule.category.value)
+    usage = await CapParts.load(conn, [keys])
+    result = compute_award(rule_set, rule, req.hours, usage.of(keys))
     if result.points <= 0:
         _nothing_left(req, result, log.info)
         return None
@@ -145,31 +146,28 @@ async def award_many(
     for _, req in reqs:
         first_at.setdefault(req.business_date.year, req.at)
     rule_sets = await rulebook.for_years(conn, first_at)
-    keys = [(req.member_id, req.business_date.year) for _, req in reqs]
-    appends = ledger.ChainAppends(await ledger.lock_chains(conn, keys))
+    chains = [(req.member_id, req.business_date.year) for _, req in reqs]
+    appends = ledger.ChainAppends(await ledger.lock_chains(conn, chains))
     done = await ledger.awarded_causes(
         conn, [(r.cause_event_id, r.member_id, r.rule_code) for _, r in reqs]
     )
-    usage = await CapParts.load(
-        conn,
-        [(r, rule_sets[r.business_date.year].rule(r.rule_code).category.value) for _, r in reqs],
-    )
+    rules = [rule_sets[r.business_date.year].rule(r.rule_code) for _, r in reqs]
+    parts = [part_keys(r, rule.category.value) for (_, r), rule in zip(reqs, rules, strict=True)]
+    usage = await CapParts.load(conn, parts)
     staged: list[tuple[Envelope, UUID]] = []
     capped_out = 0
-    for cause, req in reqs:
+    for (cause, req), rule, keys in zip(reqs, rules, parts, strict=True):
         rule_set = rule_sets[req.business_date.year]
-        rule = rule_set.rule(req.rule_code)
         if (req.cause_event_id, req.member_id, req.rule_code) in done:
             continue
-        category = rule.category.value
-        result = compute_award(rule_set, rule, req.hours, usage.of(req, category))
+        result = compute_award(rule_set, rule, req.hours, usage.of(keys))
         if result.points <= 0:
             _nothing_left(req, result, log.debug)  # a line per event: the run's count below
             capped_out += 1
             continue
         staged.append((cause, appends.add(_new_entry(req, rule_set, rule, result))))
         done.add((req.cause_event_id, req.member_id, req.rule_code))
-        usage.add(req, category, result.points)
+        usage.add(keys, result.points)
     if capped_out:
         log.info("points.nothing_left_under_caps", awards=capped_out, of=len(reqs))
     rows = await appends.write(conn)
