@@ -39,10 +39,15 @@ class AwardRequest:
 
 _PartKey = tuple[UUID, int, str, str]  # (member, year, part, key), a row of points_usage
 PartKeys = tuple[_PartKey, _PartKey, _PartKey]  # an award's day, source and category
+# Sent as one row per award and spread to its three parts here: asyncpg checks the type of
+# every array element in Python, so five elements an award cost less than twelve.
 _USAGE = """
 SELECT u.member_id, u.year, u.part, u.key, u.points
-FROM points_usage u JOIN unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) AS k(m, y, p, v)
-  ON u.member_id = k.m AND u.year = k.y AND u.part = k.p AND u.key = k.v
+FROM unnest($1::uuid[], $2::int[], $3::date[], $4::uuid[], $5::text[]) AS k(m, y, d, s, c)
+CROSS JOIN LATERAL (VALUES
+    ('day', to_char(k.d, 'YYYY-MM-DD')), ('source', k.s::text), ('category', k.c)
+) p(part, key)
+JOIN points_usage u ON u.member_id = k.m AND u.year = k.y AND u.part = p.part AND u.key = p.key
 """
 
 
@@ -66,10 +71,21 @@ class CapParts:
         }
 
     @classmethod
-    async def load(cls, conn: asyncpg.Connection, wanted: list[PartKeys]) -> CapParts:
-        keys = list({k for three in wanted for k in three})
-        columns = [list(c) for c in zip(*keys, strict=True)] if keys else [[], [], [], []]
-        return cls(await conn.fetch(_USAGE, *columns))
+    async def load(
+        cls, conn: asyncpg.Connection, wanted: list[tuple[AwardRequest, str]]
+    ) -> CapParts:
+        """The parts of each (request, category), as `part_keys` names them."""
+        awards = list({(r.member_id, r.business_date, r.source_id, c) for r, c in wanted})
+        return cls(
+            await conn.fetch(
+                _USAGE,
+                [a[0] for a in awards],
+                [a[1].year for a in awards],
+                [a[1] for a in awards],
+                [a[2] for a in awards],
+                [a[3] for a in awards],
+            )
+        )
 
     def of(self, keys: PartKeys) -> CapUsage:
         day, source, category_year = (self.points.get(k, ZERO) for k in keys)
@@ -89,7 +105,7 @@ async def award(conn: asyncpg.Connection, emit: Emit, req: AwardRequest) -> asyn
     if await ledger.already_awarded(conn, req.cause_event_id, req.member_id, req.rule_code):
         return None
     keys = part_keys(req, rule.category.value)
-    usage = await CapParts.load(conn, [keys])
+    usage = await CapParts.load(conn, [(req, rule.category.value)])
     result = compute_award(rule_set, rule, req.hours, usage.of(keys))
     if result.points <= 0:
         _nothing_left(req, result, log.info)
@@ -152,8 +168,9 @@ async def award_many(
         conn, [(r.cause_event_id, r.member_id, r.rule_code) for _, r in reqs]
     )
     rules = [rule_sets[r.business_date.year].rule(r.rule_code) for _, r in reqs]
-    parts = [part_keys(r, rule.category.value) for (_, r), rule in zip(reqs, rules, strict=True)]
-    usage = await CapParts.load(conn, parts)
+    wanted = [(r, rule.category.value) for (_, r), rule in zip(reqs, rules, strict=True)]
+    parts = [part_keys(r, category) for r, category in wanted]
+    usage = await CapParts.load(conn, wanted)
     staged: list[tuple[Envelope, UUID]] = []
     capped_out = 0
     for (cause, req), rule, keys in zip(reqs, rules, parts, strict=True):
