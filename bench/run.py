@@ -1404,6 +1404,39 @@ FINDINGS = """
   22,150 events/s (17,322 at 17:41); the default stays 200 until an A/B of several runs.
   The ledger p99 as the pipeline left it was 33.7 ms (missed again, on first reads), 10.6 ms
   after the rebuild.
+- **An award's room under the caps was read from the member's whole year.** Outside the
+  stack (the points `BatchProcessor` fed fulfilments for 10,000 members, with
+  `pg_stat_statements`), the cap lookup was the points handler's largest statement: for each
+  member in a batch it summed every kept award of their year, with an anti-join for
+  reversals, so its cost grew with the year. At 100,000 events it took 26.5 s of a 60 s run,
+  but `auto_explain` showed why it was that large there: a sequential scan of the journal,
+  planned when the table was nearly empty. In the stack the planner chose the indexes. The
+  points backend cost 43 µs of CPU per fulfilment in the 10^6 phase at 17:41, so the stack
+  never paid that much. Points migration 0003 keeps `points_usage`: (member, year, part)
+  → points, where the part is the day, the source or the category. A statement-level
+  trigger on the journal moves it in the same transaction: an award adds its points, and a
+  reversal takes the reversed award's points back. The migration backfills it from the
+  journal. An award now reads three rows, whatever the length of the year and whatever the
+  plan. The lookup sends one row per award (five array elements) and spreads it to the parts
+  in SQL. Sending the three parts' keys (twelve elements) cost more Python than the old
+  statement, because asyncpg checks each element's type. Three interleaved runs at 20,000
+  events, against the code before: Python 189–220 → 140–169 µs per event, PostgreSQL
+  102–117 → 95–100 µs. `make bench-large` at 19:17 ran on a slower machine (raw pipeline
+  11,890 events/s against 17,322 at 17:41; every process's CPU per event about 1.4 times
+  the earlier run's). In it, the 10^6 fulfil phase ran at 1,629 events/s, a ratio of 0.14
+  (0.13 at 17:41), with the points backend at 53 µs per event: within the noise. The ledger
+  p99 as the pipeline left it was 51.2 ms (the unit and community scopes' first reads,
+  67–78 ms), and 14.4 ms after the rebuild. `make bench` at 19:48 ran on the same slow
+  machine. Its references fell against the 17:09 run: single-row commits 3,315 against
+  4,636 a second, the raw pipeline 12,816 against 18,124 events/s, HTTP commands 444
+  against 968 a second. The ratios moved less (0.27/0.16/0.20 at 10^4 and 0.20/0.13/0.16 at
+  10^5, against 0.24/0.15/0.18 and 0.24/0.14/0.18).
+  Two targets were missed in that run. The latency p99 was 294 ms: the machine was 177%
+  busy at 200 confirms a second, against 135% at 17:09, so confirms queued. The ledger p99
+  at 10^6 after the rebuild was 22.9 ms. The latency step alone, alternating the code with
+  and without `points_usage`, gave p99 435 and 119 ms with it, 129 and 183 ms without, and
+  the points backend cost 230 µs per confirm either way. The trigger adds no cost the step
+  can see; the machine's state sets the p99.
 - **Per-batch costs at a trickle (this run).** At 200 confirms/s a batch holds one event, and
   a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
