@@ -38,7 +38,7 @@ class AwardRequest:
 
 
 _PartKey = tuple[UUID, int, str, str]  # (member, year, part, key), a row of points_usage
-PartKeys = tuple[_PartKey, _PartKey, _PartKey]  # an award's day, source and category
+_PartKeys = tuple[_PartKey, _PartKey, _PartKey]  # an award's day, source and category
 # Sent as one row per award and spread to its three parts here: asyncpg checks the type of
 # every array element in Python, so five elements an award cost less than twelve.
 _USAGE = """
@@ -51,7 +51,7 @@ JOIN points_usage u ON u.member_id = k.m AND u.year = k.y AND u.part = p.part AN
 """
 
 
-def part_keys(req: AwardRequest, category: str) -> PartKeys:
+def _part_keys(req: AwardRequest, category: str) -> _PartKeys:
     """The three points_usage rows an award counts against (migration 0003 writes them)."""
     m, y = req.member_id, req.business_date.year
     return (
@@ -74,7 +74,7 @@ class CapParts:
     async def load(
         cls, conn: asyncpg.Connection, wanted: list[tuple[AwardRequest, str]]
     ) -> CapParts:
-        """The parts of each (request, category), as `part_keys` names them."""
+        """The parts of each (request, category), as `_part_keys` names them."""
         awards = list({(r.member_id, r.business_date, r.source_id, c) for r, c in wanted})
         return cls(
             await conn.fetch(
@@ -87,11 +87,11 @@ class CapParts:
             )
         )
 
-    def of(self, keys: PartKeys) -> CapUsage:
+    def of(self, keys: _PartKeys) -> CapUsage:
         day, source, category_year = (self.points.get(k, ZERO) for k in keys)
         return CapUsage(day, source, category_year)
 
-    def add(self, keys: PartKeys, amount: Decimal) -> None:
+    def add(self, keys: _PartKeys, amount: Decimal) -> None:
         for k in keys:
             self.points[k] = self.points.get(k, ZERO) + amount
 
@@ -104,9 +104,9 @@ async def award(conn: asyncpg.Connection, emit: Emit, req: AwardRequest) -> asyn
     head = await ledger.lock_chain(conn, req.member_id, year)
     if await ledger.already_awarded(conn, req.cause_event_id, req.member_id, req.rule_code):
         return None
-    keys = part_keys(req, rule.category.value)
-    usage = await CapParts.load(conn, [(req, rule.category.value)])
-    result = compute_award(rule_set, rule, req.hours, usage.of(keys))
+    category = rule.category.value
+    usage = await CapParts.load(conn, [(req, category)])
+    result = compute_award(rule_set, rule, req.hours, usage.of(_part_keys(req, category)))
     if result.points <= 0:
         _nothing_left(req, result, log.info)
         return None
@@ -169,7 +169,7 @@ async def award_many(
     )
     rules = [rule_sets[r.business_date.year].rule(r.rule_code) for _, r in reqs]
     wanted = [(r, rule.category.value) for (_, r), rule in zip(reqs, rules, strict=True)]
-    parts = [part_keys(r, category) for r, category in wanted]
+    parts = [_part_keys(r, category) for r, category in wanted]
     usage = await CapParts.load(conn, wanted)
     staged: list[tuple[Envelope, UUID]] = []
     capped_out = 0
