@@ -12,7 +12,7 @@ from cobuild_kit.testing import prepare_database
 
 ROOM = {
     "evaluation": {"ledger_daily": 70, "ledger_commitments": 80, "member_points": 80},
-    "points": {"points_chain": 80},
+    "points": {"points_chain": 80, "points_usage": 80},
 }
 
 
