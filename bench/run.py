@@ -1448,9 +1448,8 @@ FINDINGS = """
   fits the tail of the ledger queries at 10^6 commitments as the pipeline left them: the
   mechanism is now measured, but its share of that tail is still inferred (the stack's
   queries were not measured for WAL). The rebuild's VACUUM removes it, and in production
-  autovacuum
-  does the same long before anyone reads a million rows written a minute earlier.
-  Checksums stay on: they catch corrupted pages.
+  autovacuum does the same long before anyone reads a million rows written a minute
+  earlier. Checksums stay on: they catch corrupted pages.
 - **Per-batch costs at a trickle (this run).** At 200 confirms/s a batch holds one event, and
   a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
