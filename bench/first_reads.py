@@ -7,8 +7,9 @@ them), writes a table shaped like `ledger_daily` in many small transactions, che
 and runs the same as-of sum for a few hundred ids: first after the ingest, again for the same
 ids, and for other ids after a VACUUM. The reader of a row whose transaction has committed
 sets the row's hint bits. With data checksums on, the first change to a page after a
-checkpoint is written to the WAL as a full page image, so a read-only query writes WAL. This
-is the tail `GET /ledger` shows at 10^6 commitments as the pipeline left the ledger.
+checkpoint is written to the WAL as a full page image, so a read-only query writes WAL: the
+likely cause of the tail `GET /ledger` shows at 10^6 commitments as the pipeline left the
+ledger (bench/RESULTS-large.md).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import asyncpg
 from cobuild_stack.postgres import EmbeddedPostgres
+
+from bench.probe import percentile
 
 DAYS = 20
 ROWS_PER_TX = 1_000
@@ -43,10 +46,9 @@ async def _round(conn: asyncpg.Connection, ids: list[uuid.UUID], label: str) -> 
         await conn.fetchrow(_QUERY, sid, date(2026, 1, 15))
         times.append((time.perf_counter() - t0) * 1000)
         wal += await conn.fetchval("SELECT pg_current_wal_insert_lsn() - $1::pg_lsn", lsn)
-    times.sort()
     print(
-        f"{label}: p50 {times[len(times) // 2]:.2f} ms, p99 {times[int(len(times) * 0.99)]:.2f}"
-        f" ms, WAL written {wal / len(ids) / 1024:.1f} KiB per query",
+        f"{label}: p50 {percentile(times, 50):.2f} ms, p99 {percentile(times, 99):.2f} ms, "
+        f"WAL written {wal / len(ids) / 1024:.1f} KiB per query",
         flush=True,
     )
 
