@@ -31,6 +31,7 @@ from faststream.kafka import KafkaBroker
 from cobuild_kit import inbox, metrics
 from cobuild_kit.clock import Clock
 from cobuild_kit.crash import crash_point
+from cobuild_kit.db import transaction
 from cobuild_kit.kafka import from_headers, to_headers
 from cobuild_kit.logging import correlation_id, get_logger
 from cobuild_kit.offsets import SettledOffsets
@@ -241,7 +242,7 @@ class BatchProcessor:
             pass  # a handler failed: redo the batch below, one savepoint per event
         blocked: set[tuple[str, int]] = set()
         settled = True
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             for index, item in enumerate(items):
                 tp = (item.record.topic, item.record.partition)
                 if tp in blocked:
@@ -264,7 +265,7 @@ class BatchProcessor:
              i.record.offset)
             for i in items
         ]  # fmt: skip
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             fresh = await inbox.claim_many(conn, self.group, rows)
             todo: list[_Item[Any]] = []
             for item in items:

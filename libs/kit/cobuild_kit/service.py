@@ -31,7 +31,7 @@ from cobuild_kit import heap, metrics
 from cobuild_kit.auth import Actor, JwtVerifier, TokenVerifier
 from cobuild_kit.clock import Clock, clock_from_setting
 from cobuild_kit.consumer import BatchProcessor, ConsumerSpec, subscribe
-from cobuild_kit.db import connect, create_pool
+from cobuild_kit.db import connect, create_pool, transaction
 from cobuild_kit.errors import CobuildError, Forbidden, Unauthorized, Unavailable
 from cobuild_kit.http import (
     IdempotencyMiddleware,
@@ -165,7 +165,7 @@ class Runtime:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool) as conn:
             yield UnitOfWork(conn, self.outbox)
 
     async def start(self) -> None:
