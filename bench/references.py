@@ -9,6 +9,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -32,6 +33,30 @@ async def pg_single_row_commits(dsn: str, seconds: float = 3.0) -> float:
         return n / (time.perf_counter() - t0)
     finally:
         await conn.close()
+
+
+async def pg_round_trip(dsn: str, n: int = 5_000) -> tuple[float, float, float]:
+    """One `SELECT 1` after another on one connection: microseconds per round trip of wall
+    time, of this process's CPU and of the backend's CPU (from /proc). What every statement,
+    BEGIN, COMMIT and reset costs before it does any work."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        for _ in range(n // 10):  # warm: the statement prepared, the caches filled
+            await conn.fetchval("SELECT 1")
+        server0, client0, t0 = _proc_cpu(backend), time.process_time(), time.perf_counter()
+        for _ in range(n):
+            await conn.fetchval("SELECT 1")
+        wall = time.perf_counter() - t0
+        client, server = time.process_time() - client0, _proc_cpu(backend) - server0
+        return 1e6 * wall / n, 1e6 * client / n, 1e6 * server / n
+    finally:
+        await conn.close()
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def pg_batch_rows(dsn: str, seconds: float = 3.0, *, copy: bool) -> float:

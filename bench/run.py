@@ -252,6 +252,8 @@ class Bench:
         bootstrap = self.stack.broker.bootstrap
         r = self.refs
         r["pg_commits"] = await references.pg_single_row_commits(dsn)
+        trip = await references.pg_round_trip(dsn)
+        r["pg_trip_us"], r["pg_trip_client_us"], r["pg_trip_server_us"] = trip
         r["pg_copy"] = await references.pg_batch_rows(dsn, copy=True)
         r["pg_executemany"] = await references.pg_batch_rows(dsn, copy=False)
         r["kafka_produce"], r["kafka_consume"] = await references.kafka_produce_consume(
@@ -275,6 +277,13 @@ class Bench:
         )
         add = self.report.add
         add(Row("ref: PostgreSQL single-row commits, one connection", r["pg_commits"], "commits/s"))
+        add(
+            Row(
+                "ref: PostgreSQL round trip (SELECT 1), CPU of client + backend",
+                r["pg_trip_client_us"] + r["pg_trip_server_us"],
+                "µs",
+            )
+        )
         add(Row("ref: PostgreSQL rows in batches of 500 (COPY)", r["pg_copy"], "rows/s"))
         add(
             Row(
@@ -298,6 +307,11 @@ class Bench:
                 "service load:",
                 f"- single-row INSERT commits on one connection (fsync on): {fmt(r['pg_commits'])}/s, "
                 f"i.e. {1000 / r['pg_commits']:.2f} ms per commit;",
+                f"- one round trip (`SELECT 1`, one connection, 5,000 in a row): "
+                f"{r['pg_trip_us']:.0f} µs of wall time, {r['pg_trip_client_us']:.0f} µs of CPU in "
+                f"the client (this driver, plain asyncio) and {r['pg_trip_server_us']:.0f} µs in "
+                "the backend. Every BEGIN, statement, COMMIT and pool reset pays it before its "
+                "work;",
                 f"- 500-row transactions: COPY {fmt(r['pg_copy'])} rows/s, executemany "
                 f"{fmt(r['pg_executemany'])} rows/s;",
                 f"- aiokafka, 50,000 messages of 500 bytes, 4 partitions: produce {fmt(r['kafka_produce'])}"
