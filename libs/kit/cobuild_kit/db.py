@@ -69,8 +69,8 @@ async def _reset_unless_committed(conn: asyncpg.Connection) -> None:
     """On release (asyncpg has already rolled back a transaction left open): asyncpg's reset
     query, unless the connection's last use was a `transaction` that committed.
 
-    The reset query is a round trip, about 110 us of CPU between client and server on this
-    machine (bench: references), one in six of a small command's. After a commit there is
+    The reset query is a round trip, about 140 us of CPU between client and backend on the
+    bench machine (bench/references.py: `pg_round_trip`), one in six of a small command's. After a commit there is
     nothing for it to do: the connection is idle and the units of work leave no session
     state (`SET LOCAL` only, transaction-scoped advisory locks, temporary tables `ON COMMIT
     DROP`; LISTEN and session locks use their own `connect()` connections). Every other
