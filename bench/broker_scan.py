@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -22,22 +21,18 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cobuild_stack.broker import TansuBroker
 
+from bench.cpu import pid_cpu_seconds
+
 FETCH_WAIT_MS = 20
 WINDOW_S = 5.0
-_HZ = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _HZ
 
 
 async def idle_cost(pid: int, consumer: AIOKafkaConsumer) -> tuple[float, float]:
     """(broker CPU %, ms of broker CPU per fetch) while the group waits at the tail."""
-    c0, t0 = cpu_seconds(pid), time.monotonic()
+    c0, t0 = pid_cpu_seconds(pid), time.monotonic()
     while time.monotonic() - t0 < WINDOW_S:
         await consumer.getmany(timeout_ms=50)
-    busy, took = cpu_seconds(pid) - c0, time.monotonic() - t0
+    busy, took = pid_cpu_seconds(pid) - c0, time.monotonic() - t0
     return 100 * busy / took, 1000 * busy / (took * 1000 / FETCH_WAIT_MS)
 
 

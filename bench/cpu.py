@@ -22,6 +22,11 @@ def _cpu_seconds(stat: str) -> float:
     return (int(fields[11]) + int(fields[12])) / _HZ
 
 
+def pid_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of one process since it started."""
+    return _cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
+
+
 def _postgres_component(cmdline: str) -> str:
     # "postgres: <user> <database> <host> <state>" for a backend
     rest = cmdline.split("postgres:", 1)[1].split()

@@ -9,13 +9,14 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cobuild_kit.kafka import MAX_BATCH_BYTES
 from cobuild_stack.topics import create_topics
+
+from bench.cpu import pid_cpu_seconds
 
 MSG_BYTES = 500
 
@@ -44,19 +45,14 @@ async def pg_round_trip(dsn: str, n: int = 5_000) -> tuple[float, float, float]:
         backend = await conn.fetchval("SELECT pg_backend_pid()")
         for _ in range(n // 10):  # warm: the statement prepared, the caches filled
             await conn.fetchval("SELECT 1")
-        server0, client0, t0 = _proc_cpu(backend), time.process_time(), time.perf_counter()
+        server0, client0, t0 = pid_cpu_seconds(backend), time.process_time(), time.perf_counter()
         for _ in range(n):
             await conn.fetchval("SELECT 1")
         wall = time.perf_counter() - t0
-        client, server = time.process_time() - client0, _proc_cpu(backend) - server0
+        client, server = time.process_time() - client0, pid_cpu_seconds(backend) - server0
         return 1e6 * wall / n, 1e6 * client / n, 1e6 * server / n
     finally:
         await conn.close()
-
-
-def _proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def pg_batch_rows(dsn: str, seconds: float = 3.0, *, copy: bool) -> float:
