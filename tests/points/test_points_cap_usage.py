@@ -14,8 +14,9 @@ from uuid import UUID, uuid4
 import asyncpg
 from cobuild_contracts import Envelope, Event, wrap
 from cobuild_kit.db import connect
-from cobuild_kit.migrations import migrate, package_migrations
+from cobuild_kit.migrations import migrate
 from cobuild_points import awards, consumers, ledger
+from cobuild_points.app import definition
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 DAY = date(2026, 6, 1)
@@ -88,9 +89,7 @@ async def _usage(conn: asyncpg.Connection, table: str = "points_usage") -> dict[
 
 async def test_the_migration_backfills_the_usage_of_the_journal_it_finds(pg_server: Any) -> None:
     dsn = await pg_server.create_database("ptsusefill")
-    every = package_migrations("cobuild_kit", "kit") + package_migrations(
-        "cobuild_points", "points"
-    )
+    every = definition().migrations()
     conn = await connect(dsn)
     try:
         before = [m for m in every if not (m.source == "points" and m.version >= "0003")]
@@ -121,11 +120,7 @@ async def test_awards_and_reversals_move_the_usage_and_a_reversal_gives_room_bac
     conn = await connect(dsn)
     member, task1, task2, task3 = uuid4(), uuid4(), uuid4(), uuid4()
     try:
-        await migrate(
-            conn,
-            package_migrations("cobuild_kit", "kit")
-            + package_migrations("cobuild_points", "points"),
-        )
+        await migrate(conn, definition().migrations())
 
         async def award(source: UUID, hours: str) -> asyncpg.Record | None:
             async with conn.transaction():
