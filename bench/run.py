@@ -1527,25 +1527,26 @@ FINDINGS = """
   `ConsumerSpec(prompt=False)` and wait 100 ms; the batch loop waits a quarter of the fetch
   wait. Idle CPU about halved (top: 78–85% idle before, 88–95% after).
 - **A round trip costs about 140 µs of CPU here, whatever it carries.** The references now
-  time a bare `SELECT 1`: 139 µs of CPU per round trip (91 in the plain-asyncio client, 48 in
-  the backend) at 171 µs of wall time (22:06; 142 µs in the full run of 22:36). Over TCP and over a Unix socket it cost the
-  same (70 and 40 µs, asyncpg outside the stack), so it is the system calls and wake-ups of
-  this virtual machine, not the loopback. py-spy `--native` on the commitments service
-  during the latency step put 31% of its samples in `write()` (the PostgreSQL protocol's
-  sends: 190 samples for statements, 175 for BEGIN, COMMIT and the reset query, of 1,381).
-  A confirm makes six round trips (BEGIN, the row lock, the outbox row, state + history,
-  COMMIT, the pool's reset query). A committed unit of work now hands its connection back
-  without the reset (`cobuild_kit.db.transaction`; a rollback, a plain acquire or a broken
-  connection still get it). Alone, a loop of acquire, BEGIN, UPDATE, COMMIT and release
-  cost 650–700 µs of CPU with the reset and 540–590 µs without (three pairs). In the stack
-  the saving (one round trip per command and per consumer batch, about 1.5% of a confirm's
-  9,000 µs) was inside the noise: the latency step alone, alternating, 9,118 and 9,247 µs
-  per confirm without the reset, 9,413 and 9,257 µs with it (the machine 179–183% busy, p99
-  624–1,035 ms in all four runs). The round trips left are the work itself. The full run of
-  22:36 was on a machine slower still (single-row commits 2,192 a second, the raw pipeline
-  10,638 events/s): the latency p99 was 511 ms with the machine 177% busy at 200 confirms a
-  second (8,987 µs of CPU per confirm), and the throughput ratios 0.16–0.26. Every other
-  target was met, the ledger p99 at 10^6 after the rebuild at 13.4 ms.
+  time a bare `SELECT 1`: 139 µs of CPU per round trip (91 in the plain-asyncio client, 48
+  in the backend) at 171 µs of wall time (22:06; 142 µs in the full run of 22:36). Over TCP
+  and over a Unix socket it cost the same (70 and 40 µs, asyncpg outside the stack), so it
+  is the system calls and wake-ups of this virtual machine, not the loopback. py-spy
+  `--native` on the commitments service during the latency step put 31% of its samples in
+  `write()` (the PostgreSQL protocol's sends: 190 samples for statements, 175 for BEGIN,
+  COMMIT and the reset query, of 1,381). A confirm makes six round trips (BEGIN, the row
+  lock, the outbox row, state + history, COMMIT, the pool's reset query). A committed unit
+  of work now hands its connection back without the reset (`cobuild_kit.db.transaction`; a
+  rollback, a plain acquire or a broken connection still get it). Alone, a loop of acquire,
+  BEGIN, UPDATE, COMMIT and release cost 650–700 µs of CPU with the reset and 540–590 µs
+  without (three pairs). In the stack the saving (one round trip per command and per
+  consumer batch, about 1.5% of a confirm's 9,000 µs) was inside the noise: the latency step
+  alone, alternating, 9,118 and 9,247 µs per confirm without the reset, 9,413 and 9,257 µs
+  with it (the machine 179–183% busy, p99 624–1,035 ms in all four runs). The round trips
+  left are the work itself. The full run of 22:36 was on a machine slower still (single-row
+  commits 2,192 a second, the raw pipeline 10,638 events/s): the latency p99 was 511 ms with
+  the machine 177% busy at 200 confirms a second (8,987 µs of CPU per confirm), and the
+  throughput ratios 0.16–0.26. Every other target was met, the ledger p99 at 10^6 after the
+  rebuild at 13.4 ms.
 - **Latency.** The confirm is one HTTP command in the commitments service (token check, row
   lock, outbox row and NOTIFY, state and history in one statement, commit), then the relay
   (woken by NOTIFY), the broker and the evaluation consumer (20 ms fetch wait, as Tansu does
