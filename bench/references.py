@@ -9,6 +9,8 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -53,6 +55,53 @@ async def pg_round_trip(dsn: str, n: int = 5_000) -> tuple[float, float, float]:
         return 1e6 * wall / n, 1e6 * client / n, 1e6 * server / n
     finally:
         await conn.close()
+
+
+@dataclass(frozen=True)
+class FlushTail:
+    """How long the disk takes to make 8 KiB durable, one write after another."""
+
+    n: int
+    p50_ms: float
+    p999_ms: float
+    max_ms: float
+    stalls: int  # flushes over STALL_MS
+    seconds: float
+
+
+STALL_MS = 50.0
+
+
+def disk_flush_tail(directory: Path, seconds: float = 15.0) -> FlushTail:
+    """8 KiB written and `fdatasync`ed in a loop, as PostgreSQL flushes its WAL at a commit,
+    on the file system that holds the cluster. Blocking: run it in a thread."""
+    path = directory / f"flush-tail-{os.getpid()}.bin"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        size, block = 16 << 20, os.urandom(8192)
+        os.ftruncate(fd, size)
+        os.fsync(fd)  # the file's blocks allocated first: the loop flushes data only
+        times: list[float] = []
+        offset, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            os.pwrite(fd, block, offset)
+            offset = (offset + len(block)) % size
+            start = time.perf_counter()
+            os.fdatasync(fd)
+            times.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.002)  # about the pace of a busy service's commits, not a flood
+        times.sort()
+        return FlushTail(
+            n=len(times),
+            p50_ms=times[len(times) // 2],
+            p999_ms=times[int(len(times) * 0.999)],
+            max_ms=times[-1],
+            stalls=sum(t > STALL_MS for t in times),
+            seconds=time.perf_counter() - t0,
+        )
+    finally:
+        os.close(fd)
+        path.unlink(missing_ok=True)
 
 
 async def pg_batch_rows(dsn: str, seconds: float = 3.0, *, copy: bool) -> float:

@@ -4,6 +4,7 @@ units of work that hand their connection back without a reset round trip once th
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -11,6 +12,8 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from cobuild_kit import metrics
 
 
 def _default(value: Any) -> Any:
@@ -87,10 +90,15 @@ async def _reset_unless_committed(conn: asyncpg.Connection) -> None:
 async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A pool connection inside a transaction; if the transaction commits, the connection
     goes back to the pool without the reset round trip (`_reset_unless_committed`). Nothing
-    can run on it between the commit and the release."""
+    can run on it between the commit and the release. The wait for the connection and the
+    COMMIT are timed (`metrics.DB_POOL_WAIT`, `metrics.DB_COMMIT`)."""
+    asked = time.perf_counter()
     async with pool.acquire() as conn:
+        metrics.DB_POOL_WAIT.observe(time.perf_counter() - asked)
         async with conn.transaction():
             yield conn
+            committing = time.perf_counter()  # not reached when the body raised
+        metrics.DB_COMMIT.observe(time.perf_counter() - committing)
         # Through the pool's proxy, to the connection itself.
         conn.note_committed()
 

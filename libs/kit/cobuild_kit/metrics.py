@@ -23,5 +23,14 @@ HTTP_REQUESTS = Counter(
     "cobuild_http_requests_total", "HTTP requests", ["method", "route", "status"]
 )
 HTTP_LATENCY = Histogram("cobuild_http_request_seconds", "HTTP latency", ["method", "route"])
+# PostgreSQL's side of a unit of work. A COMMIT waits for the WAL flush, so its time is the
+# disk's fsync latency; a wait for a pooled connection is the pool (or those commits) saturated.
+_DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+DB_COMMIT = Histogram(
+    "cobuild_db_commit_seconds", "A unit of work's COMMIT (the WAL flush)", buckets=_DB_BUCKETS
+)
+DB_POOL_WAIT = Histogram(
+    "cobuild_db_pool_wait_seconds", "Waiting for a pooled connection", buckets=_DB_BUCKETS
+)
 GC_PAUSE = Counter("cobuild_gc_pause_seconds", "Time in Python's cycle collector", ["generation"])
 GC_FROZEN = Gauge("cobuild_gc_frozen_objects", "Objects startup left out of the collector's reach")

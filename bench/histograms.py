@@ -1,0 +1,50 @@
+"""A service's Prometheus histograms, read from its /metrics around a step: how many
+observations the step added, and how many of them were slower than a bound."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+Buckets = dict[float, float]  # upper bound (le) → cumulative count
+
+
+async def read(http: httpx.AsyncClient, base_url: str, name: str) -> Buckets:
+    """The cumulative bucket counts of histogram `name` (unlabelled) on `base_url`/metrics."""
+    r = await http.get(f"{base_url}/metrics")
+    r.raise_for_status()
+    for family in text_string_to_metric_families(r.text):
+        if family.name == name:
+            return {
+                float(s.labels["le"]): s.value
+                for s in family.samples
+                if s.name == f"{name}_bucket"
+            }
+    raise KeyError(f"{base_url}/metrics has no histogram {name}")
+
+
+@dataclass(frozen=True)
+class Added:
+    """What a step added to a histogram."""
+
+    total: int
+    above: dict[float, int]  # bound (seconds) → observations slower than it
+    slowest_bound: float  # the upper bound of the highest bucket that gained any
+
+    def line(self, bounds_ms: tuple[int, ...]) -> str:
+        parts = [f"{self.above[b / 1000]:,} over {b} ms" for b in bounds_ms]
+        slowest = "∞" if math.isinf(self.slowest_bound) else f"{self.slowest_bound * 1000:g} ms"
+        return f"{self.total:,} in all, {', '.join(parts)}; the slowest at most {slowest}"
+
+
+def added(before: Buckets, after: Buckets, bounds_s: tuple[float, ...]) -> Added:
+    """The difference of two reads. Each bound must be one of the histogram's bucket bounds."""
+    delta = {le: after[le] - before.get(le, 0.0) for le in after}
+    total = int(delta[math.inf])
+    above = {b: total - int(delta[b]) for b in bounds_s}
+    # The lowest bound whose cumulative count already holds every observation.
+    slowest = next((le for le in sorted(delta) if delta[le] == total), math.inf)
+    return Added(total, above, slowest if total else 0.0)
