@@ -1633,34 +1633,42 @@ FINDINGS = """
   The driver used to be a bottleneck itself: httpx's pool scans every queued request against
   every connection (half the driver's CPU, on the same 2 cores); it now drives the commands
   over plain keep-alive HTTP/1.1 connections.
-- **The latency tail is the disk's flush.** In the step alone, run six times with the same
-  code, the p99 ranged from 110 to 1,420 ms, and it followed one hop: when "handler → its
-  transaction" stayed under 7 ms (p99) the p99 was 110–130 ms, and when it reached 230–1,190
-  ms so did the p99. Timing the commitments service's units of work (temporary prints, three
-  runs) showed why. The late confirms had waited for a pooled connection, all ten of which
-  were in COMMIT: ten commits taking 95–150 ms together, four times within three seconds,
-  then ten at 195–211 ms, while the bodies before them took 1–3 ms and the event loop was
-  on time (one timer 35 ms late in the window, none later than that). A COMMIT waits for PostgreSQL to flush the WAL, and every commit in flight waits
-  for the same flush. The disk alone does the same: a loop of 8 KiB writes, each followed
-  by `fdatasync`, with nothing else running, flushed in 0.2–0.3 ms at the median, but its
-  slowest flush in 15–20 s took 8 to 336 ms (six runs), with up to six over 50 ms. Writing
+- **The latency tail is the disk's flush.** In nine runs of the step alone (six pacing the
+  relay at 0, 10 or 20 ms, three with timing prints), the p99 ranged from 110 to 1,420 ms, and
+  it followed one hop. When "handler → its transaction" stayed under 7 ms (p99), the p99 was
+  110–130 ms; when that hop reached 168–1,195 ms, the p99 was 375–1,420 ms. Timing the
+  commitments service's units of work (the runs with prints) showed why. The late confirms had
+  waited for a pooled connection, and all ten connections were in COMMIT: ten commits took
+  95–150 ms together at 8.9, 10.4 and 11.5 s into the window, and ten took 195–211 ms at 19 s.
+  The bodies before them took 1–3 ms, and the event loop was on time (one timer 35 ms late in
+  the window). A COMMIT waits for PostgreSQL to flush the WAL, and every commit in flight
+  waits for the same flush. The disk alone does the same: a loop of 8 KiB writes, each
+  followed by `fdatasync`, with nothing else running, flushed in 0.2–0.3 ms at the median, but
+  its slowest flush in 15–20 s took 8 to 336 ms (six runs), with up to six over 50 ms. Writing
   with `O_DSYNC`, or `O_DIRECT` and `O_DSYNC` (other `wal_sync_method`s), stalled the same
-  way. The bench now measures this loop in its references (15 s), and the kit times every
-  unit of work's COMMIT and its wait for a pooled connection
-  (`cobuild_db_commit_seconds`, `cobuild_db_pool_wait_seconds` on /metrics, read by the
-  latency section). In a run of the step with them, the commitments service made 6,060
-  commits during the confirms: 65 took over 50 ms and 30 over 100 ms. 79 waits for a
-  connection took over 50 ms. The p99 was 198 ms, and the disk reference's slowest flush
-  was 158 ms. A 200 ms flush holds every confirm in flight and queues 40 more behind the
-  pool. Two such flushes in the 30 s window put more than 60 confirms (1%) past 100 ms.
-  Nothing in the services can shorten a flush: a command's commit must be durable before
-  its answer, and a consumer's before its offsets. In production the histograms show an
-  operator which it is, the disk (commits) or the pool (waits with quick commits). Without
-  the stalls, the p99 of 110–130 ms is the machine's CPU (160–176% busy), queueing at the
-  relay and the evaluation consumer. Pacing the relay as the paced consumer groups are
-  paced (one claim per 10 or 20 ms while commits stream in) moved neither the CPU per confirm
-  nor the p99 beyond the noise: 8,972 and 8,553 µs unpaced, 8,442 and 8,847 at 10 ms, 9,172
-  and 8,097 at 20 ms. It was not kept.
+  way. The bench now measures this loop in its references (15 s), and the kit times every unit
+  of work's COMMIT and its wait for a pooled connection (`cobuild_db_commit_seconds`,
+  `cobuild_db_pool_wait_seconds` on /metrics, read by the latency section). With them, six
+  runs of the step sort themselves. In three, the commitments service had 20, 30 and 57
+  commits over 100 ms (of about 6,060) during the confirms, and the p99 was 225, 198 and 1,635
+  ms. In the other three, no commit took over 100 ms, and the p99 was 89, 101 and 195 ms. The
+  101 ms is the full run of 23:52 in this file; its disk reference, 15 s before the services
+  started, had six flushes over 50 ms and one of 370 ms. The 195 ms run had the machine 176%
+  busy, and its tail was in the relay and consumer hops. A 200 ms flush holds every confirm in
+  flight, and the 40 that arrive meanwhile queue for the pool. A few such flushes in the 30 s
+  window put 1% of the confirms (60) past 100 ms. Nothing in the services can shorten a flush:
+  a command's commit must be durable before its answer, and a consumer's before its offsets.
+  In production the histograms show an operator which it is, the disk (commits) or the pool
+  (waits with quick commits). Without the stalls, the p99 (89–195 ms in those runs) is the
+  machine's CPU (154–176% busy), queueing at the relay and the evaluation consumer. Pacing the
+  relay as the paced consumer groups are paced (one claim per 10 or 20 ms while commits stream
+  in) moved neither the CPU per confirm nor the p99 beyond the noise: 8,972 and 8,553 µs
+  unpaced, 8,442 and 8,847 at 10 ms, 9,172 and 8,097 at 20 ms. It was not kept. Nor was a 10
+  ms fetch wait for the prompt group (the evaluation service's `commitments` group), in place
+  of 20 ms. Two runs each, alternating: p99 89 and 195 ms at 10 ms, with no commit over 100 ms
+  in either, against 1,635 and 225 ms at 20 ms with 57 and 20. The CPU per confirm was 8,638
+  and 8,943 µs at 10 ms, against 7,825 and 8,400 µs at 20 ms. The consumer hop's p50 was 14.3
+  and 19.8 ms at 10 ms, against 16.1 and 15.4 ms at 20 ms.
 - **Ledger queries** answer from the daily aggregates (an index range per scope), so they do
   not grow with the journal; the cost is the per-request work (token, scope authorisation,
   the drill-down). The drill-down used to list every child with its figures: a community's
