@@ -51,12 +51,10 @@ async def test_a_rollback_is_not_counted_as_a_commit(pool: asyncpg.Pool) -> None
 
 
 async def test_a_wait_for_the_pool_lands_in_its_bucket(pool: asyncpg.Pool) -> None:
-    """The only connection is held for 0.3 s: the second unit of work waits about that long,
-    more than 0.25 s and less than 0.5 s."""
-    below, within = (
-        _count("cobuild_db_pool_wait_seconds", "0.25"),
-        _count("cobuild_db_pool_wait_seconds", "0.5"),
-    )
+    """The only connection is held for 0.3 s: the second unit of work waits at least 0.25 s,
+    so it lands above that bucket, where the holder's own (instant) wait does not."""
+    below = _count("cobuild_db_pool_wait_seconds", "0.25")
+    waits = _count("cobuild_db_pool_wait_seconds")
     held = asyncio.Event()
 
     async def holder() -> None:
@@ -69,5 +67,5 @@ async def test_a_wait_for_the_pool_lands_in_its_bucket(pool: asyncpg.Pool) -> No
     async with transaction(pool):
         pass
     await task
-    assert _count("cobuild_db_pool_wait_seconds", "0.25") == below + 1  # the holder's own wait
-    assert _count("cobuild_db_pool_wait_seconds", "0.5") == within + 2
+    assert _count("cobuild_db_pool_wait_seconds") == waits + 2
+    assert _count("cobuild_db_pool_wait_seconds", "0.25") == below + 1  # the holder's
