@@ -4,6 +4,7 @@ observations the step added, and how many of them were slower than a bound."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -12,18 +13,24 @@ from prometheus_client.parser import text_string_to_metric_families
 Buckets = dict[float, float]  # upper bound (le) → cumulative count
 
 
-async def read(http: httpx.AsyncClient, base_url: str, name: str) -> Buckets:
-    """The cumulative bucket counts of histogram `name` (unlabelled) on `base_url`/metrics."""
+async def read(http: httpx.AsyncClient, base_url: str, names: Iterable[str]) -> dict[str, Buckets]:
+    """The cumulative bucket counts of the (unlabelled) histograms `names`, from one read of
+    `base_url`/metrics."""
     r = await http.get(f"{base_url}/metrics")
     r.raise_for_status()
-    for family in text_string_to_metric_families(r.text):
-        if family.name == name:
-            return {
-                float(s.labels["le"]): s.value
-                for s in family.samples
-                if s.name == f"{name}_bucket"
-            }
-    raise KeyError(f"{base_url}/metrics has no histogram {name}")
+    wanted = set(names)
+    found = {
+        family.name: {
+            float(s.labels["le"]): s.value
+            for s in family.samples
+            if s.name == f"{family.name}_bucket"
+        }
+        for family in text_string_to_metric_families(r.text)
+        if family.name in wanted
+    }
+    if missing := wanted - found.keys():
+        raise KeyError(f"{base_url}/metrics has no histogram {', '.join(sorted(missing))}")
+    return found
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from cobuild_kit.kafka import MAX_BATCH_BYTES
 from cobuild_stack.topics import create_topics
 
 from bench.cpu import pid_cpu_seconds
+from bench.probe import percentile
 
 MSG_BYTES = 500
 
@@ -90,12 +91,11 @@ def disk_flush_tail(directory: Path, seconds: float = 15.0) -> FlushTail:
             os.fdatasync(fd)
             times.append((time.perf_counter() - start) * 1000)
             time.sleep(0.002)  # about the pace of a busy service's commits, not a flood
-        times.sort()
         return FlushTail(
             n=len(times),
-            p50_ms=times[len(times) // 2],
-            p999_ms=times[int(len(times) * 0.999)],
-            max_ms=times[-1],
+            p50_ms=percentile(times, 50),
+            p999_ms=percentile(times, 99.9),
+            max_ms=max(times),
             stalls=sum(t > STALL_MS for t in times),
             seconds=time.perf_counter() - t0,
         )

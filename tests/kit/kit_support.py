@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import UUID, uuid4
 
 import asyncpg
 from cobuild_contracts import PartyKind, PartyRegistered
 from cobuild_kit.clock import SystemClock
-from cobuild_kit.db import connect
+from cobuild_kit.db import connect, create_pool
 from cobuild_kit.migrations import migrate, package_migrations
 from cobuild_kit.outbox import Outbox
+from cobuild_stack.testing import PgServer
 
 
 def party(name: str = "和平社区", party_id: UUID | None = None) -> PartyRegistered:
@@ -36,3 +39,14 @@ async def staged_outbox(dsn: str, topic: str, rows: int) -> tuple[asyncpg.Connec
         await outbox.add_envelopes(conn, staged)
     ids = await conn.fetch("SELECT event_id::text FROM outbox ORDER BY id")
     return conn, [r[0] for r in ids]
+
+
+@asynccontextmanager
+async def one_connection_pool(pg_server: PgServer, database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A kit pool of a single connection on a fresh database: the next acquire gets the same
+    connection, and a second caller waits for it."""
+    pool = await create_pool(await pg_server.create_database(database), min_size=1, max_size=1)
+    try:
+        yield pool
+    finally:
+        await pool.close()

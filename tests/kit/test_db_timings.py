@@ -9,21 +9,19 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import pytest_asyncio
-from cobuild_kit.db import create_pool, transaction
+from cobuild_kit.db import transaction
 from cobuild_stack.testing import PgServer
 from prometheus_client import REGISTRY
+
+from tests.kit.kit_support import one_connection_pool
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def pool(pg_server: PgServer) -> AsyncIterator[asyncpg.Pool]:
-    dsn = await pg_server.create_database("dbtimings")
-    one = await create_pool(dsn, min_size=1, max_size=1)  # one connection: a second caller waits
-    try:
+    async with one_connection_pool(pg_server, "dbtimings") as one:
         yield one
-    finally:
-        await one.close()
 
 
 def _count(histogram: str, le: str | None = None) -> float:

@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import pytest_asyncio
-from cobuild_kit.db import create_pool, transaction
+from cobuild_kit.db import transaction
 from cobuild_stack.testing import PgServer
+
+from tests.kit.kit_support import one_connection_pool
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -23,12 +25,8 @@ _MARK = "SELECT set_config('application_name', 'left-behind', false)"
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def pool(pg_server: PgServer) -> AsyncIterator[asyncpg.Pool]:
-    dsn = await pg_server.create_database("poolrelease")
-    one = await create_pool(dsn, min_size=1, max_size=1)  # one connection: the next acquire gets it
-    try:
+    async with one_connection_pool(pg_server, "poolrelease") as one:
         yield one
-    finally:
-        await one.close()
 
 
 async def _session_mark(pool: asyncpg.Pool) -> str:
