@@ -1671,7 +1671,15 @@ FINDINGS = """
   of 20 ms. Two runs each, alternating: p99 89 and 195 ms at 10 ms, with no commit over 100 ms
   in either, against 1,635 and 225 ms at 20 ms with 57 and 20. The CPU per confirm was 8,638
   and 8,943 µs at 10 ms, against 7,825 and 8,400 µs at 20 ms. The consumer hop's p50 was 14.3
-  and 19.8 ms at 10 ms, against 16.1 and 15.4 ms at 20 ms.
+  and 19.8 ms at 10 ms, against 16.1 and 15.4 ms at 20 ms. Nor was an asynchronous commit
+  for the relay's own transaction (`synchronous_commit = off` on its leader connection: a mark
+  lost in a crash only republishes its rows, which the inboxes absorb), so that a relay cycle
+  need not wait for the disk before its next claim. Two runs each, alternating (2026-11-23):
+  the relay hop's p50 was 8.7 and 16.0 ms with it, against 12.9 and 15.5 ms without; the CPU
+  per confirm 8,280 and 9,082 µs, against 8,910 and 8,538 µs. The disk stalled in all four
+  (21–50 of the commitments service's commits over 100 ms), and the p99 was 468 and 309 ms
+  with it, 360 and 1,176 ms without. The confirms' own commits hold the same flush, so the
+  relay's wait mostly overlaps theirs.
 - **Ledger queries** answer from the daily aggregates (an index range per scope), so they do
   not grow with the journal; the cost is the per-request work (token, scope authorisation,
   the drill-down). The drill-down used to list every child with its figures: a community's
