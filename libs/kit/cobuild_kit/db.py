@@ -77,10 +77,10 @@ async def _reset_unless_committed(conn: asyncpg.Connection) -> None:
     After a commit there is nothing for it to do: the connection is idle and the units of
     work leave no session state (`SET LOCAL` only, transaction-scoped advisory locks,
     temporary tables `ON COMMIT DROP`; LISTEN and session locks use their own `connect()`
-    connections). Every other release keeps it, so a connection broken mid-operation (a PostgreSQL restart) fails the
-    reset and is dropped, instead of going back to the pool to fail the next request with
-    "another operation is in progress" (the fault suite caught that when the reset was
-    skipped for every release)."""
+    connections). Every other release keeps it, so a connection broken mid-operation (a
+    PostgreSQL restart) fails the reset and is dropped, instead of going back to the pool to
+    fail the next request with "another operation is in progress" (the fault suite caught
+    that when the reset was skipped for every release)."""
     if isinstance(conn, PooledConnection) and conn.take_committed():
         return
     await conn.execute(conn.get_reset_query())
