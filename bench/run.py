@@ -1574,7 +1574,9 @@ FINDINGS = """
   FastStream's batch loop woke every 5 ms. Groups whose events nobody waits on (the
   directory and agreements groups, `evaluation.points`, `points.evaluation`) are now
   `ConsumerSpec(prompt=False)` and wait 100 ms; the batch loop waits a quarter of the fetch
-  wait. Idle CPU about halved (top: 78–85% idle before, 88–95% after).
+  wait. Idle CPU about halved (top: 78–85% idle before, 88–95% after). Read from /proc
+  later (2026-11-23, `cobuild run --driver check`, 20 s at rest): 21% of one core in all,
+  Tansu 8.9%, evaluation 7.0% (its prompt group), points 2.8%, commitments 1.9%.
 - **A round trip costs about 140 µs of CPU here, whatever it carries.** The references now
   time a bare `SELECT 1`: 139 µs of CPU per round trip (91 in the plain-asyncio client, 48
   in the backend) at 171 µs of wall time (22:06; 142 µs in the full run of 22:36). Over TCP
@@ -1596,6 +1598,18 @@ FINDINGS = """
   the machine 177% busy at 200 confirms a second (8,987 µs of CPU per confirm), and the
   throughput ratios 0.16–0.26. Every other target was met, the ledger p99 at 10^6 after the
   rebuild at 13.4 ms.
+- **The Kafka client is not where the CPU goes.** `bench/kafka_clients.py` holds aiokafka
+  against librdkafka (confluent-kafka) on its own Tansu, 200,000 messages of 500 bytes, two
+  rounds (2026-11-23): aiokafka produced at 16.8–18.2 µs of CPU a message and consumed at
+  2.1–2.4; librdkafka at 2.5–3.2 and 1.1–1.4. A fed fulfilment is produced once (the points
+  relay's `points.awarded`) and consumed three times, so a C client would save about 20 µs of
+  its ~1,000: 2%, where half the raw pipeline needs a cut to about 350 µs. The CPU is the
+  services' own per-event Python (decoding and validating, the handlers, the hash chain,
+  building events and outbox rows, asyncpg's encoding of the set statements' arrays) and
+  their PostgreSQL backends' per-row work. Timed alone, the smaller cuts left are a one-pass
+  typed decode (about 4 µs of a 13–14 µs decode) and a `wrap` without its re-validation
+  (about 12 of 20–22 µs an emit): 2–3% together, below the runs' spread. Moving per-event work
+  out of Python (into set-based SQL, or compiled code) is the size of change the target asks.
 - **Latency.** The confirm is one HTTP command in the commitments service (token check, row
   lock, outbox row and NOTIFY, state and history in one statement, commit), then the relay
   (woken by NOTIFY), the broker and the evaluation consumer (20 ms fetch wait, as Tansu does
