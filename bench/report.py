@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+_HEADER = "| figure | value | reference (same run) | ratio | target | met? |"
+_RULE = "|---|---|---|---|---|---|"
+
 
 @dataclass
 class Row:
@@ -63,10 +66,7 @@ class Report:
         self.details.append(text)
 
     def table(self) -> str:
-        lines = [
-            "| figure | value | reference (same run) | ratio | target | met? |",
-            "|---|---|---|---|---|---|",
-        ]
+        lines = [_HEADER, _RULE]
         for r in self.rows:
             ref = f"{fmt(r.reference)} {r.ref_label}".strip() if r.reference is not None else "—"
             ratio = f"{r.ratio:.2f}" if r.ratio is not None else "—"
@@ -76,7 +76,13 @@ class Report:
             )
         return "\n".join(lines)
 
-    def write(self, path: Path, preface: str, sections: dict[str, list[str]]) -> None:
+    def write(
+        self,
+        path: Path,
+        preface: str,
+        sections: dict[str, list[str]],
+        carried: Carried | None = None,
+    ) -> None:
         took = (datetime.now(UTC) - self.started).total_seconds()
         out = [
             f"# {self.title}",
@@ -90,11 +96,57 @@ class Report:
             "",
             self.table(),
             "",
+            *(carried.lines() if carried else []),
         ]
         for name, lines in sections.items():
             out += [f"## {name}", "", *lines, ""]
         out += ["## Log of the run", "", *[f"- {d}" for d in self.details], ""]
         path.write_text("\n".join(out))
+
+
+@dataclass(frozen=True)
+class Carried:
+    """The summary rows of another RESULTS file that this run does not measure, so that one
+    file holds every figure: `make bench` cannot fit the 10^6 pipeline and 750,000 members
+    into its 30 minutes, and `make bench-large` measures them. Each row keeps the reference
+    measured in its own run."""
+
+    source: str  # the file, as the repository names it
+    run: str  # its "Run … UTC, … wall time" line
+    rows: list[str]
+
+    @classmethod
+    def read(cls, path: Path, measured: set[str]) -> Carried | None:
+        if not path.exists():
+            return None
+        lines = path.read_text().splitlines()
+        if "## Summary" not in lines:
+            return None
+        rows: list[str] = []
+        for line in lines[lines.index("## Summary") + 1 :]:
+            if line.startswith("## "):
+                break
+            figure = line[2:].split(" | ", 1)[0]
+            wanted = not figure.startswith("ref:") and figure not in measured
+            if line.startswith("| ") and line != _HEADER and wanted:
+                rows.append(line)
+        run = next((line for line in lines if line.startswith("Run ")), "Run unknown.")
+        return cls(f"bench/{path.name}", run, rows)
+
+    def lines(self) -> list[str]:
+        if not self.rows:
+            return []
+        return [
+            f"### Carried from the last `make bench-large` ({self.source})",
+            "",
+            "Figures this run does not measure, each next to the reference measured in the run "
+            f"that measured it. {self.run}",
+            "",
+            _HEADER,
+            _RULE,
+            *self.rows,
+            "",
+        ]
 
 
 def _cpus() -> int:

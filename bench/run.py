@@ -39,7 +39,7 @@ from bench import feed, histograms, ledger_fill, outbox_fill, references
 from bench.cpu import CpuMeter, CpuReading, describe, per_event_us
 from bench.http1 import Http1Pool
 from bench.probe import Counter, RssSampler, Since, percentile, rss_mb, wait_until
-from bench.report import Report, Row, fmt
+from bench.report import Carried, Report, Row, fmt
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF_PAST = date(2026, 9, 30)
@@ -175,7 +175,11 @@ class Bench:
             path = Path(self.out)
         findings = FINDINGS.strip().split("\n")
         self.sections["What the profiles showed, and what was changed"] = findings
-        self.report.write(path, PREFACE, self.sections)
+        carried = None
+        if not self.large:  # the large run's figures, so that RESULTS.md holds every one
+            measured = {row.figure for row in self.report.rows}
+            carried = Carried.read(ROOT / "bench" / "RESULTS-large.md", measured)
+        self.report.write(path, PREFACE, self.sections, carried)
         print(f"[bench] wrote {path}")
 
     async def phases(self) -> None:
@@ -1447,7 +1451,7 @@ FINDINGS = """
   30 ms with `sum`, 23 with it, 21.5 for the old upsert of Python's sums). Outside the
   stack, CPU per fulfilment: Python 91–108 → 68–77 µs, PostgreSQL 59–66 → 71–81 µs with
   `sum` (three runs each), before `ledger_total` took its 7 ms off each 500-fact statement.
-  The rebuild's roll-up uses `ledger_total` too. In this run (17:09) against the
+  The rebuild's roll-up uses `ledger_total` too. In the 17:09 run, against the
   14:48 one, CPU per event: fulfil 10^4 723 → 644 µs (evaluation 244 → 168, points 224 →
   204), fulfil 10^5 859 → 689, open 10^5 511 → 402; the ratios 0.23/0.14/0.17 →
   0.24/0.15/0.18 at 10^4 and 0.20/0.13/0.15 → 0.24/0.14/0.18 at 10^5; rebuild 32.5 →
@@ -1513,7 +1517,7 @@ FINDINGS = """
   was 103 ms (51.2 at 19:17): the first query of each community, unit and agreement id had a
   p99 of 105–142 ms and took up to 649 ms, while the community queries after the first stayed
   at 17 ms (p99). After the rebuild's VACUUM it was 11.8 ms.
-- **Per-batch costs at a trickle (this run).** At 200 confirms/s a batch holds one event, and
+- **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a batch holds one event, and
   a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
   p99 is queueing. py-spy on points and evaluation during the step showed a fifth of their
@@ -1669,7 +1673,7 @@ FINDINGS = """
   runs of the step sort themselves. In three, the commitments service had 20, 30 and 57
   commits over 100 ms (of about 6,060) during the confirms, and the p99 was 225, 198 and 1,635
   ms. In the other three, no commit took over 100 ms, and the p99 was 89, 101 and 195 ms. The
-  101 ms is the full run of 23:52 in this file; its disk reference, 15 s before the services
+  101 ms is the full `make bench` of 2026-11-22 23:52; its disk reference, 15 s before the services
   started, had six flushes over 50 ms and one of 370 ms. The 195 ms run had the machine 176%
   busy, and its tail was in the relay and consumer hops. A 200 ms flush holds every confirm in
   flight, and the 40 that arrive meanwhile queue for the pool. A few such flushes in the 30 s
