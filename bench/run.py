@@ -1517,8 +1517,8 @@ FINDINGS = """
   was 103 ms (51.2 at 19:17): the first query of each community, unit and agreement id had a
   p99 of 105–142 ms and took up to 649 ms, while the community queries after the first stayed
   at 17 ms (p99). After the rebuild's VACUUM it was 11.8 ms.
-- **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a batch holds one event, and
-  a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
+- **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a
+  batch holds one event, and a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
   p99 is queueing. py-spy on points and evaluation during the step showed a fifth of their
   samples resolving the handler's `KafkaMessage` parameter on a worker thread (FastDepends,
@@ -1683,8 +1683,8 @@ FINDINGS = """
   runs of the step sort themselves. In three, the commitments service had 20, 30 and 57
   commits over 100 ms (of about 6,060) during the confirms, and the p99 was 225, 198 and 1,635
   ms. In the other three, no commit took over 100 ms, and the p99 was 89, 101 and 195 ms. The
-  101 ms is the full `make bench` of 2026-11-22 23:52; its disk reference, 15 s before the services
-  started, had six flushes over 50 ms and one of 370 ms. The 195 ms run had the machine 176%
+  101 ms is the full `make bench` of 2026-11-22 23:52; its disk reference, 15 s before the
+  services started, had six flushes over 50 ms and one of 370 ms. The 195 ms run had the machine 176%
   busy, and its tail was in the relay and consumer hops. A 200 ms flush holds every confirm in
   flight, and the 40 that arrive meanwhile queue for the pool. A few such flushes in the 30 s
   window put 1% of the confirms (60) past 100 ms. Nothing in the services can shorten a flush:
