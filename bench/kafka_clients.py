@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cobuild_stack.broker import TansuBroker
 from cobuild_stack.topics import create_topics
 
+from bench import references
+
 MSG_BYTES = 500
-LINGER_MS = 2
-FETCH_WAIT_MS = 20
+LINGER_MS = 2  # as the reference producer (bench.references.raw_producer)
+FETCH_WAIT_MS = 20  # as the reference consumer (bench.references.from_start)
 
 
 def process_cpu_s() -> float:
@@ -54,9 +55,7 @@ class Leg:
 
 
 async def aiokafka_legs(bootstrap: str, topic: str, value: bytes, n: int) -> tuple[Leg, Leg]:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=LINGER_MS, max_batch_size=512 * 1024
-    )
+    producer = references.raw_producer(bootstrap)
     await producer.start()
     try:
         cpu0, t0 = process_cpu_s(), time.perf_counter()
@@ -65,14 +64,7 @@ async def aiokafka_legs(bootstrap: str, topic: str, value: bytes, n: int) -> tup
         produced = Leg.since(cpu0, t0, n)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"{topic}.g",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=FETCH_WAIT_MS,
-    )
+    consumer = references.from_start(bootstrap, topic)
     await consumer.start()
     try:
         got, started = 0, None

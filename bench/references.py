@@ -125,14 +125,31 @@ async def pg_batch_rows(dsn: str, seconds: float = 3.0, *, copy: bool) -> float:
         await conn.close()
 
 
+def raw_producer(bootstrap: str) -> AIOKafkaProducer:
+    """The reference producer: `acks=all`, a 2 ms linger, the services' batch bound."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=MAX_BATCH_BYTES
+    )
+
+
+def from_start(bootstrap: str, topic: str) -> AIOKafkaConsumer:
+    """A new group reading `topic` from its first record, with the services' fetch wait."""
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}.g",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+    )
+
+
 async def kafka_produce_consume(bootstrap: str, n: int) -> tuple[float, float]:
     """Messages per second of 500 bytes: produce (acks=all), then consume from the start."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     await create_topics(bootstrap, [topic], 4)
     value = os.urandom(MSG_BYTES // 2).hex().encode()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=MAX_BATCH_BYTES
-    )
+    producer = raw_producer(bootstrap)
     await producer.start()
     try:
         t0 = time.perf_counter()
@@ -141,14 +158,7 @@ async def kafka_produce_consume(bootstrap: str, n: int) -> tuple[float, float]:
         produce_rate = n / (time.perf_counter() - t0)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"{topic}.g",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=20,
-    )
+    consumer = from_start(bootstrap, topic)
     await consumer.start()
     try:
         got = 0
@@ -191,9 +201,7 @@ async def raw_pipeline(
     await create_topics(bootstrap, [topic], 4)
     conn = await asyncpg.connect(dsn)
     await conn.execute(_PIPE_DDL)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=MAX_BATCH_BYTES
-    )
+    producer = raw_producer(bootstrap)
     await producer.start()
     try:
         pad = "x" * 300
@@ -207,14 +215,7 @@ async def raw_pipeline(
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"{topic}.g",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=20,
-    )
+    consumer = from_start(bootstrap, topic)
     await consumer.start()
     try:
         done, t0 = 0, None
