@@ -38,20 +38,20 @@ class Added:
     """What a step added to a histogram."""
 
     total: int
-    above: dict[float, int]  # bound (seconds) → observations slower than it
-    slowest_bound: float  # the upper bound of the highest bucket that gained any
+    above: dict[int, int]  # bound (ms) → observations slower than it
+    slowest_bound: float  # the upper bound (seconds) of the highest bucket that gained any
 
-    def line(self, bounds_ms: tuple[int, ...]) -> str:
-        parts = [f"{self.above[b / 1000]:,} over {b} ms" for b in bounds_ms]
+    def line(self) -> str:
+        parts = [f"{n:,} over {bound} ms" for bound, n in self.above.items()]
         slowest = "∞" if math.isinf(self.slowest_bound) else f"{self.slowest_bound * 1000:g} ms"
         return f"{self.total:,} in all, {', '.join(parts)}; the slowest at most {slowest}"
 
 
-def added(before: Buckets, after: Buckets, bounds_s: tuple[float, ...]) -> Added:
+def added(before: Buckets, after: Buckets, bounds_ms: tuple[int, ...]) -> Added:
     """The difference of two reads. Each bound must be one of the histogram's bucket bounds."""
     delta = {le: after[le] - before.get(le, 0.0) for le in after}
     total = int(delta[math.inf])
-    above = {b: total - int(delta[b]) for b in bounds_s}
+    above = {b: total - int(delta[b / 1000]) for b in bounds_ms}
     # The lowest bound whose cumulative count already holds every observation.
     slowest = next((le for le in sorted(delta) if delta[le] == total), math.inf)
     return Added(total, above, slowest if total else 0.0)

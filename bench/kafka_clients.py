@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import tempfile
 import time
 import uuid
@@ -27,16 +26,15 @@ from cobuild_stack.broker import TansuBroker
 from cobuild_stack.topics import create_topics
 
 from bench import references
+from bench.cpu import pid_cpu_seconds
 
-MSG_BYTES = 500
 LINGER_MS = 2  # as the reference producer (bench.references.raw_producer)
 FETCH_WAIT_MS = 20  # as the reference consumer (bench.references.from_start)
 
 
 def process_cpu_s() -> float:
-    """User + system CPU of this process, all its threads."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User + system CPU of this process, all its threads (librdkafka's too)."""
+    return pid_cpu_seconds(os.getpid())
 
 
 @dataclass(frozen=True)
@@ -134,7 +132,7 @@ def _read(*fields: object) -> None:
 
 
 async def main(n: int, rounds: int) -> None:
-    value = os.urandom(MSG_BYTES // 2).hex().encode()
+    value = os.urandom(references.MSG_BYTES // 2).hex().encode()
     with tempfile.TemporaryDirectory() as tmp:
         broker = TansuBroker(log_path=Path(tmp) / "tansu.log")
         await broker.start()
@@ -150,7 +148,7 @@ async def main(n: int, rounds: int) -> None:
                         legs = await asyncio.to_thread(librdkafka_legs, *args)
                     produced, consumed = legs
                     print(
-                        f"round {round_}, {name}, {n:,} messages of {MSG_BYTES} B: "
+                        f"round {round_}, {name}, {n:,} messages of {references.MSG_BYTES} B: "
                         f"{produced.line('produce')}; {consumed.line('consume')}",
                         flush=True,
                     )

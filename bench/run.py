@@ -763,11 +763,10 @@ class Bench:
         after: dict[tuple[str, str], histograms.Buckets],
     ) -> list[str]:
         bounds_ms = (50, 100)
-        bounds_s = tuple(b / 1000 for b in bounds_ms)
         return [
             f"- the units of work's {label} during the confirms (`{name}`): "
             + "; ".join(
-                f"{svc} {histograms.added(before[svc, name], after[svc, name], bounds_s).line(bounds_ms)}"
+                f"{svc} {histograms.added(before[svc, name], after[svc, name], bounds_ms).line()}"
                 for svc in DB_SERVICES
             )
             for name, label in DB_HISTOGRAMS.items()
