@@ -266,6 +266,7 @@ def test_compose_starts_a_service_after_what_it_needs(
     db = services[f"{service}-db"]
     assert "healthcheck" in db
     assert any(str(v).endswith("/var/lib/postgresql/data") for v in db["volumes"])
+    assert {"max_wal_size=8GB", "checkpoint_timeout=15min"} <= set(db["command"])
     db_env = compose_env(db)
     url = urlsplit(compose_env(svc)[f"COBUILD_{service.upper()}_DATABASE_URL"])
     assert (url.hostname, url.port) == (f"{service}-db", 5432)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -159,13 +160,20 @@ async def test_stop_is_clean_and_a_second_launch_reuses_var_pg(
     )
 
 
-def test_the_run_stack_sizes_the_postgres_cache_and_a_test_stack_keeps_the_default() -> None:
+def test_the_run_stack_sizes_postgres_and_a_test_stack_keeps_its_defaults() -> None:
     run = StackConfig.from_env(
-        {"COBUILD_PG_SHARED_BUFFERS": "256MB"}, pg_settings={"track_commit_timestamp": "on"}
+        {"COBUILD_PG_SHARED_BUFFERS": "256MB", "COBUILD_PG_MAX_WAL_SIZE": "2GB"},
+        pg_settings={"track_commit_timestamp": "on"},
     )
     assert Stack(run).postgres.settings == {
         "shared_buffers": "256MB",
+        "max_wal_size": "2GB",
+        "checkpoint_timeout": "15min",
         "track_commit_timestamp": "on",
     }
-    assert StackConfig.from_env({}).pg_shared_buffers == "1GB"
-    assert "shared_buffers" not in Stack(StackConfig.from_env({}, test_mode=True)).postgres.settings
+    defaults = StackConfig.from_env({})
+    assert defaults.pg_max_wal_size == "8GB"
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
+    quarter = f"{max(memory_mb // 4, 1024)}MB"
+    assert defaults.pg_shared_buffers == StackConfig().pg_shared_buffers == quarter
+    assert Stack(StackConfig.from_env({}, test_mode=True)).postgres.settings == {}

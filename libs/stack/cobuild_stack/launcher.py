@@ -66,6 +66,15 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
         raise StackError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def quarter_of_memory() -> str:
+    """PostgreSQL's cache for the run stack: a quarter of the machine's memory (the usual
+    advice for a database server), at least 1 GB. Only the pages it fills take memory. The OS
+    page cache cannot stand in for it everywhere: a VM whose balloon returns free memory to its
+    host drops cached file pages within seconds, and each read misses to the disk."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(total // 4, 1 << 30) >> 20}MB"
+
+
 @dataclass(frozen=True)
 class StackConfig:
     var_dir: Path = Path("var")
@@ -84,15 +93,18 @@ class StackConfig:
     test_mode: bool = False
     # PostgreSQL's default (128 MB) is sized for a shared host; the four services' working
     # sets (the ledger's pages among them) outgrow it long before a city's data does.
-    pg_shared_buffers: str = "1GB"
+    pg_shared_buffers: str = field(default_factory=quarter_of_memory)
+    # The default (1 GB, a checkpoint at about half of it) made the pipeline checkpoint every
+    # 20 s, and after each checkpoint the first change to a page logs the whole page again.
+    pg_max_wal_size: str = "8GB"
     pg_settings: Mapping[str, str] = field(default_factory=dict)  # `-c name=value` at start
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> StackConfig:
-        """COBUILD_PG_PORT, COBUILD_PG_SHARED_BUFFERS, COBUILD_BROKER_PORT, COBUILD_PARTITIONS,
-        COBUILD_CLOCK, COBUILD_SERVICE_MODULE_PATTERN and COBUILD_<SERVICE>_PORT; keyword
-        overrides win."""
+        """COBUILD_PG_PORT, COBUILD_PG_SHARED_BUFFERS, COBUILD_PG_MAX_WAL_SIZE,
+        COBUILD_BROKER_PORT, COBUILD_PARTITIONS, COBUILD_CLOCK, COBUILD_SERVICE_MODULE_PATTERN
+        and COBUILD_<SERVICE>_PORT; keyword overrides win."""
         env = os.environ if env is None else env
         services = overrides.get("services", SERVICES)
         env_ports = {
@@ -103,7 +115,8 @@ class StackConfig:
             "pg_port": _env_int(env, "COBUILD_PG_PORT", 0),
             "broker_port": _env_int(env, "COBUILD_BROKER_PORT", 0),
             "partitions": _env_int(env, "COBUILD_PARTITIONS", 4),
-            "pg_shared_buffers": env.get("COBUILD_PG_SHARED_BUFFERS") or cls.pg_shared_buffers,
+            "pg_shared_buffers": env.get("COBUILD_PG_SHARED_BUFFERS") or quarter_of_memory(),
+            "pg_max_wal_size": env.get("COBUILD_PG_MAX_WAL_SIZE") or cls.pg_max_wal_size,
             "clock": env.get("COBUILD_CLOCK") or "system",
             # Lets a test (or a developer) run stand-ins for the services.
             "module_pattern": env.get("COBUILD_SERVICE_MODULE_PATTERN") or "cobuild_{name}",
@@ -114,8 +127,16 @@ class StackConfig:
 
 
 def _pg_settings(config: StackConfig) -> dict[str, str]:
-    # A throw-away test cluster keeps PostgreSQL's default cache: it never holds much.
-    sized = {} if config.test_mode else {"shared_buffers": config.pg_shared_buffers}
+    # A throw-away test cluster keeps PostgreSQL's defaults: it never holds or writes much.
+    sized = (
+        {}
+        if config.test_mode
+        else {
+            "shared_buffers": config.pg_shared_buffers,
+            "max_wal_size": config.pg_max_wal_size,
+            "checkpoint_timeout": "15min",
+        }
+    )
     return {**sized, **config.pg_settings}
 
 
