@@ -1516,6 +1516,37 @@ FINDINGS = """
   was 103 ms (51.2 at 19:17): the first query of each community, unit and agreement id had a
   p99 of 105–142 ms and took up to 649 ms, while the community queries after the first stayed
   at 17 ms (p99). After the rebuild's VACUUM it was 11.8 ms.
+- **Checkpoints every 20 s, and a cache the VM empties.** The PostgreSQL log of the 02:30
+  run showed a checkpoint every 15–35 s ("checkpoints are occurring too frequently"):
+  `max_wal_size` was the 1 GB default, which the pipeline writes in about 20 s, and after each
+  checkpoint the first change to every page logs the whole page. `--large --only
+  pipeline1m,ledger`, one run each: with the default, 60 checkpoints, 32.5 GB of WAL and 3.6
+  million buffers (27 GB) written by checkpoints; with `max_wal_size=8GB` and
+  `checkpoint_timeout=15min`, 3 checkpoints, 13.1 GB of WAL and 197,000 buffers (1.5 GB). At
+  10^5 (`--only pipeline100k,ledger`) the WAL went from 2.47 to 1.79 GB. Neither the throughput
+  nor the ledger's tail moved with it: fulfilled 2,026 and 1,954 events/s at 737 and 778 µs of
+  CPU per event (the pipeline is CPU-bound), ledger p99 as the pipeline left it 54.5 and
+  58.7 ms. The tail had another cause. `EXPLAIN (ANALYZE, BUFFERS, WAL)` of an agreement's
+  drill-down on that cluster after the run read 42 pages in 5–7 ms, about 150 µs a page, a
+  read from the disk; the same query again took 0.1 ms. This VM's memory balloon returns free
+  memory to its host, and the kernel's page cache does not keep file pages: a 1 GB file read
+  in 3.3 s, again in 0.17 s, and 30 s later in 0.37 s, with the cache shrunk from 1.6 to
+  1.1 GB meanwhile and 22 GB free. So every page that leaves PostgreSQL's own cache (1 GB
+  then) is read back from the disk, and at 10^6 the evaluation ledger alone is 2.6 GB. With
+  4 GB, same step: ledger p99 25.4 ms as the pipeline left it (the community scope's first
+  reads p99 25.7 ms, against 312 and 445; the unit scope's 92.8, the agreement's 51.3),
+  fulfilled 2,382 events/s at 654 µs per event, opened 5,161 (4,202 and 4,505). The run stack
+  now gives PostgreSQL a quarter of the machine's memory (6 GB here) and spaces its
+  checkpoints (8 GB, 15 minutes); compose's databases space theirs too. The `make bench` of
+  04:39 checkpointed twice in 9 minutes; the 02:30 run had checkpointed 12 times by its
+  eighth minute.
+  `make bench-large` at 04:48 with both (6 GB, so the whole ledger stays cached): ledger p99
+  as the pipeline left it 9.58 ms (met; 103 ms at 00:47), the first query of each id p99
+  23.4 ms at most, every scope's p99 within 11.2 ms; 6 checkpoints in 26 minutes, against 90
+  at 00:47. The throughput did not move (10^6 fulfilled 2,030 events/s at 767 µs per event,
+  against 1,649; ratios 0.13–0.25): the cores still set it. In the 04:39 `make bench` no
+  commit took over 100 ms during the latency step, and the p99 was 166 ms with the machine
+  166% busy (8,447 µs of CPU per confirm): the CPU case of the latency tail below.
 - **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a
   batch holds one event, and a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
