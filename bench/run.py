@@ -1540,11 +1540,12 @@ FINDINGS = """
   checkpoints (8 GB, 15 minutes); compose's databases space theirs too. The `make bench` of
   04:39 checkpointed twice in 9 minutes; the 02:30 run had checkpointed 12 times by its
   eighth minute.
-  `make bench-large` at 04:48 with both (6 GB, so the whole ledger stays cached): ledger p99
-  as the pipeline left it 9.58 ms (met; 103 ms at 00:47), the first query of each id p99
-  23.4 ms at most, every scope's p99 within 11.2 ms; 6 checkpoints in 26 minutes, against 90
-  at 00:47. The throughput did not move (10^6 fulfilled 2,030 events/s at 767 µs per event,
-  against 1,649; ratios 0.13–0.25): the cores still set it. In the 04:39 `make bench` no
+  `make bench-large` at 04:48 with both (6 GB, room for the whole ledger): ledger p99 as the
+  pipeline left it 9.58 ms (met; 103 ms at 00:47), the first queries of all ids p99
+  23.4 ms, every scope's p99 within 11.2 ms; 6 checkpoints in 26 minutes, against 90 at
+  00:47. The ratios did not move (10^6 fulfilled 2,030 events/s at 767 µs per event against
+  1,649, with the raw pipeline at 15,274 against 13,260; 0.13–0.25 against 0.12–0.27): the
+  cores still set them. In the 04:39 `make bench` no
   commit took over 100 ms during the latency step, and the p99 was 166 ms with the machine
   166% busy (8,447 µs of CPU per confirm): the CPU case of the latency tail below.
 - **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a
