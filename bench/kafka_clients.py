@@ -28,9 +28,6 @@ from cobuild_stack.topics import create_topics
 from bench import references
 from bench.cpu import pid_cpu_seconds
 
-LINGER_MS = 2  # as the reference producer (bench.references.raw_producer)
-FETCH_WAIT_MS = 20  # as the reference consumer (bench.references.from_start)
-
 
 def process_cpu_s() -> float:
     """User + system CPU of this process, all its threads (librdkafka's too)."""
@@ -82,7 +79,12 @@ def librdkafka_legs(bootstrap: str, topic: str, value: bytes, n: int) -> tuple[L
     from confluent_kafka import Consumer, Producer  # bench/requirements.txt
 
     producer = Producer(
-        {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": LINGER_MS, "log_level": 3}
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": references.LINGER_MS,
+            "log_level": 3,
+        }
     )
     cpu0, t0 = process_cpu_s(), time.perf_counter()
     for i in range(n):
@@ -97,7 +99,7 @@ def librdkafka_legs(bootstrap: str, topic: str, value: bytes, n: int) -> tuple[L
             "group.id": f"{topic}.g",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
-            "fetch.wait.max.ms": FETCH_WAIT_MS,
+            "fetch.wait.max.ms": references.FETCH_WAIT_MS,
         }
     )
     consumer.subscribe([topic])

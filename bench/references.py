@@ -22,6 +22,8 @@ from bench.cpu import pid_cpu_seconds
 from bench.probe import percentile
 
 MSG_BYTES = 500
+LINGER_MS = 2  # the reference producer's linger
+FETCH_WAIT_MS = 20  # the reference consumer's fetch wait: the services' default
 
 
 async def pg_single_row_commits(dsn: str, seconds: float = 3.0) -> float:
@@ -128,7 +130,10 @@ async def pg_batch_rows(dsn: str, seconds: float = 3.0, *, copy: bool) -> float:
 def raw_producer(bootstrap: str) -> AIOKafkaProducer:
     """The reference producer: `acks=all`, a 2 ms linger, the services' batch bound."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=MAX_BATCH_BYTES
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=LINGER_MS,
+        max_batch_size=MAX_BATCH_BYTES,
     )
 
 
@@ -140,7 +145,7 @@ def from_start(bootstrap: str, topic: str) -> AIOKafkaConsumer:
         group_id=f"{topic}.g",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        fetch_max_wait_ms=20,
+        fetch_max_wait_ms=FETCH_WAIT_MS,
     )
 
 
