@@ -127,16 +127,13 @@ class StackConfig:
 
 
 def _pg_settings(config: StackConfig) -> dict[str, str]:
-    # A throw-away test cluster keeps PostgreSQL's defaults: it never holds or writes much.
-    sized = (
-        {}
-        if config.test_mode
-        else {
-            "shared_buffers": config.pg_shared_buffers,
-            "max_wal_size": config.pg_max_wal_size,
-            "checkpoint_timeout": "15min",
-        }
-    )
+    if config.test_mode:  # a throw-away cluster keeps PostgreSQL's defaults: it holds little
+        return dict(config.pg_settings)
+    sized = {
+        "shared_buffers": config.pg_shared_buffers,
+        "max_wal_size": config.pg_max_wal_size,
+        "checkpoint_timeout": "15min",
+    }
     return {**sized, **config.pg_settings}
 
 
