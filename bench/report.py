@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+CARRIED_HEADING = "### Carried from the last `make bench-large`"
 _HEADER = "| figure | value | reference (same run) | ratio | target | met? |"
 _RULE = "|---|---|---|---|---|---|"
 
@@ -137,7 +138,7 @@ class Carried:
         if not self.rows:
             return []
         return [
-            f"### Carried from the last `make bench-large` ({self.source})",
+            f"{CARRIED_HEADING} ({self.source})",
             "",
             "Figures this run does not measure, each next to the reference measured in the run "
             f"that measured it. {self.run}",
@@ -147,6 +148,32 @@ class Carried:
             *self.rows,
             "",
         ]
+
+
+def refresh_carried(results: Path, large: Path) -> bool:
+    """After `make bench-large`, bring `results`' carried rows up to date with `large`: the
+    figures `results` measures itself stay as they are, and so does the rest of the file.
+    False when there is no such file to refresh."""
+    if not results.exists():
+        return False
+    lines = results.read_text().splitlines()
+    if "## Summary" not in lines:
+        return False
+    start = lines.index("## Summary") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    own_end = next((i for i in range(start, end) if lines[i].startswith(CARRIED_HEADING)), end)
+    measured = {
+        line[2:].split(" | ", 1)[0]
+        for line in lines[start:own_end]
+        if line.startswith("| ") and line != _HEADER
+    }
+    carried = Carried.read(large, measured)
+    block = carried.lines() if carried else []
+    own = lines[start:own_end]
+    while own and not own[-1]:
+        own.pop()
+    results.write_text("\n".join([*lines[:start], *own, "", *block, *lines[end:]]) + "\n")
+    return True
 
 
 def _cpus() -> int:
