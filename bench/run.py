@@ -1554,6 +1554,10 @@ FINDINGS = """
   cores still set them. In the 04:39 `make bench` no
   commit took over 100 ms during the latency step, and the p99 was 166 ms with the machine
   166% busy (8,447 µs of CPU per confirm): the CPU case of the latency tail below.
+  The next `make bench-large` (06:29) varied the other way: ledger p99 as left 19.1 ms (met,
+  the community scope 23.3 ms, one first query 122 ms), 5 checkpoints, and 10^6 fulfilled at
+  1,862 events/s with the machine only 128% busy (690 µs per event): at that size the
+  consumers wait as well as compute, as the 17:41 run found.
 - **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a
   batch holds one event, and a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
@@ -1605,6 +1609,29 @@ FINDINGS = """
   50,275 msgs/s (it uses the same bound). A low-rate stream (the latency step) still stores
   one-record batches, because a batch leaves after the 2 ms linger; Kafka's log segments
   have no such cost.
+- **The broker's cost is per request; the outbox's mark rewrites its row.** Measured alone
+  (2026-11-23, one-off scripts against their own Tansu and PostgreSQL). A produce request
+  cost Tansu 474–586 µs of CPU with one record, 609–654 µs with ten and 753–1,026 µs with
+  fifty, and the same at 900 or 18,600 stored batches: a one-record batch pays about 500 µs
+  an event, a fifty-record one 15–21. A group waiting at the tail cost it 9.5% of a core at a
+  5 ms fetch wait, 5.0% at 20, 1.5% at 100 and 0.7% at 500 (0.5, 1.0, 1.5 and 3.5 ms a
+  fetch: it reads its storage again while a fetch waits). `RUST_LOG=off` and one tokio worker
+  moved neither. DeleteRecords, to keep the stored batches few, closed the connection. So at
+  200 confirms/s most of Tansu's share is the commitments relay's produces and the prompt
+  group's fetches, and the six paced groups cost 1.5% of a core each at rest; the levers
+  left (larger relay batches, fewer or longer-waiting groups) trade latency for broker CPU,
+  and a paced relay showed no gain above the noise (the latency findings below).
+  The relay marks a row published with an UPDATE, and `outbox_unpublished` is a partial
+  index on `published_at`, so the update is never HOT: a new copy of the row, envelope and
+  all, and three new index entries. Held against a pending-ids table (an id inserted with
+  the row and deleted by the claim; two runs each, fsync on): backend CPU per event 38.3–38.7
+  → 32.3–35.0 µs in batches of 200 and 693–753 → 647–677 µs one at a time, WAL 2,693 →
+  1,481 bytes an event, the table 2,180 → 1,096 bytes an event before vacuum. That is about
+  5 µs of the ~1,000 a fed fulfilment costs, so it is not changed for the throughput; the
+  halved WAL is worth taking where the disk is the limit. The points journal lost two index
+  entries per award that nothing read (`points_entry_day`, unused since the caps moved to
+  `points_usage`, and the NULL every award put in the reversals' unique index, now partial;
+  points migration 0004).
 - **Replay.** Topped up to 10^6 rows (`bench/outbox_fill.py`), the replay first ran at about
   1,500 events/s, with a PostgreSQL backend at 70% CPU: after every full batch the relay
   counted all unpublished rows for its backlog gauge, which made a long drain quadratic. It
@@ -1744,7 +1771,11 @@ FINDINGS = """
   per confirm 8,280 and 9,082 µs, against 8,910 and 8,538 µs. The disk stalled in all four
   (21–50 of the commitments service's commits over 100 ms), and the p99 was 468 and 309 ms
   with it, 360 and 1,176 ms without. The confirms' own commits hold the same flush, so the
-  relay's wait mostly overlaps theirs.
+  relay's wait mostly overlaps theirs. The `make bench` of 2026-11-23 06:17 shows the stall
+  at its worst: 20 of the commitments service's commits over 100 ms, the slowest in the
+  2.5 s bucket, 623 waits for a pooled connection over 100 ms, and a p99 of 1,230 ms (166 ms
+  at 04:39, with no commit over 100 ms); its disk reference, before the services started,
+  had a 355 ms flush.
 - **Ledger queries** answer from the daily aggregates (an index range per scope), so they do
   not grow with the journal; the cost is the per-request work (token, scope authorisation,
   the drill-down). The drill-down used to list every child with its figures: a community's
