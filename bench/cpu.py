@@ -4,7 +4,11 @@ Components: each service process, the broker, the PostgreSQL backends grouped by
 service's own, `bench_raw` for the references), PostgreSQL's background processes
 (checkpointer, WAL writer, autovacuum; parallel query workers apart), and this benchmark's
 own process (the driver: feed, HTTP client, pollers). A process that ends between two
-readings takes its ticks with it: read before a phase's connections close.
+readings takes its ticks with it, except a PostgreSQL process: the postmaster reaps it, and
+its CPU moves into the postmaster's count of its children ("PostgreSQL, exited processes").
+A pool replaces a connection after 50,000 queries (asyncpg's `max_queries`), and it reuses
+the connection it released last, so in a long phase a service's busiest backend exits and a
+new one takes over; without that count its CPU went missing from the phase.
 """
 
 from __future__ import annotations
@@ -14,12 +18,23 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 _HZ = os.sysconf("SC_CLK_TCK")
+EXITED = "PostgreSQL, exited processes"
 _BACKGROUND = ("checkpointer", "walwriter", "background writer", "autovacuum", "logical", "stats")
 
 
 def _cpu_seconds(stat: str) -> float:
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _HZ
+
+
+def _reaped_cpu_seconds(stat: str) -> float:
+    """CPU of the children a process has waited for (cutime + cstime)."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / _HZ
+
+
+def _is_postmaster(cmdline: str) -> bool:
+    return cmdline.split(" ", 1)[0].endswith("/postgres") and " -D " in cmdline
 
 
 def pid_cpu_seconds(pid: int) -> float:
@@ -58,6 +73,9 @@ class CpuMeter:
             name = by_pid.get(int(entry.name))
             if name is None and cmd.startswith("postgres:"):
                 name = _postgres_component(cmd)
+            elif name is None and _is_postmaster(cmd):
+                out[EXITED] = out.get(EXITED, 0.0) + _reaped_cpu_seconds(stat)
+                name = "PostgreSQL background"
             if name is not None:
                 out[name] = out.get(name, 0.0) + _cpu_seconds(stat)
         return out
