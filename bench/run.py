@@ -1465,7 +1465,8 @@ FINDINGS = """
   14:56: 10^6 opened 4,034 → 5,341 events/s, fulfilled 1,735 → 2,185 (the raw pipeline
   11,445 and 17,322), 750,000 members published in 30.1 s (40.4), rebuild 30.7 s per 10^6
   (36.2). Its 10^6 fulfil phase cost 637 µs of CPU per event with the machine only 139%
-  busy, so at that size something besides the cores holds it back. Likely, not settled: the
+  busy (a miscount, found 2026-11-23: see "At 10^6 the machine is saturated too"), so at
+  that size something besides the cores seemed to hold it back. Likely, not settled: the
   broker's cost per fetch grows with the batches it stores (below; Tansu 80 µs per event at
   10^6 against 48 at 10^4), and each group waits on one fetch at a time. One run with 500
   records per batch for points and evaluation (`--large --only pipeline1m`, 18:12) gave
@@ -1556,8 +1557,24 @@ FINDINGS = """
   166% busy (8,447 µs of CPU per confirm): the CPU case of the latency tail below.
   The next `make bench-large` (06:29) varied the other way: ledger p99 as left 19.1 ms (met,
   the community scope 23.3 ms, one first query 122 ms), 5 checkpoints, and 10^6 fulfilled at
-  1,862 events/s with the machine only 128% busy (690 µs per event): at that size the
-  consumers wait as well as compute, as the 17:41 run found.
+  1,862 events/s. Its CPU line for that phase (690 µs per event, the machine 128% busy,
+  PostgreSQL evaluation 7 µs) is short by the backends that exited during the phase (the
+  next finding).
+- **At 10^6 the machine is saturated too; the meter lost the backends that exited.**
+  asyncpg's pool replaces a connection after 50,000 queries and reuses the one it released
+  last, so in a long phase a service's busiest backend exits, and its CPU left the
+  per-event figures with it: the 17:41 run's "637 µs, only 139% busy" and the 06:29 run's
+  "690 µs, 128% busy" were that, not consumers waiting. The meter now also reads the
+  postmaster's count of its reaped children ("PostgreSQL, exited processes"). Watching the
+  backends during a `--large --only pipeline1m` run (07:37): a points backend with 96 s of
+  CPU exited in the fulfil phase, the meter put 140 µs per event on exited processes, and
+  the machine was 176% busy at 1,134 µs per event. The open phase (one consuming service)
+  stays at 121–124% busy. The A/B of 500 records per batch against 200 for every group (the
+  runs interleaved 500, 200, 200): 10^6 fulfilled at 1,853 against 1,555 and 1,394 events/s,
+  at 943 against 1,134 and 1,269 µs of CPU per event, the machine 175–177% busy in all
+  three; opened 3,562 against 3,880 and 3,271. Larger batches pay less per event when there
+  is a backlog, as the 18:12 run suggested. The default stays 200 until the second 500 run
+  (stopped here for time) and `make faults` with it.
 - **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a
   batch holds one event, and a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
