@@ -121,16 +121,14 @@ class Carried:
         if not path.exists():
             return None
         lines = path.read_text().splitlines()
-        if "## Summary" not in lines:
+        span = _summary(lines)
+        if span is None:
             return None
-        rows: list[str] = []
-        for line in lines[lines.index("## Summary") + 1 :]:
-            if line.startswith("## "):
-                break
-            figure = line[2:].split(" | ", 1)[0]
-            wanted = not figure.startswith("ref:") and figure not in measured
-            if line.startswith("| ") and line != _HEADER and wanted:
-                rows.append(line)
+        rows = [
+            line
+            for figure, line in _table_rows(lines[span[0] : span[1]])
+            if not figure.startswith("ref:") and figure not in measured
+        ]
         run = next((line for line in lines if line.startswith("Run ")), "Run unknown.")
         return cls(f"bench/{path.name}", run, rows)
 
@@ -157,16 +155,12 @@ def refresh_carried(results: Path, large: Path) -> bool:
     if not results.exists():
         return False
     lines = results.read_text().splitlines()
-    if "## Summary" not in lines:
+    span = _summary(lines)
+    if span is None:
         return False
-    start = lines.index("## Summary") + 1
-    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    start, end = span
     own_end = next((i for i in range(start, end) if lines[i].startswith(CARRIED_HEADING)), end)
-    measured = {
-        line[2:].split(" | ", 1)[0]
-        for line in lines[start:own_end]
-        if line.startswith("| ") and line != _HEADER
-    }
+    measured = {figure for figure, _ in _table_rows(lines[start:own_end])}
     carried = Carried.read(large, measured)
     block = carried.lines() if carried else []
     own = lines[start:own_end]
@@ -174,6 +168,24 @@ def refresh_carried(results: Path, large: Path) -> bool:
         own.pop()
     results.write_text("\n".join([*lines[:start], *own, "", *block, *lines[end:]]) + "\n")
     return True
+
+
+def _summary(lines: list[str]) -> tuple[int, int] | None:
+    """Where the "## Summary" section's body starts and ends (the next "## " heading)."""
+    if "## Summary" not in lines:
+        return None
+    start = lines.index("## Summary") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return start, end
+
+
+def _table_rows(lines: list[str]) -> list[tuple[str, str]]:
+    """(figure, line) for each row of the summary tables among `lines`."""
+    return [
+        (line[2:].split(" | ", 1)[0], line)
+        for line in lines
+        if line.startswith("| ") and line != _HEADER
+    ]
 
 
 def _cpus() -> int:
