@@ -22,15 +22,19 @@ EXITED = "PostgreSQL, exited processes"
 _BACKGROUND = ("checkpointer", "walwriter", "background writer", "autovacuum", "logical", "stats")
 
 
-def _cpu_seconds(stat: str) -> float:
+def _user_plus_system(stat: str, user_field: int) -> float:
+    """Seconds of a user/system pair of /proc/<pid>/stat, counted after the command name."""
     fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _HZ
+    return (int(fields[user_field]) + int(fields[user_field + 1])) / _HZ
+
+
+def _cpu_seconds(stat: str) -> float:
+    return _user_plus_system(stat, 11)  # utime, stime
 
 
 def _reaped_cpu_seconds(stat: str) -> float:
-    """CPU of the children a process has waited for (cutime + cstime)."""
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[13]) + int(fields[14])) / _HZ
+    """CPU of the children a process has waited for."""
+    return _user_plus_system(stat, 13)  # cutime, cstime
 
 
 def _is_postmaster(cmdline: str) -> bool:
