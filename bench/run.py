@@ -1415,8 +1415,9 @@ FINDINGS = """
   (timeit, one machine); the pipeline runs cannot resolve a gain that size. The relay sends
   PostgreSQL's text of the stored envelope and reads the header fields in SQL, instead of
   decoding every jsonb row to Python and encoding it again. Larger consumer batches (500
-  records instead of 200) were tried and made no difference; the CPU per event, not the
-  transactions per batch, is the limit. A group sees every event on its topics, and the
+  records instead of 200) were tried at 10^4 and 10^5 and made no difference there; at 10^6,
+  with a long backlog, they did, and 500 is now the default (see "At 10^6 the machine is
+  saturated too"). A group sees every event on its topics, and the
   points service decoded each `commitment.opened` only to find it had no handler (42 µs of
   its CPU per opened commitment): a record whose `event_type` header names a known type the
   group does not handle is now skipped undecoded (16–20 µs, `--only pipeline10k` and the
@@ -1471,7 +1472,7 @@ FINDINGS = """
   10^6 against 48 at 10^4), and each group waits on one fetch at a time. One run with 500
   records per batch for points and evaluation (`--large --only pipeline1m`, 18:12) gave
   2,354 events/s with the machine 173% busy and Tansu at 50 µs, but its raw pipeline ran at
-  22,150 events/s (17,322 at 17:41); the default stays 200 until an A/B of several runs.
+  22,150 events/s (17,322 at 17:41); the A/B of several runs came later (below).
   The ledger p99 as the pipeline left it was 33.7 ms (missed again, on first reads), 10.6 ms
   after the rebuild.
 - **An award's room under the caps was read from the member's whole year.** Outside the
@@ -1572,9 +1573,15 @@ FINDINGS = """
   stays at 121–124% busy. The A/B of 500 records per batch against 200 for every group (the
   runs interleaved 500, 200, 200): 10^6 fulfilled at 1,853 against 1,555 and 1,394 events/s,
   at 943 against 1,134 and 1,269 µs of CPU per event, the machine 175–177% busy in all
-  three; opened 3,562 against 3,880 and 3,271. Larger batches pay less per event when there
-  is a backlog, as the 18:12 run suggested. The default stays 200 until the second 500 run
-  (stopped here for time) and `make faults` with it.
+  three; opened 3,562 against 3,880 and 3,271. The fourth run (500 again, 09:14) fulfilled
+  2,051 events/s at 883 µs per event, the machine 181% busy, and opened 3,799. So, ABBA:
+  500 records 1,853 and 2,051 events/s against 200 records 1,555 and 1,394, a quarter less
+  CPU per event (883–943 µs against 1,134–1,269: points 259–293 against 328–367, PostgreSQL
+  in all 282–310 against 385–424, Tansu 64–71 against 117–132). A batch's fixed costs
+  (its fetch, its transaction, each set statement's round trip) are spread over more
+  events when there is a backlog; at a trickle a batch holds what has arrived, so nothing
+  changes there. The default is now 500 records, the raw pipeline reference's own batch
+  size; `make faults` passed with it.
 - **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a
   batch holds one event, and a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the

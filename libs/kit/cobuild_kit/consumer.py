@@ -470,7 +470,7 @@ def subscribe(
     broker: KafkaBroker,
     processor: BatchProcessor,
     *,
-    max_records: int = 200,
+    max_records: int = 500,
     fetch_max_wait_ms: int = 20,
     session_timeout_ms: int = 10_000,
     batch_timeout_ms: int | None = None,
