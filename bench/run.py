@@ -1585,7 +1585,10 @@ FINDINGS = """
   10^5 at 2,039 events/s and 884 µs of CPU per event (1,523 and 1,136 at 06:17), 10^4 at
   1,542 and 980 µs (1,289 and 1,063), the ratios 0.14–0.28 against 0.11–0.21, with the raw
   pipeline at 10,777 events/s (11,470). Its latency p99 was 963 ms: a disk stall again (48 of
-  the commitments service's commits over 100 ms, the slowest in the 1 s bucket).
+  the commitments service's commits over 100 ms, the slowest in the 1 s bucket). The
+  `make bench-large` of 11:04, on a faster machine (raw pipeline 14,363 events/s): 10^6
+  opened at 6,117 and fulfilled at 2,680 events/s (ratios 0.43 and 0.19), 686 µs of CPU per
+  fulfilment with the machine 184% busy; ledger p99 16.8 ms as the pipeline left it.
 - **Per-batch costs at a trickle (an earlier `make bench-large`).** At 200 confirms/s a
   batch holds one event, and a confirm cost about 9,500 µs of CPU in all (commitments 2,200, Tansu 2,000, PostgreSQL
   2,300, points 1,200, evaluation 1,100, the driver 600): the machine was 190% busy, and the
