@@ -470,16 +470,17 @@ def subscribe(
     broker: KafkaBroker,
     processor: BatchProcessor,
     *,
-    max_records: int = 500,
-    fetch_max_wait_ms: int = 20,
-    session_timeout_ms: int = 10_000,
+    max_records: int,
+    fetch_max_wait_ms: int,
+    session_timeout_ms: int,
+    commit_interval_ms: int,
+    batch_interval_ms: int,
     batch_timeout_ms: int | None = None,
-    commit_interval_ms: int = 50,
-    batch_interval_ms: int = 0,
 ) -> SettledOffsets:
     """Register a FastStream batch subscriber whose offsets are committed only after the
     database commit: at most every `commit_interval_ms` (0: after every batch), see
-    `cobuild_kit.offsets`. Returns the offsets, for the runtime to flush on shutdown.
+    `cobuild_kit.offsets`. Returns the offsets, for the runtime to flush on shutdown. The
+    sizes and waits have no defaults here: `ServiceSettings` holds them, once.
 
     `batch_timeout_ms` is how long FastStream's `getmany` waits for buffered records; when it
     returns nothing FastStream then *sleeps* as long again before the next `getmany`, so its
