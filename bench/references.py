@@ -191,21 +191,8 @@ CREATE TABLE ref_outbox (id bigserial PRIMARY KEY, event_id uuid UNIQUE, topic t
 """
 
 
-async def raw_pipeline(
-    bootstrap: str,
-    dsn: str,
-    n: int,
-    on_start: Callable[[], None] = lambda: None,
-    on_end: Callable[[], None] = lambda: None,
-) -> float:
-    """Consume a batch; in one transaction insert inbox rows, upsert state, insert outbox
-    rows; commit; then commit offsets. Events per second, end to end (produced first, before
-    the clock starts). `on_start` is called with the first batch and `on_end` after the last,
-    while the connection and its PostgreSQL backend still exist."""
-    topic = f"bench.pipe.{uuid.uuid4().hex[:8]}"
-    await create_topics(bootstrap, [topic], 4)
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(_PIPE_DDL)
+async def feed_raw(bootstrap: str, topic: str, n: int) -> None:
+    """`n` JSON events of about 500 bytes on `topic`, over 5,000 keys."""
     producer = raw_producer(bootstrap)
     await producer.start()
     try:
@@ -220,6 +207,51 @@ async def raw_pipeline(
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+async def apply_batch(
+    conn: asyncpg.Connection, consumer: str, records: list[Any], *, emit: bool = True
+) -> None:
+    """The raw pipeline's unit of work: in one transaction, an inbox row per event, an upsert
+    of its key's state and (`emit`) an outbox row. Each consumer has its own state rows."""
+    events: list[dict[str, Any]] = [json.loads(r.value) for r in records]
+    async with conn.transaction():
+        await conn.executemany(
+            "INSERT INTO ref_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [(consumer, uuid.UUID(e["event_id"])) for e in events],
+        )
+        await conn.executemany(
+            """INSERT INTO ref_state (key, n, last) VALUES ($1, 1, $2::jsonb)
+               ON CONFLICT (key) DO UPDATE SET n = ref_state.n + 1, last = EXCLUDED.last""",
+            [(f"{consumer}:{e['key']}", json.dumps(e["payload"])) for e in events],
+        )
+        if emit:
+            await conn.executemany(
+                "INSERT INTO ref_outbox (event_id, topic, key, envelope) VALUES ($1, 'out', $2, $3::jsonb)",
+                [(uuid.uuid4(), e["key"], json.dumps(e)) for e in events],
+            )
+
+
+async def create_pipeline_tables(conn: asyncpg.Connection) -> None:
+    await conn.execute(_PIPE_DDL)
+
+
+async def raw_pipeline(
+    bootstrap: str,
+    dsn: str,
+    n: int,
+    on_start: Callable[[], None] = lambda: None,
+    on_end: Callable[[], None] = lambda: None,
+) -> float:
+    """Consume a batch; in one transaction insert inbox rows, upsert state, insert outbox
+    rows; commit; then commit offsets. Events per second, end to end (produced first, before
+    the clock starts). `on_start` is called with the first batch and `on_end` after the last,
+    while the connection and its PostgreSQL backend still exist."""
+    topic = f"bench.pipe.{uuid.uuid4().hex[:8]}"
+    await create_topics(bootstrap, [topic], 4)
+    conn = await asyncpg.connect(dsn)
+    await create_pipeline_tables(conn)
+    await feed_raw(bootstrap, topic, n)
     consumer = from_start(bootstrap, topic)
     await consumer.start()
     try:
@@ -233,21 +265,7 @@ async def raw_pipeline(
             if t0 is None:
                 on_start()
                 t0 = time.perf_counter()
-            events: list[dict[str, Any]] = [json.loads(r.value) for r in records]
-            async with conn.transaction():
-                await conn.executemany(
-                    "INSERT INTO ref_inbox (consumer, event_id) VALUES ('ref', $1) ON CONFLICT DO NOTHING",
-                    [(uuid.UUID(e["event_id"]),) for e in events],
-                )
-                await conn.executemany(
-                    """INSERT INTO ref_state (key, n, last) VALUES ($1, 1, $2::jsonb)
-                       ON CONFLICT (key) DO UPDATE SET n = ref_state.n + 1, last = EXCLUDED.last""",
-                    [(e["key"], json.dumps(e["payload"])) for e in events],
-                )
-                await conn.executemany(
-                    "INSERT INTO ref_outbox (event_id, topic, key, envelope) VALUES ($1, 'out', $2, $3::jsonb)",
-                    [(uuid.uuid4(), e["key"], json.dumps(e)) for e in events],
-                )
+            await apply_batch(conn, "ref", records)
             await consumer.commit()
             done += len(records)
         rate = done / (time.perf_counter() - (t0 or time.perf_counter()))

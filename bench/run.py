@@ -36,7 +36,7 @@ from cobuild_stack.keys import mint_token
 from cobuild_stack.launcher import SERVICES, Stack, StackConfig
 from cobuild_stack.topics import suite_topics
 
-from bench import feed, histograms, ledger_fill, outbox_fill, references
+from bench import feed, histograms, ledger_fill, outbox_fill, path_floor, references
 from bench.cpu import CpuMeter, CpuReading, describe, per_event_us
 from bench.http1 import Http1Pool
 from bench.probe import Counter, RssSampler, Since, percentile, rss_mb, wait_until
@@ -80,6 +80,7 @@ class Bench:
         self.loaded: list[feed.Batch] = []
         self.profiles: list[str] = []
         self.cpu = CpuMeter(self.cpu_components)
+        self.floor_workers: dict[str, int] = {}  # path_floor's processes, while they run
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -105,7 +106,12 @@ class Bench:
         return {name: s.pid for name, s in self.stack.services.items()}
 
     def cpu_components(self) -> dict[str, int | None]:
-        return {**self.pids(), "Tansu": self.stack.broker.pid, "driver": os.getpid()}
+        return {
+            **self.pids(),
+            "Tansu": self.stack.broker.pid,
+            "driver": os.getpid(),
+            **{f"floor {w}": pid for w, pid in self.floor_workers.items()},
+        }
 
     def cpu_row(
         self,
@@ -294,6 +300,7 @@ class Bench:
             30_000 / r["raw_pipeline"],
             after=cpu1,
         )
+        await self.measure_path_floor(bootstrap)
         add = self.report.add
         add(Row("ref: PostgreSQL single-row commits, one connection", r["pg_commits"], "commits/s"))
         add(
@@ -322,6 +329,15 @@ class Bench:
                 "events/s",
             )
         )
+        add(
+            Row(
+                "ref: the fulfilment path's floor (its 3 hops + relay as raw units of work)",
+                r["path_floor"],
+                "events/s",
+                r["raw_pipeline"],
+                "raw pipeline events/s",
+            )
+        )
         self.section("References").extend(
             [
                 "Measured first, on the same PostgreSQL cluster and broker as the services, before any "
@@ -346,8 +362,49 @@ class Bench:
                 f"/s, consume {fmt(r['kafka_consume'])}/s;",
                 f"- raw pipeline, 30,000 events: `getmany(500)` → one transaction (executemany inbox "
                 f"insert, upsert, outbox insert) → commit offsets: {fmt(r['raw_pipeline'])} events/s. "
-                "This is the ceiling the services are held against.",
+                "This is the ceiling the services are held against;",
+                f"- the fulfilment path's floor, 30,000 events (`bench/path_floor.py`): the three "
+                "hops and the relay a fed `commitment.fulfilled` takes, each hop the raw "
+                "pipeline's unit of work (without the outbox insert where the service emits "
+                "nothing), in two worker processes with a database each, as points and "
+                f"evaluation are: {fmt(r['path_floor'])} events/s, "
+                f"{r['path_floor'] / r['raw_pipeline']:.2f} of the raw pipeline. What the shape "
+                "allows before any domain work.",
             ]
+        )
+
+    async def measure_path_floor(self, bootstrap: str) -> None:
+        n = 30_000
+        dsns = {
+            w: await self.stack.postgres.ensure_database(f"bench_floor_{w}")
+            for w in path_floor.WORKERS
+        }
+        cpu0: CpuReading = {}
+        cpu1: CpuReading = {}
+        window = [0.0, 0.0]  # from "go" to the last hop's report, the span the CPU covers
+
+        def started(pids: dict[str, int]) -> None:
+            self.floor_workers.update(pids)
+            cpu0.update(self.cpu.read())
+            window[0] = time.perf_counter()
+
+        def ended() -> None:
+            cpu1.update(self.cpu.read())
+            window[1] = time.perf_counter()
+
+        try:
+            self.refs["path_floor"] = await path_floor.fulfilment_floor(
+                bootstrap, dsns, n, started, ended
+            )
+        finally:
+            self.floor_workers.clear()
+        self.cpu_row(
+            f"ref: the fulfilment path's floor, {n:,} events (its feed not counted; the "
+            "window includes the consumers joining their groups)",
+            cpu0,
+            n,
+            window[1] - window[0],
+            after=cpu1,
         )
 
     # -- set-up ------------------------------------------------------------------------
@@ -431,6 +488,23 @@ class Bench:
                 f"ledger {ledger.total}/{want}, points {awards.total}/{want}"
             )
         return took, ledger.total, awards.total
+
+    def _fulfilled_rows(self, n: int, events: int, seconds: float) -> None:
+        """The fulfil phase against the raw pipeline (the target) and against the path's
+        floor: how far the services are from their shape's bare plumbing."""
+        figure = f"pipeline {n:,}: fulfilled → ledger + points{_partial(events, n)}"
+        path = "commitment.fulfilled fed to the topic → evaluation and points consumers"
+        self._throughput_row(figure, events, seconds, path)
+        self.report.add(
+            Row(
+                f"{figure}, against the path's floor",
+                events / seconds,
+                "events/s",
+                self.refs["path_floor"],
+                "floor events/s",
+                path=path,
+            )
+        )
 
     def _throughput_row(self, figure: str, events: int, seconds: float, path: str) -> Row:
         rate = events / seconds
@@ -545,12 +619,7 @@ class Bench:
             "agreement.signed fed; commitments service opens; relay; evaluation ledger",
         )
         fulfilled_s, fulfilled_n = await self._fulfil_fed(batch)
-        self._throughput_row(
-            f"pipeline {n:,}: fulfilled → ledger + points{_partial(fulfilled_n, n)}",
-            fulfilled_n,
-            fulfilled_s,
-            "commitment.fulfilled fed to the topic → evaluation and points consumers",
-        )
+        self._fulfilled_rows(n, fulfilled_n, fulfilled_s)
         self._throughput_row(
             f"pipeline {n:,}: sustained, opened + fulfilled",
             opened_n + fulfilled_n,
@@ -624,12 +693,7 @@ class Bench:
             "commitment.opened fed to the topic → evaluation consumer",
         )
         fulfilled_s, fulfilled_n = await self._fulfil_fed(batch)
-        self._throughput_row(
-            f"pipeline {n:,}: fulfilled → ledger + points{_partial(fulfilled_n, n)}",
-            fulfilled_n,
-            fulfilled_s,
-            "commitment.fulfilled fed to the topic → evaluation and points consumers",
-        )
+        self._fulfilled_rows(n, fulfilled_n, fulfilled_s)
         self._throughput_row(
             f"pipeline {n:,}: sustained, opened + fulfilled",
             opened_n + fulfilled_n,
