@@ -1499,6 +1499,30 @@ FINDINGS = """
   that was about 150 µs of PostgreSQL CPU per event (parallel scans of 2M rows). It now
   counts only the rows since its last poll, and the 10^6 fulfil phase went from 1,369 to
   1,610 events/s (07:38 and 08:17 large runs).
+- **The path's shape alone takes the target's whole budget (measured 2026-11-23).** The
+  references now include the fulfilment path's floor (`bench/path_floor.py`): the three hops
+  and the relay a fed `commitment.fulfilled` takes, each hop the raw pipeline's own unit of
+  work, in two worker processes with a database each, as points and evaluation are. In
+  `make bench` at 15:20 it ran at 10,035 events/s, 0.50 of the raw pipeline (20,186), at
+  211 µs of CPU per event: PostgreSQL 96, Tansu 36, the workers' Python 58. Two `--only
+  pipeline10k` runs before it gave 0.52 and 0.53. At that rate the two cores are full. So
+  half the raw pipeline is what this shape allows with no domain work at all: every
+  statement a hop runs beyond an inbox row, an upsert and an outbox row puts the path
+  under the target on this machine. The services' fulfil phases reached 0.29 (10^4) and
+  0.32 (10^5) of the floor at 562–590 µs per event (points 159–165, evaluation 127–132,
+  their backends 192–196, Tansu 42–44): the ledger's scopes and days, the points chain,
+  caps and usage, the members' totals, validated envelopes, FastStream and the metrics. A
+  py-spy of the 10^5 fulfil phase (14:10, inclusive time) found no single large cost left:
+  in points, the awards 41% (emitting `points.awarded`, wrap and outbox, 14%), decoding 9%,
+  the relay 9%, and all statements together 20%; in evaluation, the ledger's facts 27%,
+  decoding 24% (the envelope and then its payload, two passes), the members' totals 9%,
+  and all statements together 21%. A one-pass typed
+  decode would take perhaps half of the decoding, 3–4% of the machine. The target needs a
+  shorter path (fewer hops per fulfilment) or more cores, or a target set against the
+  floor; tuning the services cannot reach it. In the same two runs the latency step met
+  its target (p99 51.5 and 40.4 ms; the 14:23 run was not kept) on a disk with no stalls (slowest
+  8 KiB flush 4.0 and 4.3 ms); the 963 ms of the 09:43 run came with 48 commits over
+  100 ms.
 - **Python's cycle collector was a fifth of a consumer's CPU.** py-spy outside the stack
   (`BatchProcessor.process` fed 20,000 records) put a tenth of the evaluation handler's
   samples in a one-line `lambda: [0] * n`: the allocation that tripped a collection pays for
