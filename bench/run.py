@@ -1505,12 +1505,14 @@ FINDINGS = """
   work, in two worker processes with a database each, as points and evaluation are. In
   `make bench` at 15:20 it ran at 10,035 events/s, 0.50 of the raw pipeline (20,186), at
   211 µs of CPU per event: PostgreSQL 96, Tansu 36, the workers' Python 58. Two `--only
-  pipeline10k` runs before it gave 0.52 and 0.53. At that rate the two cores are full. So
-  half the raw pipeline is what this shape allows with no domain work at all: every
+  pipeline10k` runs before it gave 0.52 and 0.53, and `make bench-large` at 15:37 gave 0.39
+  (9,183 of 23,508 events/s, 221 µs per event). At that rate the two cores are full. So
+  half the raw pipeline is at most what this shape allows with no domain work at all: every
   statement a hop runs beyond an inbox row, an upsert and an outbox row puts the path
   under the target on this machine. The services' fulfil phases reached 0.29 (10^4) and
   0.32 (10^5) of the floor at 562–590 µs per event (points 159–165, evaluation 127–132,
-  their backends 192–196, Tansu 42–44): the ledger's scopes and days, the points chain,
+  their backends 192–196, Tansu 42–44), and 0.32 at 10^6 in the large run (2,962 events/s,
+  624 µs per event): the ledger's scopes and days, the points chain,
   caps and usage, the members' totals, validated envelopes, FastStream and the metrics. A
   py-spy of the 10^5 fulfil phase (14:10, inclusive time) found no single large cost left:
   in points, the awards 41% (emitting `points.awarded`, wrap and outbox, 14%), decoding 9%,
