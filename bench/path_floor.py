@@ -27,12 +27,11 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from cobuild_stack.topics import create_topics
 
 from bench import references
@@ -40,9 +39,10 @@ from bench import references
 WORKERS = ("points", "evaluation")
 _ROOT = Path(__file__).resolve().parents[1]  # where `-m bench.path_floor` is found
 _CHANNEL = "floor_outbox"
+_BATCH = 500  # the kit relay's batch
 _CLAIM = """
 UPDATE ref_outbox o SET published_at = now()
-FROM (SELECT id FROM ref_outbox WHERE published_at IS NULL ORDER BY id LIMIT 500
+FROM (SELECT id FROM ref_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
       FOR UPDATE SKIP LOCKED) claimed
 WHERE o.id = claimed.id
 RETURNING o.id, o.key, o.envelope::text AS value
@@ -114,68 +114,43 @@ async def _line(proc: asyncio.subprocess.Process, timeout: float = 120) -> bytes
 # -- a worker (its own process) -----------------------------------------------------------
 
 
-@dataclass
-class Span:
-    """Wall-clock times (time.time(): comparable across processes) of a loop's first and
-    last record."""
-
-    first: float = 0.0
-    last: float = 0.0
-
-    def saw(self) -> None:
-        self.last = time.time()
-        self.first = self.first or self.last
-
-
 async def _consume(
     bootstrap: str, topic: str, group: str, n: int, apply: Callable[[list[Any]], Awaitable[None]]
-) -> Span:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=group,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=references.FETCH_WAIT_MS,
-    )
+) -> references.Drained:
+    consumer = references.from_start(bootstrap, topic, group)
     await consumer.start()
-    span, done = Span(), 0
     try:
-        while done < n:
-            batches = await consumer.getmany(timeout_ms=100, max_records=500)
-            records = [r for rs in batches.values() for r in rs]
-            if records:
-                await apply(records)
-                await consumer.commit()
-                done += len(records)
-                span.saw()
+        return await references.drain(consumer, n, apply)
     finally:
         await consumer.stop()
-    return span
 
 
-async def _relay(conn: asyncpg.Connection, producer: AIOKafkaProducer, topic: str, n: int) -> Span:
+async def _relay(
+    conn: asyncpg.Connection, producer: AIOKafkaProducer, topic: str, n: int
+) -> references.Drained:
     """The kit relay's loop: claim and mark in one statement, produce, commit; woken by
     NOTIFY when a batch was short."""
     wake = asyncio.Event()
     await conn.add_listener(_CHANNEL, lambda *_: wake.set())
-    span, done = Span(), 0
-    while done < n:
+    out = references.Drained()
+    while out.done < n:
         wake.clear()
+        began = time.time()
         async with conn.transaction():
-            rows = sorted(await conn.fetch(_CLAIM), key=lambda r: r["id"])
+            rows = sorted(await conn.fetch(_CLAIM, _BATCH), key=lambda r: r["id"])
             sends = [
                 await producer.send(topic, value=r["value"].encode(), key=r["key"].encode())
                 for r in rows
             ]
             await asyncio.gather(*sends)
         if rows:
-            done += len(rows)
-            span.saw()
-        if len(rows) < 500:
+            out.first = out.first or began
+            out.done += len(rows)
+            out.last = time.time()
+        if len(rows) < _BATCH:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=0.1)
-    return span
+    return out
 
 
 async def _worker(name: str, opts: argparse.Namespace) -> None:
@@ -202,7 +177,7 @@ async def _worker(name: str, opts: argparse.Namespace) -> None:
 
 def _loops(
     name: str, opts: argparse.Namespace, conns: list[asyncpg.Connection], producer: AIOKafkaProducer
-) -> list[Awaitable[Span]]:
+) -> list[Awaitable[references.Drained]]:
     if name == "points":
         return [
             _consume(opts.bootstrap, opts.topic_in, "floor.points", opts.n,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,12 +138,13 @@ def raw_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
-def from_start(bootstrap: str, topic: str) -> AIOKafkaConsumer:
-    """A new group reading `topic` from its first record, with the services' fetch wait."""
+def from_start(bootstrap: str, topic: str, group: str = "") -> AIOKafkaConsumer:
+    """A new group (default `<topic>.g`) reading `topic` from its first record, with the
+    services' fetch wait."""
     return AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
-        group_id=f"{topic}.g",
+        group_id=group or f"{topic}.g",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         fetch_max_wait_ms=FETCH_WAIT_MS,
@@ -236,6 +238,43 @@ async def create_pipeline_tables(conn: asyncpg.Connection) -> None:
     await conn.execute(_PIPE_DDL)
 
 
+@dataclass
+class Drained:
+    """What `drain` took: records, and the wall-clock times (`time.time()`, comparable across
+    processes) of the first batch's arrival and of the last batch's offsets commit."""
+
+    done: int = 0
+    first: float = 0.0
+    last: float = 0.0
+
+
+async def drain(
+    consumer: AIOKafkaConsumer,
+    n: int,
+    apply: Callable[[list[Any]], Awaitable[None]],
+    on_first: Callable[[], None] = lambda: None,
+    deadline_s: float = math.inf,
+) -> Drained:
+    """The raw pipeline's loop: `getmany(500)`, apply the batch, commit offsets, until `n`
+    records (or the deadline). `on_first` is called as the first batch arrives, before the
+    clock starts."""
+    out = Drained()
+    deadline = time.monotonic() + deadline_s
+    while out.done < n and time.monotonic() < deadline:
+        batches = await consumer.getmany(timeout_ms=100, max_records=500)
+        records = [r for rs in batches.values() for r in rs]
+        if not records:
+            continue
+        if not out.first:
+            on_first()
+            out.first = time.time()
+        await apply(records)
+        await consumer.commit()
+        out.done += len(records)
+        out.last = time.time()
+    return out
+
+
 async def raw_pipeline(
     bootstrap: str,
     dsn: str,
@@ -255,20 +294,10 @@ async def raw_pipeline(
     consumer = from_start(bootstrap, topic)
     await consumer.start()
     try:
-        done, t0 = 0, None
-        deadline = time.monotonic() + 300
-        while done < n and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=100, max_records=500)
-            records = [r for rs in batches.values() for r in rs]
-            if not records:
-                continue
-            if t0 is None:
-                on_start()
-                t0 = time.perf_counter()
-            await apply_batch(conn, "ref", records)
-            await consumer.commit()
-            done += len(records)
-        rate = done / (time.perf_counter() - (t0 or time.perf_counter()))
+        took = await drain(
+            consumer, n, lambda rs: apply_batch(conn, "ref", rs), on_start, deadline_s=300
+        )
+        rate = took.done / (time.time() - took.first) if took.first else 0.0
         on_end()
         return rate
     finally:

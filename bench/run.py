@@ -1506,7 +1506,9 @@ FINDINGS = """
   `make bench` at 15:20 it ran at 10,035 events/s, 0.50 of the raw pipeline (20,186), at
   211 µs of CPU per event: PostgreSQL 96, Tansu 36, the workers' Python 58. Two `--only
   pipeline10k` runs before it gave 0.52 and 0.53, and `make bench-large` at 15:37 gave 0.39
-  (9,183 of 23,508 events/s, 221 µs per event). At that rate the two cores are full. So
+  (9,183 of 23,508 events/s, 221 µs per event); those runs started the floor's clock once
+  its first batch was applied (one of its 60 batches in its favour); with that fixed, an
+  `--only pipeline10k` run gave 0.43 (9,204 of 21,623). At that rate the two cores are full. So
   half the raw pipeline is at most what this shape allows with no domain work at all: every
   statement a hop runs beyond an inbox row, an upsert and an outbox row puts the path
   under the target on this machine. The services' fulfil phases reached 0.29 (10^4) and
