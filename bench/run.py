@@ -37,7 +37,7 @@ from cobuild_stack.launcher import SERVICES, Stack, StackConfig
 from cobuild_stack.topics import suite_topics
 
 from bench import feed, histograms, ledger_fill, outbox_fill, path_floor, references
-from bench.cpu import CpuMeter, CpuReading, describe, per_event_us
+from bench.cpu import CpuMeter, CpuReading, cores_for, describe, per_event_us
 from bench.http1 import Http1Pool
 from bench.probe import Counter, RssSampler, Since, percentile, rss_mb, wait_until
 from bench.report import Carried, Report, Row, fmt, refresh_carried
@@ -120,13 +120,15 @@ class Bench:
         events: int,
         seconds: float,
         after: CpuReading | None = None,
-    ) -> None:
+    ) -> float:
         """One line of the CPU section: where the phase's CPU went, per event (`after`: a
-        reading taken before a backend of the phase closed; default now)."""
+        reading taken before a backend of the phase closed; default now). Returns the total
+        µs of CPU per event."""
         us = per_event_us(before, after or self.cpu.read(), events)
         self.section("CPU per event (from /proc)").append(
             f"- {label}: {describe(us, seconds, events)}"
         )
+        return sum(us.values())
 
     async def produce(self, records: list[feed.Record]) -> float:
         """Records encoded before the timed phase; returns seconds spent producing."""
@@ -489,12 +491,12 @@ class Bench:
             )
         return took, ledger.total, awards.total
 
-    def _fulfilled_rows(self, n: int, events: int, seconds: float) -> None:
+    def _fulfilled_rows(self, n: int, events: int, seconds: float, cpu_us: float) -> None:
         """The fulfil phase against the raw pipeline (the target) and against the path's
         floor: how far the services are from their shape's bare plumbing."""
         figure = f"pipeline {n:,}: fulfilled → ledger + points{_partial(events, n)}"
         path = "commitment.fulfilled fed to the topic → evaluation and points consumers"
-        self._throughput_row(figure, events, seconds, path)
+        self._throughput_row(figure, events, seconds, path, cpu_us)
         self.report.add(
             Row(
                 f"{figure}, against the path's floor",
@@ -506,10 +508,12 @@ class Bench:
             )
         )
 
-    def _throughput_row(self, figure: str, events: int, seconds: float, path: str) -> Row:
+    def _throughput_row(
+        self, figure: str, events: int, seconds: float, path: str, cpu_us: float | None = None
+    ) -> Row:
         rate = events / seconds
         ref = self.refs["raw_pipeline"]
-        return self.report.add(
+        row = self.report.add(
             Row(
                 figure,
                 rate,
@@ -521,8 +525,27 @@ class Bench:
                 path,
             )
         )
+        if cpu_us is not None:
+            self._cores_row(figure, cpu_us)
+        return row
 
-    async def _open_by_signing(self, batch: feed.Batch, phase: str) -> tuple[float, int]:
+    def _cores_row(self, figure: str, cpu_us: float) -> None:
+        """The throughput target read as CPU: half the raw pipeline's rate times the phase's
+        CPU per event (every process on the machine) is the cores it needs, against the
+        cores here. Scaling out to them is the sizing method's assumption, not measured."""
+        here = os.cpu_count() or 1
+        self.report.add(
+            Row(
+                f"{figure}: cores the target needs at this CPU per event",
+                cores_for(0.5 * self.refs["raw_pipeline"], cpu_us),
+                "cores",
+                here,
+                "cores here",
+                path=f"0.5 × raw pipeline events/s × {cpu_us:,.0f} µs of CPU per event",
+            )
+        )
+
+    async def _open_by_signing(self, batch: feed.Batch, phase: str) -> tuple[float, int, float]:
         signed = feed.encode_all((batch.signed(a) for a in range(batch.agreements())), "agreements")
         self.rss.mark(phase)
         base = await self.baselines()
@@ -532,14 +555,14 @@ class Bench:
         took, got, _ = await self._wait_effects(
             batch, "opened", base, points=False, t0=t0, timeout=self.phase_cap_s
         )
-        self.cpu_row(
+        cpu_us = self.cpu_row(
             f"{phase}: agreement.signed → commitment opened in the ledger", cpu0, got, took
         )
         self.report.note(
             f"{batch.name}: fed {len(signed)} agreement.signed in {fed:.1f}s; "
             f"{got} commitments opened into the ledger after {took:.1f}s"
         )
-        return took, got
+        return took, got, cpu_us
 
     async def prepare_latency_pool(self) -> None:
         """Commitments for the latency run: opened by signing, claimed and marked done over
@@ -611,15 +634,16 @@ class Bench:
         fed straight into commitments.events.v1, as the commitments service would publish it."""
         batch = feed.Batch(self.district, f"fed{n}", n, members=max(10_000, n // 20))
         self._remember(batch)
-        opened_s, opened_n = await self._open_by_signing(batch, f"open {n}")
+        opened_s, opened_n, opened_us = await self._open_by_signing(batch, f"open {n}")
         self._throughput_row(
             f"pipeline {n:,}: opened, signed → commitments → ledger{_partial(opened_n, n)}",
             opened_n,
             opened_s,
             "agreement.signed fed; commitments service opens; relay; evaluation ledger",
+            opened_us,
         )
-        fulfilled_s, fulfilled_n = await self._fulfil_fed(batch)
-        self._fulfilled_rows(n, fulfilled_n, fulfilled_s)
+        fulfilled_s, fulfilled_n, fulfilled_us = await self._fulfil_fed(batch)
+        self._fulfilled_rows(n, fulfilled_n, fulfilled_s, fulfilled_us)
         self._throughput_row(
             f"pipeline {n:,}: sustained, opened + fulfilled",
             opened_n + fulfilled_n,
@@ -627,7 +651,7 @@ class Bench:
             "both phases above, ledger facts per second",
         )
 
-    async def _fulfil_fed(self, batch: feed.Batch) -> tuple[float, int]:
+    async def _fulfil_fed(self, batch: feed.Batch) -> tuple[float, int, float]:
         # Only what the ledger opened: a fulfilment of an unknown commitment is a poison event.
         opened = await self._opened_indexes(batch)
         events = feed.encode_all((batch.fulfilled(i) for i in opened), "commitments")
@@ -650,7 +674,7 @@ class Bench:
             timeout=self.phase_cap_s,
             want=len(opened),
         )
-        self.cpu_row(
+        cpu_us = self.cpu_row(
             f"fulfil {batch.n}: commitment.fulfilled → ledger + points (py-spy sampled for 20 s)",
             cpu0,
             min(got, pts),
@@ -661,7 +685,7 @@ class Bench:
             f"{batch.name}: fed {len(opened)} commitment.fulfilled in {fed:.1f}s; "
             f"ledger {got}, points {pts} after {took:.1f}s"
         )
-        return took, min(got, pts)
+        return took, min(got, pts), cpu_us
 
     async def _opened_indexes(self, batch: feed.Batch) -> list[int]:
         index = {batch.spot(i).commitment_id: i for i in range(batch.n)}
@@ -685,15 +709,16 @@ class Bench:
         opened_s, opened_n, _ = await self._wait_effects(
             batch, "opened", base, points=False, t0=t0, timeout=self.phase_cap_s
         )
-        self.cpu_row(f"open {n}: commitment.opened → ledger", cpu0, opened_n, opened_s)
+        opened_us = self.cpu_row(f"open {n}: commitment.opened → ledger", cpu0, opened_n, opened_s)
         self._throughput_row(
             f"pipeline {n:,}: opened → ledger{_partial(opened_n, n)}",
             opened_n,
             opened_s,
             "commitment.opened fed to the topic → evaluation consumer",
+            opened_us,
         )
-        fulfilled_s, fulfilled_n = await self._fulfil_fed(batch)
-        self._fulfilled_rows(n, fulfilled_n, fulfilled_s)
+        fulfilled_s, fulfilled_n, fulfilled_us = await self._fulfil_fed(batch)
+        self._fulfilled_rows(n, fulfilled_n, fulfilled_s, fulfilled_us)
         self._throughput_row(
             f"pipeline {n:,}: sustained, opened + fulfilled",
             opened_n + fulfilled_n,
@@ -1527,6 +1552,21 @@ FINDINGS = """
   its target (p99 51.5 and 40.4 ms; the 14:23 run was not kept) on a disk with no stalls (slowest
   8 KiB flush 4.0 and 4.3 ms); the 963 ms of the 09:43 run came with 48 commits over
   100 ms.
+- **The target, read as cores (2026-12-04).** Each pipeline phase now has a row "cores the
+  target needs at this CPU per event": half the raw pipeline's rate times the phase's CPU
+  per event across the whole machine (`bench.cpu.cores_for`), next to the cores here. In
+  `make bench` at 15:16 on 2026-12-04 the raw pipeline ran at 22,697 events/s, so the target
+  was 11,349. A fed fulfilment cost 613 and 620 µs of CPU at 10^4 and 10^5 (points 169–173,
+  evaluation 135–136, their backends 198–220, Tansu 52): 7.0 cores at the target's rate,
+  3.5 times this machine's. An opening by `agreement.signed` cost 421–437 µs: 4.8–5.0 cores.
+  The path's floor cost 207 µs per event (2.3 cores at that rate) and ran at 0.43 of the raw
+  pipeline. The raw pipeline is one consumer keeping 1.1 of the two cores busy at 48 µs per
+  event; the fulfilment path does three hops' work for each event it is credited with, so
+  on two cores the ratio is capped by the machine before the code: neither the services nor
+  the shape's bare plumbing reach 0.5 here. At today's CPU per event the target needs about
+  seven cores with the consumers scaled out to them (replicas ≤ partitions,
+  docs/SCALING.md §5.2); that scale-out is the sizing method's assumption, and this
+  machine cannot show it.
 - **Python's cycle collector was a fifth of a consumer's CPU.** py-spy outside the stack
   (`BatchProcessor.process` fed 20,000 records) put a tenth of the evaluation handler's
   samples in a one-line `lambda: [0] * n`: the allocation that tripped a collection pays for

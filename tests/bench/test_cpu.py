@@ -8,7 +8,14 @@ import os
 import subprocess
 import sys
 
-from bench.cpu import _HZ, _is_postmaster, _reaped_cpu_seconds, pid_cpu_seconds
+from bench.cpu import (
+    _HZ,
+    _is_postmaster,
+    _reaped_cpu_seconds,
+    cores_for,
+    describe,
+    pid_cpu_seconds,
+)
 
 # /proc/<pid>/stat after the command name: state, ppid, … utime (14), stime, cutime, cstime
 STAT = "4242 (postgres) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 250 50 20 0 1 0 99 0 0"
@@ -34,3 +41,12 @@ def test_a_child_that_exits_moves_its_cpu_to_its_parent() -> None:
         after = _reaped_cpu_seconds(f.read())
     assert after - before >= 0.25
     assert pid_cpu_seconds(os.getpid()) > 0
+
+
+def test_a_rate_at_a_cost_per_event_needs_its_product_in_cores() -> None:
+    """The bench's 'cores the target needs' row: half a 20,000 events/s raw pipeline at
+    600 µs per event is six cores, three times this machine's two."""
+    assert cores_for(10_000, 200) == 2.0
+    assert cores_for(0.5 * 20_000, 600) == 6.0
+    # the same total the CPU section prints for the phase
+    assert describe({"points": 400.0, "evaluation": 200.0}, 1.0, 1_000).startswith("600 µs")
