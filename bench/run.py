@@ -1553,20 +1553,28 @@ FINDINGS = """
   8 KiB flush 4.0 and 4.3 ms); the 963 ms of the 09:43 run came with 48 commits over
   100 ms.
 - **The target, read as cores (2026-12-04).** Each pipeline phase now has a row "cores the
-  target needs at this CPU per event": half the raw pipeline's rate times the phase's CPU
-  per event across the whole machine (`bench.cpu.cores_for`), next to the cores here. In
-  `make bench` at 15:16 on 2026-12-04 the raw pipeline ran at 22,697 events/s, so the target
-  was 11,349. A fed fulfilment cost 613 and 620 µs of CPU at 10^4 and 10^5 (points 169–173,
-  evaluation 135–136, their backends 198–220, Tansu 52): 7.0 cores at the target's rate,
-  3.5 times this machine's. An opening by `agreement.signed` cost 421–437 µs: 4.8–5.0 cores.
-  The path's floor cost 207 µs per event (2.3 cores at that rate) and ran at 0.43 of the raw
-  pipeline. The raw pipeline is one consumer keeping 1.1 of the two cores busy at 48 µs per
-  event; the fulfilment path does three hops' work for each event it is credited with, so
-  on two cores the ratio is capped by the machine before the code: neither the services nor
-  the shape's bare plumbing reach 0.5 here. At today's CPU per event the target needs about
-  seven cores with the consumers scaled out to them (replicas ≤ partitions,
-  docs/SCALING.md §5.2); that scale-out is the sizing method's assumption, and this
-  machine cannot show it.
+  target needs at this CPU per event": half the raw pipeline's rate times the phase's CPU per
+  event across the whole machine (`bench.cpu.cores_for`), next to the cores here. In `make
+  bench` at 15:16 on 2026-12-04 the raw pipeline ran at 22,697 events/s, so the target was
+  11,349. A fed fulfilment cost 613 and 620 µs of CPU at 10^4 and 10^5 (points 169–173,
+  evaluation 135–136, their backends 198–220, Tansu 52): 7.0 cores at the target's rate, 3.5
+  times this machine's. An opening by `agreement.signed` cost 421–437 µs: 4.8–5.0 cores. The
+  path's floor cost 207 µs per event (2.3 cores at that rate) and ran at 0.43 of the raw
+  pipeline. `make bench-large` at 15:25 (raw pipeline 19,126 events/s, floor 0.61 of it at 185
+  µs): 10^6 fulfilments at 3,044 events/s, 614 µs each, 5.9 cores at the target's rate. The raw
+  pipeline is one consumer keeping 1.1 of the two cores busy at 48 µs per event; the fulfilment
+  path does three hops' work for each event it is credited with, so on two cores the ratio is
+  capped by the machine before the code: the services' fulfil phases need 3–3.5 times the cores
+  here, and the shape's bare plumbing alone ran at 0.39–0.61 in the runs that measured it. At
+  today's CPU per event the target needs six to seven cores with the consumers scaled out to
+  them (replicas ≤ partitions, docs/SCALING.md §5.2); that scale-out is the sizing method's
+  assumption, and this machine cannot show it. One phase is not bound by the cores: 10^6
+  `commitment.opened` fed straight to the ledger ran at 0.35 of the raw pipeline with the
+  machine 126% busy, at 187 µs per event (1.8 cores at the target's rate). There one consumer's
+  serial cycle (fetch, decode, one transaction, its commit's flush) sets the pace, as it does
+  the raw pipeline's; overlapping partitions would lift it, but every partition's batch updates
+  the same district and street rows of the ledger, so they would queue on those rows' locks.
+  Left alone: the fulfil phases, not this one, keep the target out of reach here.
 - **Python's cycle collector was a fifth of a consumer's CPU.** py-spy outside the stack
   (`BatchProcessor.process` fed 20,000 records) put a tenth of the evaluation handler's
   samples in a one-line `lambda: [0] * n`: the allocation that tripped a collection pays for
