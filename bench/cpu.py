@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 _HZ = os.sysconf("SC_CLK_TCK")
+CORES = os.cpu_count() or 0  # the machine's, as the report's header and cores rows name them
 EXITED = "PostgreSQL, exited processes"
 _BACKGROUND = ("checkpointer", "walwriter", "background writer", "autovacuum", "logical", "stats")
 
@@ -101,6 +102,9 @@ def cores_for(rate: float, us_per_event: float) -> float:
 def describe(us: Mapping[str, float], seconds: float, events: int) -> str:
     """'1,234 µs of CPU per event (the machine 187% busy of 200%): evaluation 300, …'."""
     total = sum(us.values())
-    busy = 100 * total * events / 1e6 / seconds if seconds > 0 else 0.0
+    busy = 100 * cores_for(events / seconds, total) if seconds > 0 else 0.0
     parts = ", ".join(f"{n} {v:,.0f}" for n, v in us.items())
-    return f"{total:,.0f} µs of CPU per event (the machine {busy:.0f}% busy of 200%): {parts}"
+    return (
+        f"{total:,.0f} µs of CPU per event (the machine {busy:.0f}% busy of {100 * CORES}%): "
+        f"{parts}"
+    )

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.cpu import CORES
+
 CARRIED_HEADING = "### Carried from the last `make bench-large`"
 _HEADER = "| figure | value | reference (same run) | ratio | target | met? |"
 _RULE = "|---|---|---|---|---|---|"
@@ -89,7 +91,7 @@ class Report:
             f"# {self.title}",
             "",
             f"Run {self.started:%Y-%m-%d %H:%M} UTC, {took / 60:.1f} min wall time, "
-            f"{platform.node()} ({_cpus()} CPUs, Python {platform.python_version()}).",
+            f"{platform.node()} ({CORES} CPUs, Python {platform.python_version()}).",
             "",
             preface.strip(),
             "",
@@ -186,12 +188,6 @@ def _table_rows(lines: list[str]) -> list[tuple[str, str]]:
         for line in lines
         if line.startswith("| ") and line != _HEADER
     ]
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 Check = Callable[[float], bool]

@@ -37,7 +37,7 @@ from cobuild_stack.launcher import SERVICES, Stack, StackConfig
 from cobuild_stack.topics import suite_topics
 
 from bench import feed, histograms, ledger_fill, outbox_fill, path_floor, references
-from bench.cpu import CpuMeter, CpuReading, cores_for, describe, per_event_us
+from bench.cpu import CORES, CpuMeter, CpuReading, cores_for, describe, per_event_us
 from bench.http1 import Http1Pool
 from bench.probe import Counter, RssSampler, Since, percentile, rss_mb, wait_until
 from bench.report import Carried, Report, Row, fmt, refresh_carried
@@ -533,13 +533,12 @@ class Bench:
         """The throughput target read as CPU: half the raw pipeline's rate times the phase's
         CPU per event (every process on the machine) is the cores it needs, against the
         cores here. Scaling out to them is the sizing method's assumption, not measured."""
-        here = os.cpu_count() or 1
         self.report.add(
             Row(
                 f"{figure}: cores the target needs at this CPU per event",
                 cores_for(0.5 * self.refs["raw_pipeline"], cpu_us),
                 "cores",
-                here,
+                CORES,
                 "cores here",
                 path=f"0.5 × raw pipeline events/s × {cpu_us:,.0f} µs of CPU per event",
             )
