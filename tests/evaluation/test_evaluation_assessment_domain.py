@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 from cobuild_contracts.enums import Grade
-from cobuild_evaluation.domain import policy as policies
 from cobuild_evaluation.domain.assessment import MemberInput, UnitInput, assess, points_score
-from cobuild_evaluation.domain.tabular import safe_cell
+from cobuild_evaluation.store import policies
+from cobuild_kit.sheets import safe_cell
 
 
 def test_policy_loads_and_grades() -> None:

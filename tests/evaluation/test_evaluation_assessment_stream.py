@@ -15,8 +15,8 @@ from cobuild_contracts import Envelope
 from cobuild_contracts.events.evaluation import MemberScored
 from cobuild_evaluation import assessment_run, assessment_store
 from cobuild_evaluation.app import definition
-from cobuild_evaluation.domain import policy as policies
 from cobuild_evaluation.domain.assessment import assess
+from cobuild_evaluation.store import policies
 from cobuild_kit.clock import FixedClock
 from cobuild_kit.db import connect
 from cobuild_kit.migrations import migrate

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from uuid import UUID
@@ -17,19 +16,8 @@ from cobuild_contracts import Role
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from cobuild_kit.actor import Actor as Actor  # re-exported: callers take it from auth
 from cobuild_kit.errors import Unauthorized
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: the subject, the role, and the party it acts for (a member's own id)."""
-
-    subject: str
-    role: Role
-    party_id: UUID
-
-    def log_fields(self) -> dict[str, str]:
-        return {"actor": self.subject, "role": self.role.value, "actor_party": str(self.party_id)}
 
 
 class TokenVerifier(Protocol):

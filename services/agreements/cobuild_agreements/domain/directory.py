@@ -12,7 +12,7 @@ from collections.abc import Collection
 from uuid import UUID
 
 from cobuild_contracts import PartyKind, Role
-from cobuild_kit.auth import Actor
+from cobuild_kit.actor import Actor
 from cobuild_kit.errors import Forbidden, Invalid
 
 PARENT_KIND: dict[PartyKind, PartyKind | None] = {

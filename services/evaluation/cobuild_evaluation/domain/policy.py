@@ -1,13 +1,12 @@
-"""The scoring policy: a versioned YAML document shipped in the package (policies/*.yaml)."""
+"""The scoring policy: a versioned document (weights, points target, grade bands), parsed from
+the plain data that `store.policies` reads out of the package's policies/*.yaml."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
-import yaml
 from cobuild_contracts.enums import Grade
 
 MEMBER_COMPONENTS = ("points", "community_rating")
@@ -90,21 +89,3 @@ def parse(doc: dict[str, Any]) -> Policy:
         member_honour_roll=bool(public.get("member_honour_roll", False)),
     )
 
-
-def available() -> list[str]:
-    folder = resources.files("cobuild_evaluation") / "policies"
-    return sorted(
-        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
-    )
-
-
-def load(version: str) -> Policy:
-    if version not in available():
-        raise PolicyError(f"no policy {version!r}; available: {', '.join(available())}")
-    text = (resources.files("cobuild_evaluation") / "policies" / f"{version}.yaml").read_text(
-        "utf-8"
-    )
-    policy = parse(yaml.safe_load(text))
-    if policy.version != version:
-        raise PolicyError(f"policy file {version} names version {policy.version}")
-    return policy

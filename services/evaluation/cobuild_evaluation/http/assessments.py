@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from cobuild_evaluation import assessment_run
-from cobuild_evaluation.domain import policy as policies
+from cobuild_evaluation.store import policies
 
 router = APIRouter(tags=["assessment"])
 log = get_logger(__name__)

@@ -11,12 +11,12 @@ from cobuild_contracts import Role
 from cobuild_kit.clock import business_date
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, RuntimeDep
+from cobuild_kit.sheets import to_csv, to_xlsx
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from cobuild_evaluation import ledger_view
 from cobuild_evaluation.domain.ledger import MEASURES
-from cobuild_evaluation.domain.tabular import to_csv, to_xlsx
 from cobuild_evaluation.http.assessments import published_results
 from cobuild_evaluation.http.ledger import scope_id
 from cobuild_evaluation.scopes import ScopeKind, authorize_read

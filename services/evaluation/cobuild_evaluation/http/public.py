@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse
 
 from cobuild_evaluation import ledger_view
 from cobuild_evaluation.board import Board, render
-from cobuild_evaluation.domain import policy as policies
 from cobuild_evaluation.scopes import ScopeKind, names
+from cobuild_evaluation.store import policies
 
 router = APIRouter(tags=["public"], dependencies=[PublicRateLimit])
 

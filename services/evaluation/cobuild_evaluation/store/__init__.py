@@ -1,0 +1,1 @@
+"""Where the evaluation service keeps things: SQL and the shipped policy files."""
