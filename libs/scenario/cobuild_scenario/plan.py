@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+from cobuild_kit.clock import BUSINESS_TZ
+
+LOCAL = BUSINESS_TZ  # the plan is written in business time
 YEAR = 2026
 START = datetime(2026, 1, 5, 9, 0, tzinfo=LOCAL)  # set-up, talk and signing happen here
 YEAR_END = datetime(2026, 12, 31, 20, 0, tzinfo=LOCAL)  # evaluations and the assessment

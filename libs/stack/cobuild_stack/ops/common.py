@@ -8,10 +8,10 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import httpx
 import typer
+from cobuild_kit.clock import BUSINESS_TZ
 from rich.console import Console
 from rich.markup import escape
 
@@ -22,7 +22,6 @@ from ..keys import DevKeys, mint_token
 P = ParamSpec("P")
 R = TypeVar("R")
 
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 # An identity for calls that check a role only (verify): no party stands behind it.
 NO_PARTY = UUID(int=0)
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cobuild_kit.clock import BUSINESS_TZ
 
 from ..errors import StackError
-from .common import BUSINESS_TZ, NO_PARTY, Stack, VarDir, clear_errors, console
+from .common import NO_PARTY, Stack, VarDir, clear_errors, console
 
 
 @clear_errors
