@@ -7,6 +7,7 @@ else testcontainers when `docker info` answers, else embedded PostgreSQL and Tan
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -44,3 +45,17 @@ async def broker(cobuild_backends: TestBackends, kafka_bootstrap: str) -> TansuB
     if cobuild_backends.broker is None:
         pytest.skip(f"Kafka at {kafka_bootstrap} is not the embedded broker")
     return cobuild_backends.broker
+
+
+# Folders whose tests start stacks of their own (the launcher, PostgreSQL, the broker).
+_OWN_STACK_FOLDERS = frozenset({"e2e", "faults", "stack"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL or the broker `integration`, so that
+    `pytest -m "not integration"` is the fast unit suite: a test that uses the backends'
+    fixtures (directly or through another fixture), or lives in a folder that starts its own."""
+    for item in items:
+        needs_backends = "cobuild_backends" in getattr(item, "fixturenames", ())
+        if needs_backends or Path(str(item.path)).parent.name in _OWN_STACK_FOLDERS:
+            item.add_marker(pytest.mark.integration)
