@@ -1,9 +1,9 @@
 """A minimal keep-alive HTTP/1.1 client for the command-driving steps of the benchmark.
 
-The driver shares the 2 cores with the services it measures, so its own cost per request
+The driver shares the cores with the services it measures, so its own cost per request
 counts. httpx's pool dispatch scans every waiting request against every connection on each
-request (py-spy: half the driver's CPU at 64 connections), which took CPU from the services
-under test. Here each request borrows an idle connection from a queue: a write and a read.
+request, which takes CPU from the services under test (what it cost: bench/FINDINGS.md,
+"Latency"). Here each request borrows an idle connection from a queue: a write and a read.
 """
 
 from __future__ import annotations

@@ -1,9 +1,16 @@
-"""RESULTS.md: a summary table (figure, value, reference, ratio, target, met?), then details."""
+"""RESULTS.md: a summary table (figure, value, reference, ratio, target, met?), then details.
+
+The prose that is not one run's (how to read the figures, what the runs have shown) lives in
+bench/FINDINGS.md: a RESULTS file opens with its "How to read the figures" section and lists
+the lead of each finding with a link to the file, which holds the figures behind them.
+"""
 
 from __future__ import annotations
 
 import math
+import os
 import platform
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +19,9 @@ from pathlib import Path
 from bench.cpu import CORES
 
 CARRIED_HEADING = "### Carried from the last `make bench-large`"
+FINDINGS_FILE = Path(__file__).with_name("FINDINGS.md")
+READING_HEADING = "## How to read the figures"
+FINDINGS_HEADING = "## What the profiles showed, and what was changed"
 _HEADER = "| figure | value | reference (same run) | ratio | target | met? |"
 _RULE = "|---|---|---|---|---|---|"
 
@@ -170,6 +180,74 @@ def refresh_carried(results: Path, large: Path) -> bool:
         own.pop()
     results.write_text("\n".join([*lines[:start], *own, "", *block, *lines[end:]]) + "\n")
     return True
+
+
+@dataclass(frozen=True)
+class Findings:
+    """bench/FINDINGS.md, as a RESULTS file uses it: the preface on reading the figures (put
+    at the top of the file as it stands) and the findings (one `- **lead** …` item each)."""
+
+    path: Path
+    preface: str
+    items: list[str]  # each finding's text, its lines joined
+
+    @classmethod
+    def read(cls, path: Path = FINDINGS_FILE) -> Findings:
+        lines = path.read_text().splitlines()
+        preface = "\n".join(_section(lines, READING_HEADING)).strip()
+        items: list[str] = []
+        for line in _section(lines, FINDINGS_HEADING):
+            if line.startswith("- "):
+                items.append(line[2:].strip())
+            elif items and line.strip():
+                items[-1] += " " + line.strip()
+        if not preface or not items:
+            raise ValueError(f"{path}: no {READING_HEADING!r} or {FINDINGS_HEADING!r} section")
+        return cls(path, preface, items)
+
+    def leads(self) -> list[str]:
+        return [_lead(item) for item in self.items]
+
+    def section(self, results: Path) -> list[str]:
+        """The body of the RESULTS file's findings section: a link, then every finding's lead."""
+        results = results.resolve()
+        repo = self.path.resolve().parent.parent
+        # Relative inside the repository (as GitHub shows it); a file written elsewhere (--out)
+        # gets the absolute path.
+        target = (
+            Path(os.path.relpath(self.path.resolve(), results.parent)).as_posix()
+            if results.is_relative_to(repo)
+            else self.path.resolve().as_posix()
+        )
+        anchor = re.sub(r"[^a-z0-9 -]", "", FINDINGS_HEADING[3:].lower()).replace(" ", "-")
+        return [
+            f"What the runs have shown, with the figures behind each finding and what was changed "
+            f"because of it: [bench/FINDINGS.md]({target}#{anchor}). Its findings, by their leads:",
+            "",
+            *(f"- {lead}" for lead in self.leads()),
+        ]
+
+
+def _section(lines: list[str], heading: str) -> list[str]:
+    """The body of the `## ` section titled `heading` (empty when there is none)."""
+    if heading not in lines:
+        return []
+    start = lines.index(heading) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start:end]
+
+
+def _lead(item: str) -> str:
+    """A finding's bold lead; a lead that is the subject of its sentence ("**Ledger queries**
+    answer from …") keeps the rest of that clause."""
+    m = re.match(r"\*\*(.+?)\*\*(.*)", item)
+    if m is None:
+        return item.split(". ")[0]
+    bold, rest = m.groups()
+    if bold.endswith((".", "!", "?")) or not rest.strip():
+        return f"**{bold}**"
+    clause = re.split(r"[.;:](?:\s|$)", rest, maxsplit=1)[0]
+    return f"**{bold}**{clause}."
 
 
 def _summary(lines: list[str]) -> tuple[int, int] | None:
