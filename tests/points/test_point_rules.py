@@ -8,11 +8,12 @@ from uuid import uuid4
 
 import pytest
 from cobuild_kit.errors import Conflict, Invalid
+from cobuild_kit.sheets import read_rows
 from cobuild_points import rulebook
 from cobuild_points.domain import activities, wishes
 from cobuild_points.domain.chain import EntryContent, entry_hash, genesis_hash
 from cobuild_points.domain.names import public_name
-from cobuild_points.domain.roster import parse_roster, read_table
+from cobuild_points.domain.roster import MAX_ROWS, REQUIRED, parse_roster
 from cobuild_points.domain.rules import CapUsage, compute_award, rule_set_for_new_year
 
 D = Decimal
@@ -136,7 +137,9 @@ def test_roster_reports_every_bad_row() -> None:
         ",,,,\n"
         f"孙八,13800000009,{unit},{community},\n"
     )
-    drafts, errors = parse_roster(read_table(csv_text.encode()))
+    drafts, errors = parse_roster(
+        read_rows(csv_text.encode(), required=REQUIRED, max_rows=MAX_ROWS)
+    )
     # A draft keeps its spreadsheet row, past bad and blank rows.
     assert [(row, d.name) for row, d in drafts] == [(2, "王五"), (7, "孙八")]
     assert {(e.row, e.field) for e in errors} == {

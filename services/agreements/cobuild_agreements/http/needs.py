@@ -246,6 +246,8 @@ async def import_needs(
     """CSV or XLSX, one need a row, columns named as the fields of POST /needs. All or none."""
     now, today = now_and_today(rt)
     required = ("category", "kind", "title", "quantity", "quantity_unit", "wanted_by")
+    async with rt.pool.acquire() as conn:  # authority first: parsing a file is not free
+        await _may_publish(conn, actor, community_id)
     data = await file.read()
     rows = await asyncio.to_thread(read_table, data, required, settings(rt).max_import_rows)
     errors: list[RowError] = []

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from cobuild_contracts import PartyKind, UnitType, uuid7
+from cobuild_contracts import PartyKind, Role, UnitType, uuid7
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import CobuildError, Conflict, Invalid, NotFound
+from cobuild_kit.errors import CobuildError, Conflict, Forbidden, Invalid, NotFound
 from cobuild_kit.service import ActorDep, RuntimeDep, UnitOfWork
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse
@@ -209,6 +209,7 @@ async def listing(
 # --- bulk import -----------------------------------------------------------------------
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F-]{36}$")
+_REGISTRARS = frozenset({Role.DISTRICT_ADMIN, Role.STREET_ADMIN})  # the roles may_register lets in
 
 
 def _column(name: str) -> str:
@@ -244,6 +245,8 @@ async def import_parties(
 ) -> Any:
     """CSV or XLSX with columns kind, name, code, parent (code or id), unit_type,
     paired_communities (codes or ids, `;`-separated). All rows or none."""
+    if actor.role not in _REGISTRARS:  # before the file is parsed: parsing is not free
+        raise Forbidden(f"{actor.role.value} may not register parties")
     data = await file.read()
     rows = await asyncio.to_thread(read_table, data, ("kind", "name"), settings(rt).max_import_rows)
     errors: list[RowError] = []

@@ -1,5 +1,6 @@
-"""Member rosters: validating one member's details, and reading a CSV/XLSX import file
-into rows with a per-row error report (pure: bytes in, drafts and errors out)."""
+"""Member rosters: validating one member's details, and the rows of an import file into
+drafts with a per-row error report (pure: rows in, drafts and errors out; the file itself is
+read by the HTTP route, with cobuild_kit.sheets)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
-from cobuild_kit.sheets import NumberedRow, RowError, read_rows
+from cobuild_kit.rows import NumberedRow, RowError
 
 PHONE_RE = re.compile(r"^1\d{10}$")  # a mainland mobile number
 COLUMNS = ("name", "phone", "unit_id", "community_id", "grid_id")
@@ -72,11 +73,6 @@ def draft_from_row(index: int, row: Mapping[str, str]) -> tuple[MemberDraft | No
     unit_id, community_id = ids["unit_id"], ids["community_id"]
     assert unit_id is not None and community_id is not None
     return MemberDraft(name, phone, unit_id, community_id, ids["grid_id"]), []
-
-
-def read_table(content: bytes) -> list[NumberedRow]:
-    """The numbered data rows of a CSV or XLSX roster (blocking: call it in a thread)."""
-    return read_rows(content, required=REQUIRED, max_rows=MAX_ROWS, field="body.file")
 
 
 def parse_roster(

@@ -13,7 +13,7 @@ from cobuild_kit.errors import Conflict, Forbidden, Invalid
 from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, RuntimeDep
-from cobuild_kit.sheets import RowError
+from cobuild_kit.sheets import NumberedRow, RowError, read_rows
 from fastapi import APIRouter, File, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -21,11 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cobuild_points.domain import members as lifecycle
 from cobuild_points.domain.roster import (
+    MAX_ROWS,
+    REQUIRED,
     MemberDraft,
     check_phone,
     normalise_phone,
     parse_roster,
-    read_table,
 )
 from cobuild_points.http.access import (
     COMMUNITY,
@@ -129,14 +130,21 @@ async def register(body: MemberIn, actor: ActorDep, rt: RuntimeDep) -> dict[str,
     return profile(row)
 
 
+def read_roster(content: bytes) -> list[NumberedRow]:
+    """The numbered data rows of a CSV or XLSX roster (blocking: call it in a thread)."""
+    return read_rows(content, required=REQUIRED, max_rows=MAX_ROWS, field="body.file")
+
+
 @router.post("/members/import", status_code=201, response_model=None)
 async def import_roster(
     actor: ActorDep, rt: RuntimeDep, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any] | JSONResponse:
     """CSV or XLSX with columns name, phone, unit_id, community_id, grid_id. All rows or none:
     any bad row returns 422 with a report per row, and nothing is written."""
+    if actor.role not in (Role.UNIT_ADMIN, Role.COMMUNITY_ADMIN):  # before parsing the file
+        raise Forbidden(f"{actor.role.value} may not register members")
     content = await file.read()
-    rows = await asyncio.to_thread(read_table, content)
+    rows = await asyncio.to_thread(read_roster, content)
     numbered, errors = parse_roster(rows)
     errors += [
         RowError(row, "unit_id", "you may not register members of this unit")
