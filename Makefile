@@ -12,7 +12,7 @@ PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 help:
 	@echo "make run    - start the embedded stack and the four services, and play a district's year"
 	@echo "make test   - run the test suite (starts its own PostgreSQL and broker on free ports)"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy --strict and the architecture's import contracts (import-linter)"
 	@echo "make contracts - export a JSON Schema of every event to docs/contracts/"
 	@echo "make asyncapi  - regenerate each service's AsyncAPI document in docs/asyncapi/"
 	@echo "make faults - the full fault set, then the sustained load test (tests/faults/)"
@@ -32,6 +32,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check libs services tests bench
 	$(BIN)/mypy libs services bench
+	$(BIN)/lint-imports --no-cache
 
 contracts: $(STAMP)
 	$(BIN)/python -m cobuild_contracts.export docs/contracts
