@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from cobuild_stack.cli import app
 from cobuild_stack.launcher import Stack, StackConfig
 from cobuild_stack.ops.dlq import DeadLetter, read_dead_letters, release_inbox_claims
@@ -44,6 +45,9 @@ SUBCOMMANDS = [
     ["import", "members"],
     ["import", "needs"],
     ["lag"],
+    ["outbox"],
+    ["outbox", "parked"],
+    ["outbox", "resend"],
 ]
 
 
@@ -287,6 +291,91 @@ def test_lag_lists_every_service(stack: Stack, var_dir: Path) -> None:
     code, out, err = cobuild(var_dir, "lag")
     assert code == 0, out + err
     assert all(name in out for name in SERVICES)
+
+
+async def test_a_parked_row_shows_in_lag_and_is_resent_by_the_cli_after_a_fix(
+    stack: Stack, var_dir: Path
+) -> None:
+    """Hardening, oversized events: the agreements relay parks a row the producer refuses as
+    too large (put straight into its outbox, around the command's check) and the row of the
+    same key behind it; `cobuild lag` and `cobuild outbox parked` show them; after the row is
+    corrected, `cobuild outbox resend --event-id` has the relay send both, in order."""
+    conn = await asyncpg.connect(stack.databases["agreements"])
+    key, big, behind = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+
+    def envelope(event_id: str, name: str) -> str:
+        payload = {"party_id": key, "kind": "community", "name": name, "parent_id": None,
+                   "unit_type": None, "code": None, "paired_community_ids": [], "version": 1}  # fmt: skip
+        return json.dumps({
+            "event_id": event_id, "event_type": "party.registered", "schema_version": 1,
+            "occurred_at": datetime.now(UTC).isoformat(), "producer": "agreements",
+            "correlation_id": None, "causation_id": None, "key": key, "payload": payload,
+        })  # fmt: skip
+
+    insert = (
+        "INSERT INTO outbox (event_id, topic, key, event_type, envelope) "
+        "VALUES ($1::uuid, $2, $3, 'party.registered', $4::text::jsonb)"
+    )
+    try:
+        await conn.execute(insert, big, AGREEMENTS, key, envelope(big, "x" * 1_100_000))
+        await conn.execute(insert, behind, AGREEMENTS, key, envelope(behind, "Parked Behind"))
+
+        async def parked() -> int:
+            return int(
+                await conn.fetchval("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL")
+            )
+
+        await _until(parked, 2, timeout=30)
+        code, out, err = await asyncio.to_thread(cobuild, var_dir, "lag")
+        assert code == 0, out + err
+        assert "outbox parked" in out and "cobuild outbox parked" in out
+        code, out, err = await asyncio.to_thread(cobuild, var_dir, "outbox", "parked")
+        assert code == 0, out + err
+        assert big in out and behind in out and "2 row(s) parked." in out
+        assert "MessageSizeTooLargeError" in out and "held behind parked row" in out
+
+        await conn.execute(
+            "UPDATE outbox SET envelope = jsonb_set(envelope, '{payload,name}', "
+            "'\"Trimmed Community\"') WHERE event_id = $1::uuid",
+            big,
+        )
+        code, out, err = await asyncio.to_thread(
+            cobuild, var_dir, "outbox", "resend", "--service", "agreements", "--event-id", big
+        )
+        assert code == 0, out + err
+        assert "2 row(s) will be sent by the relays, in order" in out
+        await _until(parked, 0, timeout=30)
+        await _until(lambda: _unpublished(conn), 0, timeout=30)
+    finally:
+        await conn.execute(  # never leave a parked row to the other tests
+            "UPDATE outbox SET parked_at = NULL, published_at = now() WHERE key = $1", key
+        )
+        await conn.close()
+    assert await _event_ids_of_key(stack.broker.bootstrap, AGREEMENTS, key, 2) == [big, behind]
+
+
+async def _event_ids_of_key(bootstrap: str, topic: str, key: str, n: int) -> list[str]:
+    """The event ids of the first `n` messages of `key` on `topic`, from its beginning."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        auto_offset_reset="earliest", fetch_max_wait_ms=20,
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        await consumer.topics()
+        parts = consumer.partitions_for_topic(topic) or set()
+        consumer.assign([TopicPartition(topic, p) for p in sorted(parts)])
+        await consumer.seek_to_beginning()
+        found: list[str] = []
+        deadline = time.monotonic() + 15
+        while len(found) < n and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found += [
+                    dict(r.headers)["event_id"].decode() for r in records if r.key == key.encode()
+                ]
+        return found
+    finally:
+        await consumer.stop()
 
 
 def test_assess_preview_finds_the_only_district_and_export_writes_a_file(

@@ -20,6 +20,14 @@ class Invalid(CobuildError):
     code = "invalid"
 
 
+class TooLarge(CobuildError):
+    """Input within the body limit whose event would exceed the event size bound: 413 naming
+    the event's largest field (e.g. `payload.items`). Raised before the commit."""
+
+    status = 413
+    code = "too_large"
+
+
 class Unauthorized(CobuildError):
     status = 401
     code = "unauthorized"

@@ -16,6 +16,13 @@ DEAD_LETTERED = Counter(
 )
 OUTBOX_BACKLOG = Gauge("cobuild_outbox_backlog", "Outbox rows not yet published")
 OUTBOX_PUBLISHED = Counter("cobuild_outbox_published_total", "Outbox rows published")
+OUTBOX_PARKED = Gauge(
+    "cobuild_outbox_parked_rows",
+    "Outbox rows parked (unsendable, or held behind one of their key) until a resend",
+)
+OUTBOX_PARKED_EVENTS = Counter(
+    "cobuild_outbox_parked_events", "Outbox rows the relay parked (each time it parked one)"
+)
 CONSUMER_LAG = Gauge(
     "cobuild_consumer_lag", "Messages not yet committed by a group", ["group", "topic"]
 )

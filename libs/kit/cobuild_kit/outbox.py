@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -12,8 +13,16 @@ from cobuild_contracts import Envelope, Event, wrap
 
 from cobuild_kit.clock import Clock
 from cobuild_kit.crash import crash_point
+from cobuild_kit.errors import TooLarge
+from cobuild_kit.kafka import MAX_EVENT_BYTES
 
 NOTIFY_CHANNEL = "cobuild_outbox"
+# The relay and `cobuild outbox resend` take it for their moves of parked rows (relay.py).
+PARK_LOCK = 0x0C0B_0003
+# The relay sends PostgreSQL's text of the jsonb, which has a space after every ':' and ','
+# that pydantic's compact JSON has not, so it is at most twice the compact JSON's bytes, and
+# those at most 4 per character. An envelope of fewer characters than this needs no measure.
+_SURELY_SMALL_CHARS = MAX_EVENT_BYTES // 8
 
 # One round trip for the rows and the wake-up. The rows keep their given order (ids are
 # assigned as the ordered rows arrive), and a data-modifying CTE runs whether or not it is read.
@@ -42,9 +51,10 @@ class OutboxRow(NamedTuple):
 class Outbox:
     """Stages events on a connection that is inside the caller's transaction."""
 
-    def __init__(self, producer: str, clock: Clock) -> None:
+    def __init__(self, producer: str, clock: Clock, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self.producer = producer
         self.clock = clock
+        self.max_event_bytes = max_event_bytes
 
     def envelope(
         self,
@@ -93,6 +103,7 @@ class Outbox:
             raise RuntimeError("outbox writes must share the state change's transaction")
         if not rows:
             return
+        await self._check_sizes(conn, rows)
         # NOTIFY inside a transaction is delivered at commit, and duplicates fold into one.
         await conn.execute(
             _INSERT,
@@ -105,10 +116,87 @@ class Outbox:
         )
         crash_point("outbox.after_insert")
 
+    async def _check_sizes(self, conn: asyncpg.Connection, rows: Sequence[OutboxRow]) -> None:
+        """Refuse (TooLarge, so the caller's transaction rolls back) an envelope longer than
+        the bound as the relay will send it: a row over the producer's limit would never
+        leave. Only an envelope that might be near the bound is measured, by PostgreSQL
+        itself (one round trip), since its text of the jsonb is what the relay sends."""
+        surely_small = min(_SURELY_SMALL_CHARS, self.max_event_bytes // 8)
+        large = [r for r in rows if len(r.envelope_json) > surely_small]
+        if not large:
+            return
+        sizes = await conn.fetch(
+            "SELECT octet_length(e::jsonb::text) FROM unnest($1::text[]) AS e",
+            [r.envelope_json for r in large],
+        )
+        for row, size in zip(large, (s[0] for s in sizes), strict=True):
+            if size > self.max_event_bytes:
+                field = largest_field(row.envelope_json)
+                raise TooLarge(
+                    f"the {row.event_type} event this would publish is {size:,} bytes encoded, "
+                    f"over the limit of {self.max_event_bytes:,} bytes per event; most of it is "
+                    f"{field}: make it smaller (fewer or shorter items) or split it",
+                    field=field,
+                )
+
+
+def largest_field(envelope_json: str) -> str:
+    """The path of the field that holds most of an envelope (e.g. `payload.items`): from the
+    payload down, as long as one child holds more than half of its parent."""
+    node: Any = json.loads(envelope_json).get("payload")
+    path = "payload"
+    while isinstance(node, dict | list) and node:
+        children = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        sizes = [(len(json.dumps(v, ensure_ascii=False).encode()), k, v) for k, v in children]
+        size, name, child = max(sizes, key=lambda t: t[0])
+        if size * 2 <= sum(t[0] for t in sizes):
+            break
+        path, node = f"{path}.{name}", child
+    return path
+
 
 async def backlog(conn: asyncpg.Connection) -> int:
-    value = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    """Rows the relay is yet to publish (parked rows are not: see `parked`)."""
+    value = await conn.fetchval(
+        "SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL"
+    )
     return int(value)
+
+
+async def parked(conn: asyncpg.Connection) -> int:
+    """Rows the relay parked: refused as unsendable, or held behind such a row of their key."""
+    value = await conn.fetchval("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL")
+    return int(value)
+
+
+async def parked_rows(conn: asyncpg.Connection, limit: int = 1000) -> list[asyncpg.Record]:
+    """The parked rows in outbox order: id, event id, type, topic, key, size, when, why."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT id, event_id::text, event_type, topic, key, parked_at, park_reason,
+                  octet_length(envelope::text) AS size
+           FROM outbox WHERE parked_at IS NOT NULL ORDER BY id LIMIT $1""",
+        limit,
+    )
+    return rows
+
+
+async def resend_parked(conn: asyncpg.Connection, event_id: UUID | None = None) -> int:
+    """Un-park rows so the relay sends them again, in id order: all of them, or those of the
+    topic and key of one parked event (it and the rows held behind it). Do it after a fix
+    (a raised producer and topic limit, or a correction): a row that still cannot be sent is
+    parked again, with the rows of its key behind it. Returns how many rows were un-parked."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", PARK_LOCK)
+        status = await conn.execute(
+            """UPDATE outbox o SET parked_at = NULL, park_reason = NULL
+               WHERE o.parked_at IS NOT NULL
+                 AND ($1::uuid IS NULL OR EXISTS (
+                     SELECT 1 FROM outbox h WHERE h.event_id = $1 AND h.parked_at IS NOT NULL
+                       AND h.topic = o.topic AND h.key = o.key))""",
+            event_id,
+        )
+        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    return int(status.split()[-1])
 
 
 async def mark_for_replay(

@@ -47,6 +47,7 @@ from cobuild_kit.migrations import Migration, migrate, package_migrations
 from cobuild_kit.offsets import SettledOffsets
 from cobuild_kit.outbox import Outbox
 from cobuild_kit.outbox import backlog as outbox_backlog
+from cobuild_kit.outbox import parked as outbox_parked
 from cobuild_kit.relay import OutboxRelay
 from cobuild_kit.settings import ServiceSettings
 
@@ -190,6 +191,7 @@ class Runtime:
             idempotence=s.kafka_idempotence,
             client_id=f"{self.name}-relay",
             max_batch_bytes=s.kafka_max_batch_bytes,
+            max_request_bytes=s.kafka_max_request_bytes,
         )
         await _retry("broker", self._producer.start)
         await _retry("lag probe", self.lag_probe.start)
@@ -246,8 +248,17 @@ class Runtime:
         checks: dict[str, Any] = {}
         try:
             async with self.pool.acquire(timeout=2) as conn:
-                await conn.fetchval("SELECT 1")
+                parked = await outbox_parked(conn)
             checks["database"] = "ok"
+            metrics.OUTBOX_PARKED.set(parked)
+            # Degraded, not unavailable (200, not 503): the service still takes commands and
+            # every other key's events leave; a 503 would take every replica out of service
+            # for one event. An operator re-sends the rows after a fix (`cobuild outbox resend`).
+            checks["outbox"] = (
+                f"degraded: {parked} event(s) parked, not sent (`cobuild outbox parked`)"
+                if parked
+                else "ok"
+            )
         except Exception as exc:
             checks["database"] = f"unreachable: {type(exc).__name__}"
         try:
@@ -408,6 +419,7 @@ def _ops_state_router() -> APIRouter:
         try:
             async with rt.pool.acquire() as conn:
                 backlog = await outbox_backlog(conn)
+                parked = await outbox_parked(conn)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             # Drivers poll this through a database restart: any way the pooled connection can
             # fail then is "unknown, retry" (a 500 here once stopped the fault suite).
@@ -423,6 +435,7 @@ def _ops_state_router() -> APIRouter:
             "groups": groups,
             "total_lag": total,
             "outbox_backlog": backlog,
+            "outbox_parked": parked,  # never sent until resent: `cobuild outbox resend`
             "progress": rt.progress,
         }
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cobuild_kit.kafka import MAX_BATCH_BYTES
+from cobuild_kit.kafka import MAX_BATCH_BYTES, MAX_REQUEST_BYTES
 
 DEFAULT_PORTS = {"agreements": 8101, "commitments": 8102, "points": 8103, "evaluation": 8104}
 
@@ -38,6 +38,9 @@ class ServiceSettings(BaseSettings):
     # Off for Tansu (no InitProducerId); on for real Kafka.
     kafka_idempotence: bool = False
     kafka_max_batch_bytes: int = MAX_BATCH_BYTES  # see cobuild_kit.kafka
+    # The producer's max_request_size. Raise it (and the topics' max.message.bytes) only to
+    # re-send parked rows that were refused as too large; see cobuild_kit.kafka's limits.
+    kafka_max_request_bytes: int = MAX_REQUEST_BYTES
     # Tansu does not wake a waiting fetch: keep the long-poll short for low latency. Each
     # idle group fetches once per wait, so groups whose events are not awaited by a person
     # (ConsumerSpec.prompt=False) wait longer and cost the broker and the service less.

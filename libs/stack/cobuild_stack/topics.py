@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from cobuild_kit.kafka import TOPIC_MAX_MESSAGE_BYTES
 
 EVENT_TOPICS = (
     "agreements.events.v1",
@@ -14,6 +15,11 @@ EVENT_TOPICS = (
     "points.events.v1",
     "evaluation.events.v1",
 )
+
+
+# Set with the producer's max_request_size (cobuild_kit.kafka, docs/KIT.md "Event size"):
+# Apache Kafka enforces it; Tansu takes the setting and does not enforce a limit of its own.
+TOPIC_CONFIGS = {"max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES)}
 
 
 def dlq_topic(topic: str) -> str:
@@ -39,7 +45,14 @@ async def create_topics(
         for name in missing:  # one by one: a concurrent creator must not fail the batch
             try:
                 await admin.create_topics(
-                    [NewTopic(name, num_partitions=partitions, replication_factor=1)]
+                    [
+                        NewTopic(
+                            name,
+                            num_partitions=partitions,
+                            replication_factor=1,
+                            topic_configs=TOPIC_CONFIGS,
+                        )
+                    ]
                 )
                 created.append(name)
             except TopicAlreadyExistsError:

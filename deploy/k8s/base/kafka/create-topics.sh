@@ -11,6 +11,9 @@
 #   MIN_INSYNC_REPLICAS  with acks=all, the replicas a write needs (default 1; 2 on a cluster)
 #   EVENT_RETENTION_MS   event topics (default 400 days: a full assessment year plus margin)
 #   DLQ_RETENTION_MS     dead-letter topics (default -1: kept until an operator deals with them)
+#   MAX_MESSAGE_BYTES    max.message.bytes of every topic (default 1048588, Kafka's default:
+#                        one record at the producers' max_request_size of 1 MiB plus framing;
+#                        set with cobuild_kit.kafka's limits, docs/KIT.md "Event size")
 #   COMMAND_CONFIG       optional client properties file (TLS/SASL for a managed Kafka)
 #   KAFKA_BIN            where kafka-topics.sh lives (default /opt/kafka/bin)
 #
@@ -24,6 +27,7 @@ REPLICATION_FACTOR="${REPLICATION_FACTOR:-1}"
 MIN_INSYNC_REPLICAS="${MIN_INSYNC_REPLICAS:-1}"
 EVENT_RETENTION_MS="${EVENT_RETENTION_MS:-34560000000}"
 DLQ_RETENTION_MS="${DLQ_RETENTION_MS:--1}"
+MAX_MESSAGE_BYTES="${MAX_MESSAGE_BYTES:-1048588}"
 KAFKA_BIN="${KAFKA_BIN:-/opt/kafka/bin}"
 
 EVENT_TOPICS="agreements.events.v1 commitments.events.v1 points.events.v1 evaluation.events.v1"
@@ -47,12 +51,13 @@ done
 
 ensure_topic() {
   local topic="$1" retention="$2"
-  local configs="cleanup.policy=delete,retention.ms=${retention},min.insync.replicas=${MIN_INSYNC_REPLICAS}"
+  local configs="cleanup.policy=delete,retention.ms=${retention},min.insync.replicas=${MIN_INSYNC_REPLICAS},max.message.bytes=${MAX_MESSAGE_BYTES}"
   "$KAFKA_BIN/kafka-topics.sh" "${client[@]}" --create --if-not-exists --topic "$topic" \
     --partitions "$PARTITIONS" --replication-factor "$REPLICATION_FACTOR" \
     --config cleanup.policy=delete \
     --config "retention.ms=${retention}" \
-    --config "min.insync.replicas=${MIN_INSYNC_REPLICAS}"
+    --config "min.insync.replicas=${MIN_INSYNC_REPLICAS}" \
+    --config "max.message.bytes=${MAX_MESSAGE_BYTES}"
   # An existing topic gets today's settings too. Partitions only grow, and only on request:
   # a new partition count sends some keys to other partitions (see docs/SCALING.md).
   local current

@@ -1,10 +1,11 @@
-"""Operator commands of the `cobuild` CLI: replay, dlq, verify, assess, export, import, lag."""
+"""Operator commands of the `cobuild` CLI: replay, dlq, verify, assess, export, import, lag,
+outbox."""
 
 from __future__ import annotations
 
 import typer
 
-from . import assess, dlq, export, importing, lag, replay, verify
+from . import assess, dlq, export, importing, lag, outbox, replay, verify
 
 
 def register(app: typer.Typer) -> None:
@@ -15,6 +16,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export.app, name="export")
     app.add_typer(importing.app, name="import")
     app.command("lag")(lag.command)
+    app.add_typer(outbox.app, name="outbox")
 
 
 __all__ = ["register"]

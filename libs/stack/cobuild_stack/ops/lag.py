@@ -1,4 +1,4 @@
-"""`cobuild lag`: every service's consumer lag and outbox backlog in one table."""
+"""`cobuild lag`: every service's consumer lag, outbox backlog and parked rows in one table."""
 
 from __future__ import annotations
 
@@ -34,26 +34,32 @@ def _groups(lag: dict[str, Any]) -> str:
 
 @clear_errors
 def command(var_dir: VarDir = Path("var")) -> None:
-    """Consumer lag per group and topic, and the outbox backlog, of every running service.
-    Exits 1 if a service does not answer."""
+    """Consumer lag per group and topic, the outbox backlog, and the outbox rows parked (never
+    sent until `cobuild outbox resend`), of every running service. Exits 1 if a service does
+    not answer."""
     stack = Stack(var_dir)
     table = Table(title="Lag")
     table.add_column("service")
     table.add_column("outbox backlog", justify="right")
+    table.add_column("outbox parked", justify="right")
     table.add_column("consumer lag", justify="right")
     table.add_column("per group")
     failed = False
-    for name, lag in read_lag(stack).items():
+    lags = read_lag(stack)
+    for name, lag in lags.items():
         if isinstance(lag, str):
             failed = True
-            table.add_row(escape(name), "-", "-", f"[red]{escape(lag)}[/]")
+            table.add_row(escape(name), "-", "-", "-", f"[red]{escape(lag)}[/]")
         else:
             table.add_row(
                 escape(name),
                 str(lag["outbox_backlog"]),
+                f"[red]{parked}[/]" if (parked := lag.get("outbox_parked", 0)) else "0",
                 str(lag["total_lag"]),
                 escape(_groups(lag)),
             )
     console.print(table)
+    if any(isinstance(lag, dict) and lag.get("outbox_parked") for lag in lags.values()):
+        console.print("[red]parked outbox rows: see `cobuild outbox parked`, then resend[/]")
     if failed:
         raise typer.Exit(1)
