@@ -17,11 +17,19 @@ help:
 	@echo "make asyncapi  - regenerate each service's AsyncAPI document in docs/asyncapi/"
 	@echo "make faults - the full fault set, then the sustained load test (tests/faults/)"
 
+# The install is one line per step; pip's and the build backends' output goes to a log, shown
+# only when a step fails.
+INSTALL_LOG := $(VENV)/install.log
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 $(STAMP): $(PYPROJECTS) requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt
-	touch $(STAMP)
+	@echo "install: a virtual environment in $(VENV) (log: $(INSTALL_LOG))"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "install: pip"
+	@$(PIP) --upgrade pip > $(INSTALL_LOG) 2>&1 || { tail -40 $(INSTALL_LOG); exit 1; }
+	@echo "install: Cobuild's packages and the development tools (1-3 min the first time)"
+	@$(PIP) $(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt >> $(INSTALL_LOG) 2>&1 || { tail -40 $(INSTALL_LOG); exit 1; }
+	@touch $(STAMP)
+	@echo "install: done"
 
 run: $(STAMP)
 	$(BIN)/cobuild run --scale district

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import Field, ValidationError
 
-from .base import Contract, Event, UtcDatetime
+from .base import MAX_VERSION, Contract, Event, UtcDatetime
 from .errors import ContractError, UnknownEventType
 from .ids import new_event_id
 from .registry import event_class
@@ -24,7 +24,7 @@ class Envelope(Contract):
 
     event_id: UUID
     event_type: str = Field(min_length=1, max_length=100)
-    schema_version: int = Field(default=1, ge=1)
+    schema_version: int = Field(default=1, ge=1, le=MAX_VERSION)
     occurred_at: UtcDatetime
     producer: str = Field(min_length=1, max_length=100)
     # Carried from the HTTP request through every event it causes, for log correlation.

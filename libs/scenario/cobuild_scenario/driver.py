@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -21,13 +20,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cobuild_kit.clock import write_clock_file
 from cobuild_stack.errors import StackError
 from cobuild_stack.launcher import StackConfig
 from cobuild_stack.procs import pid_alive
-from cobuild_stack.run import RunContext
+from cobuild_stack.run import RunContext, RunOptions
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -41,7 +40,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from cobuild_scenario import files, report
+from cobuild_scenario import files, report, runs
 from cobuild_scenario.actors import Actor, Api, Tokens, resident_post
 from cobuild_scenario.pace import BusinessClock, Quiescence, clock_path
 from cobuild_scenario.plan import (
@@ -61,6 +60,7 @@ from cobuild_scenario.plan import (
     make_plan,
 )
 
+T = TypeVar("T")
 TERM_END = date(YEAR, 12, 31)
 
 
@@ -86,6 +86,22 @@ class Played:
     out_dir: Path
     seconds: float
     requests: int
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, in order
+
+
+class PhaseTimes:
+    """Wall-clock seconds of each phase of the job, printed at the end and kept for the next
+    run's estimate (runs.record_timings)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    async def time(self, phase: str, work: Awaitable[T]) -> T:
+        started = time.monotonic()
+        try:
+            return await work
+        finally:
+            self.seconds[phase] = time.monotonic() - started
 
 
 class Year:
@@ -642,34 +658,49 @@ async def play(
     api = Api(urls, Tokens(info["keys"]))
     clock = BusinessClock(clock_path(info["clock"]))
     progress = make_progress(console, enabled=show_progress)
+    phases = PhaseTimes()
     try:
         with progress:
             year = Year(plan, api, clock, progress, say)
             await clock.move_to(START, year.quiet)
-            await year.set_up()
-            await year.talk_and_sign()
-            await year.the_year()
-            await year.evaluate()
-            published = await year.assess()
+            await phases.time("set-up", year.set_up())
+            await phases.time("talk and sign", year.talk_and_sign())
+            await phases.time("the year", year.the_year())
+            await phases.time("evaluations", year.evaluate())
+            published = await phases.time("assessment", year.assess())
         say(
             f"assessment published: {published['member_count']} members, "
             f"excellent rate {published['member_excellent_rate']}"
         )
         out_dir = var_dir / "report" / str(seed)
-        figures = await report.build(
-            api, info, district_id=year.world.district_id, out_dir=out_dir, console=console
+        figures = await phases.time(
+            "report",
+            report.build(
+                api, info, district_id=year.world.district_id, out_dir=out_dir, console=console
+            ),
         )
     finally:
         await api.aclose()
-    return Played(plan, year.world, figures, out_dir, time.monotonic() - started, api.requests)
+    runs.record_timings(var_dir, scale, phases.seconds)
+    return Played(
+        plan, year.world, figures, out_dir, time.monotonic() - started, api.requests, phases.seconds
+    )
 
 
 class MainJob:
     """The driver object `cobuild run` loads: `prepare_stack` before start, then `__call__`."""
 
-    def prepare_stack(self, config: StackConfig) -> StackConfig:
+    def prepare_stack(
+        self,
+        config: StackConfig,
+        *,
+        say: Callable[[str], None] | None = None,
+        options: RunOptions | None = None,
+    ) -> StackConfig:
         """A file clock at the year's start, and a fresh state: the year is played from zero,
-        so earlier runs' databases and evidence files in this var dir are removed."""
+        so an earlier run's databases and evidence files in this var dir move to
+        var/last-run/ (runs.keep_earlier_run). With `say`, first say what the run costs."""
+        say = say or (lambda _text: None)
         var_dir = config.var_dir.resolve()
         stack_json = var_dir / "stack.json"
         if stack_json.exists():
@@ -677,8 +708,9 @@ class MainJob:
                 pid = json.loads(stack_json.read_text())["launcher"]["pid"]
                 if pid != os.getpid() and pid_alive(pid):
                     raise StackError(f"a stack is already running on {var_dir} (pid {pid})")
-        for sub in ("pg", "data"):
-            shutil.rmtree(var_dir / sub, ignore_errors=True)
+        if options is not None:
+            runs.announce(var_dir, options.scale, say)
+        runs.keep_earlier_run(var_dir, say)
         var_dir.mkdir(parents=True, exist_ok=True)
         path = var_dir / "clock"
         write_clock_file(path, START)
@@ -699,6 +731,10 @@ class MainJob:
         ctx.say(
             f"report: {played.out_dir / 'report.html'} (with report.json and the CSV/XLSX exports); "
             f"the year took {played.seconds:.0f}s and {played.requests} requests"
+        )
+        ctx.say(
+            "phases: "
+            + ", ".join(f"{name} {seconds:.0f}s" for name, seconds in played.phases.items())
         )
         street = played.figures.get("board_street_id")
         if ctx.options.serve and street:

@@ -79,7 +79,7 @@ async def run_stack(
     # A driver may set up the stack it plays on (the main job: a file clock, a fresh state).
     prepare = getattr(driver, "prepare_stack", None)
     if prepare is not None:
-        config = prepare(config)
+        config = prepare(config, say=say, options=options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -267,12 +267,18 @@ class _MemberScoredRows:
 
     def _template(self, pair: int) -> str:
         _, s_member, s_community, s_unit, s_rank = self.slots
-        ids = (UUID(s_member), UUID(s_community), UUID(s_unit), int(s_rank))
+        ids = (UUID(s_member), UUID(s_community), UUID(s_unit), 1)
         event = _member_scored(self.run, self.head, pair, *ids)
         payload = event.model_dump_json()
         if self.frame is None:
             self.frame = self._frame(event, payload)
-        text = payload.join(self.frame)
+        # The rank's stand-in is wider than the contract allows (Rank <= MAX_COUNT), so that no
+        # score or component can look like it: it takes the place of the valid rank 1 after
+        # validation. A member's own rank (SQL rank() in a community) is within the bound.
+        rank_field = '"rank_in_community":1'
+        if payload.count(rank_field) != 1:
+            raise RuntimeError("member.scored template: the rank is not in the payload once")
+        text = payload.replace(rank_field, f'"rank_in_community":{s_rank}').join(self.frame)
         # The key is the member id, so that stand-in appears twice; the others once.
         counts = [text.count(s) for s in self.slots]
         if counts != [1, 2, 1, 1, 1]:

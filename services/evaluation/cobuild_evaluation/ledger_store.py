@@ -26,7 +26,13 @@ from cobuild_evaluation.domain.ledger import (
 
 ALL_SCOPE = UUID(int=0)
 MEASURE_COLS = ", ".join(MEASURES)
-_SUMS = ", ".join(f"COALESCE(sum({m}), 0)::bigint AS {m}" for m in MEASURES)
+# As-of figures. A count's sum stays within bigint (one per commitment and fact). The money
+# columns are numeric (migration 0006) and so are their sums, never cast back to bigint:
+# the whole ledger's value over every day may exceed 2^63 fen without an error (RELIABILITY.md,
+# "Hardening: numeric bounds"); Python turns them into ints of any size.
+_SUMS = ", ".join(
+    f"COALESCE(sum({m}), 0){'' if m.endswith('_fen') else '::bigint'} AS {m}" for m in MEASURES
+)
 _UPSERT = f"""
 INSERT INTO ledger_daily (scope_kind, scope_id, day, {MEASURE_COLS})
 VALUES ($1, $2, $3, {", ".join(f"${i + 4}" for i in range(len(MEASURES)))})

@@ -11,10 +11,15 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from .. import topics
 from ..base import (
+    BusinessDate,
     CategoryCode,
     Contract,
+    Count,
     Event,
     Fen,
+    Percent,
+    Quantity,
+    Rank,
     Reason,
     Text,
     Title,
@@ -105,11 +110,11 @@ class NeedPublished(_AgreementsEvent):
     kind: ItemKind
     title: Title
     description: Text = ""
-    quantity: int = Field(ge=1)
+    quantity: Quantity
     quantity_unit: Unit
     funds_fen: Fen = 0
-    wanted_by: date
-    beneficiaries: int = Field(ge=0)  # a head count, never names
+    wanted_by: BusinessDate
+    beneficiaries: Count  # a head count, never names
     visibility: Visibility
     published_at: UtcDatetime
 
@@ -138,11 +143,11 @@ class ResourceOffered(_AgreementsEvent):
     kind: ItemKind
     title: Title
     description: Text = ""
-    capacity: int = Field(ge=1)
+    capacity: Quantity
     capacity_unit: Unit
     funds_fen: Fen = 0
-    available_from: date
-    available_until: date
+    available_from: BusinessDate
+    available_until: BusinessDate
     community_ids: list[UUID] = Field(default_factory=list)  # served; empty means any
     offered_at: UtcDatetime
 
@@ -173,8 +178,8 @@ class MatchSuggested(_AgreementsEvent):
     resource_id: UUID
     community_id: UUID
     unit_id: UUID
-    rank: int = Field(ge=1)
-    score: int = Field(ge=0, le=100)
+    rank: Rank
+    score: Percent
     reasons: list[str] = Field(default_factory=list)
     suggested_at: UtcDatetime
 
@@ -195,9 +200,9 @@ class CommitmentItem(Contract):
     beneficiary_party_id: UUID  # confirms
     responsible_title: str = Field(min_length=1, max_length=100)  # a position, not a name
     responsible_member_id: UUID | None = None
-    deadline: date
+    deadline: BusinessDate
     funds_fen: Fen = 0
-    quantity: int = Field(default=1, ge=1)
+    quantity: Quantity = 1
     quantity_unit: Unit = "item"
     need_id: UUID | None = None
 
@@ -238,8 +243,8 @@ class _Proposal(_AgreementsEvent):
     proposed_by: UUID  # the proposing party's id
     community_id: UUID
     unit_id: UUID
-    term_start: date
-    term_end: date
+    term_start: BusinessDate
+    term_end: BusinessDate
     items: list[CommitmentItem] = Field(min_length=1)
     proposed_at: UtcDatetime
 
@@ -288,8 +293,8 @@ class AgreementSigned(_AgreementsEvent):
     unit_id: UUID
     street_id: UUID | None = None
     district_id: UUID | None = None
-    term_start: date
-    term_end: date
+    term_start: BusinessDate
+    term_end: BusinessDate
     origin: AgreementOrigin
     items: list[CommitmentItem] = Field(min_length=1)
     signed_at: UtcDatetime

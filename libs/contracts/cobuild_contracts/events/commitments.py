@@ -5,19 +5,25 @@ Every event is keyed by ``commitment_id``, so one commitment's history stays in 
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import ClassVar
+from datetime import datetime
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from .. import topics
 from ..base import (
+    MAX_QUANTITY,
+    BusinessDate,
+    ByteSize,
     CategoryCode,
     Contract,
+    Days,
     Event,
     Fen,
     Hours,
+    Percent,
+    Quantity,
     Reason,
     Text,
     Title,
@@ -46,9 +52,9 @@ class CommitmentOpened(_CommitmentsEvent):
     title: Title
     kind: ItemKind
     category: CategoryCode
-    deadline: date
+    deadline: BusinessDate
     funds_fen: Fen = 0
-    quantity: int = Field(default=1, ge=1)
+    quantity: Quantity = 1
     quantity_unit: Unit = "item"
     opened_at: UtcDatetime
 
@@ -83,7 +89,7 @@ class CommitmentProgressed(_CommitmentsEvent):
     EVENT_TYPE: ClassVar[str] = "commitment.progressed"
 
     commitment_id: UUID
-    percent: int = Field(ge=0, le=100)
+    percent: Percent
     note: Text = ""
     paid_fen: Fen | None = None  # funds paid so far, when the item carries funds
     payment_ref: str | None = Field(default=None, max_length=200)
@@ -99,7 +105,7 @@ class EvidenceSubmitted(_CommitmentsEvent):
     evidence_id: UUID
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=200)
-    size_bytes: int = Field(ge=1)
+    size_bytes: ByteSize
     filename: str = Field(min_length=1, max_length=255)
     submitted_at: UtcDatetime
 
@@ -124,14 +130,14 @@ class CommitmentFulfilled(_CommitmentsEvent):
     obligor_party_id: UUID
     beneficiary_party_id: UUID
     participants: list[Participant] = Field(default_factory=list)
-    committed_quantity: int = Field(ge=1)
-    actual_quantity: int = Field(ge=0)
+    committed_quantity: Quantity
+    actual_quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
     partial: bool
     committed_fen: Fen
     paid_fen: Fen
-    deadline: date
+    deadline: BusinessDate
     done_at: UtcDatetime
-    done_date: date  # the Asia/Shanghai business date the obligor marked it done
+    done_date: BusinessDate  # the Asia/Shanghai business date the obligor marked it done
     confirmed_at: UtcDatetime
     # Done by the deadline counts, even if confirmed after it (DESIGN §7).
     on_time: bool
@@ -168,7 +174,7 @@ class CommitmentOverdue(_CommitmentsEvent):
 
     commitment_id: UUID
     agreement_id: UUID
-    deadline: date
+    deadline: BusinessDate
     detected_at: UtcDatetime
 
 
@@ -188,8 +194,8 @@ class CommitmentReminderDue(_CommitmentsEvent):
 
     commitment_id: UUID
     obligor_party_id: UUID
-    deadline: date
-    days_left: int
+    deadline: BusinessDate
+    days_left: Days
     due_at: UtcDatetime
 
 

@@ -5,14 +5,26 @@ Evaluation holds member ids only; names are joined in by the points service (DES
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from .. import topics
-from ..base import Code, Decimal2, Event, Rate, Reason, Score, UtcDatetime, Year
+from ..base import (
+    BusinessDate,
+    Code,
+    Count,
+    Decimal2,
+    Event,
+    Percent,
+    Rank,
+    Rate,
+    Reason,
+    Score,
+    UtcDatetime,
+    Year,
+)
 from ..enums import EvaluatorKind, Grade, SubjectKind
 
 
@@ -34,11 +46,11 @@ class EvaluationSubmitted(_EvaluationEvent):
     rating: int | None = Field(default=None, ge=1, le=5, validate_default=True)
     score: Score | None = Field(default=None, validate_default=True)
     # Per-criterion marks on the evaluator's scale, e.g. {"timeliness": 5}.
-    criteria: dict[
-        Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=0, le=100)]
-    ] = Field(default_factory=dict)
+    criteria: dict[Annotated[str, Field(min_length=1, max_length=64)], Percent] = Field(
+        default_factory=dict
+    )
     comment: str = Field(default="", max_length=500)
-    business_date: date
+    business_date: BusinessDate
     submitted_at: UtcDatetime
 
     @field_validator("rating")
@@ -62,7 +74,7 @@ class EvaluationSubmitted(_EvaluationEvent):
         return value
 
 
-GradeCounts = dict[Grade, Annotated[int, Field(ge=0)]]
+GradeCounts = dict[Grade, Count]
 
 
 class AssessmentCompleted(_EvaluationEvent):
@@ -76,8 +88,8 @@ class AssessmentCompleted(_EvaluationEvent):
     assessment_id: UUID
     year: Year
     policy_version: Code
-    member_count: int = Field(ge=0)
-    unit_count: int = Field(ge=0)
+    member_count: Count
+    unit_count: Count
     member_grades: GradeCounts
     unit_grades: GradeCounts
     member_excellent_rate: Rate | None
@@ -119,7 +131,7 @@ class MemberScored(_EvaluationEvent):
     score: Score
     grade: Grade
     components: dict[str, Decimal2] = Field(default_factory=dict)
-    rank_in_community: int = Field(ge=1)
+    rank_in_community: Rank
     supersedes_assessment_id: UUID | None = None
 
 
@@ -134,7 +146,7 @@ class UnitScored(_EvaluationEvent):
     score: Score
     grade: Grade
     components: dict[str, Decimal2] = Field(default_factory=dict)
-    rank_in_district: int = Field(ge=1)
+    rank_in_district: Rank
     supersedes_assessment_id: UUID | None = None
 
 

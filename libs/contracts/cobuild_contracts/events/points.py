@@ -14,7 +14,19 @@ from uuid import UUID
 from pydantic import Field, ValidationInfo, field_validator
 
 from .. import topics
-from ..base import CategoryCode, Code, Event, Hours, Points, Reason, Title, UtcDatetime, Year
+from ..base import (
+    BusinessDate,
+    CategoryCode,
+    Code,
+    Count,
+    Event,
+    Hours,
+    Points,
+    Reason,
+    Title,
+    UtcDatetime,
+    Year,
+)
 
 
 class _PointsEvent(Event):
@@ -81,7 +93,7 @@ class ActivityPublished(_PointsEvent):
     category: CategoryCode
     starts_at: UtcDatetime
     ends_at: UtcDatetime
-    capacity: int = Field(ge=1)
+    capacity: Annotated[Count, Field(ge=1)]
     rule_code: Code
     published_at: UtcDatetime
 
@@ -164,7 +176,7 @@ class PointsAwarded(_PointsEvent):
     rule_set_version: Code
     community_id: UUID
     unit_id: UUID
-    business_date: date
+    business_date: BusinessDate
     capped: bool  # true when a cap cut the grant below the rule's amount
     awarded_at: UtcDatetime
 
@@ -189,7 +201,7 @@ class PointsReversed(_PointsEvent):
     community_id: UUID
     unit_id: UUID
     # Not tied to ``year``: a correction in January may take back last year's points.
-    business_date: date
+    business_date: BusinessDate
     reversed_at: UtcDatetime
 
 

@@ -22,6 +22,7 @@ from cobuild_contracts import (
     Visibility,
     uuid7,
 )
+from cobuild_contracts.base import MAX_FEN, MAX_QUANTITY, MAX_VERSION, BusinessDate
 from cobuild_kit.errors import Conflict, Forbidden, Invalid
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, RuntimeDep, UnitOfWork
@@ -64,9 +65,9 @@ class DraftItemIn(BaseModel):
     beneficiary_party_id: UUID
     responsible_title: str = Field(min_length=1, max_length=100)  # a position, not a name
     responsible_member_id: UUID | None = None
-    deadline: date
-    funds_fen: int = Field(default=0, ge=0)
-    quantity: int = Field(default=1, ge=1)
+    deadline: BusinessDate
+    funds_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     quantity_unit: str = Field(default="item", min_length=1, max_length=40)
     need_id: UUID | None = None
 
@@ -80,8 +81,8 @@ Items = Annotated[list[DraftItemIn], Field(min_length=1, max_length=200)]
 class Terms(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    term_start: date
-    term_end: date
+    term_start: BusinessDate
+    term_end: BusinessDate
     items: Items
 
 
@@ -92,13 +93,13 @@ class ProposalIn(Terms):
 
 
 class CounterIn(Terms):
-    counters_version: int = Field(ge=1)
+    counters_version: int = Field(ge=1, le=MAX_VERSION)
 
 
 class SignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
 
 
 class AmendIn(BaseModel):
@@ -107,7 +108,7 @@ class AmendIn(BaseModel):
     added_items: list[DraftItemIn] = Field(default_factory=list, max_length=200)
     cancelled_commitment_ids: list[UUID] = Field(default_factory=list, max_length=200)
     reason: str = Field(min_length=1, max_length=500)
-    counters_version: int | None = Field(default=None, ge=1)
+    counters_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 class TerminateIn(BaseModel):
@@ -122,7 +123,7 @@ class ClaimIn(BaseModel):
     unit_id: UUID
     responsible_title: str = Field(min_length=1, max_length=100)
     responsible_member_id: UUID | None = None
-    deadline: date | None = None  # default: the need's wanted-by date
+    deadline: BusinessDate | None = None  # default: the need's wanted-by date
 
 
 # --- shared steps ----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from cobuild_contracts import (
     Visibility,
     uuid7,
 )
+from cobuild_contracts.base import MAX_COUNT, MAX_FEN, MAX_QUANTITY, BusinessDate
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import CobuildError, Conflict, Forbidden, Invalid
 from cobuild_kit.parties import authorize
@@ -42,11 +43,11 @@ class NeedFields(BaseModel):
     kind: ItemKind
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    quantity: int = Field(ge=1, le=10_000_000)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
     quantity_unit: str = Field(min_length=1, max_length=40)
-    funds_fen: int = Field(default=0, ge=0)
-    wanted_by: date
-    beneficiaries: int = Field(default=0, ge=0)  # a head count, never names
+    funds_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    wanted_by: BusinessDate
+    beneficiaries: int = Field(default=0, ge=0, le=MAX_COUNT)  # a head count, never names
     visibility: Visibility = Visibility.PUBLIC
 
 

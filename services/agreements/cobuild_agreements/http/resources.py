@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from cobuild_contracts import ItemKind, PartyKind, ResourceOffered, ResourceWithdrawn, Role, uuid7
+from cobuild_contracts.base import MAX_FEN, MAX_QUANTITY, BusinessDate
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Conflict, Forbidden, Invalid
 from cobuild_kit.parties import authorize
@@ -31,11 +32,11 @@ class ResourceFields(BaseModel):
     kind: ItemKind
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    capacity: int = Field(ge=1, le=10_000_000_000)  # sessions, people, or fen for funds
+    capacity: int = Field(ge=1, le=MAX_QUANTITY)  # sessions or people; money goes in funds_fen
     capacity_unit: str = Field(min_length=1, max_length=40)
-    funds_fen: int = Field(default=0, ge=0)
-    available_from: date
-    available_until: date
+    funds_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    available_from: BusinessDate
+    available_until: BusinessDate
     community_ids: list[UUID] = Field(default_factory=list, max_length=500)  # empty: any
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
+from cobuild_contracts.base import MAX_FEN, MAX_QUANTITY
 from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_commitments.domain.commitment import Commitment, Participation, Status
@@ -25,7 +26,7 @@ class AssignIn(_In):
 class ProgressIn(_In):
     percent: int = Field(ge=0, le=100)
     note: str = Field(default="", max_length=4000)
-    paid_fen: int | None = Field(default=None, ge=0, strict=True)  # funds paid so far
+    paid_fen: int | None = Field(default=None, ge=0, le=MAX_FEN, strict=True)  # funds paid so far
     payment_ref: str | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -39,13 +40,13 @@ class ParticipantIn(_In):
 
 class DoneIn(_In):
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=500)
-    actual_quantity: int | None = Field(default=None, ge=0)
+    actual_quantity: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
 
 
 class ConfirmIn(_In):
     # Given here, they replace what the obligor reported when marking it done.
     participants: list[ParticipantIn] | None = Field(default=None, max_length=500)
-    actual_quantity: int | None = Field(default=None, ge=0)
+    actual_quantity: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
 
 
 class RefuseIn(_In):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
 from cobuild_contracts import Role
+from cobuild_contracts.base import MAX_OFFSET, BusinessDate
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import Invalid, NotFound
@@ -22,7 +22,7 @@ from cobuild_commitments.workers import settings_of
 
 router = APIRouter(tags=["queries"])
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 async def _page(rt: Runtime, f: store.Filters, limit: int, offset: int, *, inbox: bool) -> Page:
@@ -106,8 +106,8 @@ async def unit_tasks(
     community_id: UUID | None = None,
     status: Status | None = None,
     overdue: bool | None = None,
-    deadline_from: date | None = None,
-    deadline_to: date | None = None,
+    deadline_from: BusinessDate | None = None,
+    deadline_to: BusinessDate | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page:
@@ -132,8 +132,8 @@ async def community_tasks(
     unit_id: UUID | None = None,
     status: Status | None = None,
     overdue: bool | None = None,
-    deadline_from: date | None = None,
-    deadline_to: date | None = None,
+    deadline_from: BusinessDate | None = None,
+    deadline_to: BusinessDate | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page:

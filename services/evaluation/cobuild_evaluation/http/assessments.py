@@ -10,13 +10,14 @@ from uuid import UUID
 import asyncpg
 from asyncpg.transaction import Transaction
 from cobuild_contracts import Role
+from cobuild_contracts.base import MAX_YEAR, MIN_YEAR
 from cobuild_contracts.ids import new_event_id
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound
 from cobuild_kit.logging import correlation_id, get_logger
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, Runtime, RuntimeDep
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -25,7 +26,8 @@ from cobuild_evaluation.store import policies
 
 router = APIRouter(tags=["assessment"])
 log = get_logger(__name__)
-Year = Annotated[int, Field(ge=2000, le=2100)]
+# The year in a path: 2000..2100 like every year of the contracts (a 4xx, never a 500).
+YearPath = Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
 class RunIn(BaseModel):
@@ -59,7 +61,9 @@ def _policy(version: str) -> policies.Policy:
 
 
 @router.post("/assessments/{year}/preview")
-async def preview(year: int, body: RunIn, actor: ActorDep, rt: RuntimeDep) -> StreamingResponse:
+async def preview(
+    year: YearPath, body: RunIn, actor: ActorDep, rt: RuntimeDep
+) -> StreamingResponse:
     """A dry run: exactly the results a publish would store, nothing written. The body is
     the canonical outcome (sorted keys) with its digest as the last key, streamed."""
     year = _year(year)
@@ -120,7 +124,9 @@ async def _refuse_while_lagging(rt: Runtime) -> None:
 
 
 @router.post("/assessments/{year}/publish", status_code=201)
-async def publish(year: int, body: PublishIn, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+async def publish(
+    year: YearPath, body: PublishIn, actor: ActorDep, rt: RuntimeDep
+) -> dict[str, Any]:
     """Freeze the year: store the results and emit member.scored, unit.scored and
     assessment.completed. A second publish needs a new policy version and a reason."""
     year = _year(year)
@@ -249,7 +255,7 @@ async def published_results(
 
 @router.get("/assessments/{year}")
 async def results(
-    year: int, district_id: Annotated[UUID, Query()], actor: ActorDep, rt: RuntimeDep
+    year: YearPath, district_id: Annotated[UUID, Query()], actor: ActorDep, rt: RuntimeDep
 ) -> dict[str, Any]:
     """The published (current) assessment of a district's year, with every result."""
     async with rt.pool.acquire() as conn:
@@ -261,7 +267,7 @@ async def results(
 
 @router.get("/assessments/{year}/rankings")
 async def rankings(
-    year: int,
+    year: YearPath,
     district_id: Annotated[UUID, Query()],
     actor: ActorDep,
     rt: RuntimeDep,

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from cobuild_contracts import Role
+from cobuild_contracts.base import Year
 from cobuild_contracts.enums import EvaluatorKind, SubjectKind
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import CobuildError, Conflict, Forbidden, Invalid, NotFound
@@ -284,7 +285,7 @@ async def expert_evaluates(
 
 class MemberRatingIn(BaseModel):
     member_id: UUID
-    year: int = Field(ge=2000, le=2100)
+    year: Year
     score: Decimal = Field(ge=0, le=100, decimal_places=2)
     comment: str = Field(default="", max_length=500)
 

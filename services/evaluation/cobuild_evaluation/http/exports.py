@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from cobuild_contracts import Role
+from cobuild_contracts.base import BusinessDate
 from cobuild_kit.clock import business_date
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, RuntimeDep
@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from cobuild_evaluation import ledger_view
 from cobuild_evaluation.domain.ledger import MEASURES
-from cobuild_evaluation.http.assessments import published_results
+from cobuild_evaluation.http.assessments import YearPath, published_results
 from cobuild_evaluation.http.ledger import scope_id
 from cobuild_evaluation.scopes import ScopeKind, authorize_read
 
@@ -65,7 +65,7 @@ async def export_ledger(
     rt: RuntimeDep,
     scope: Annotated[ScopeKind, Query()],
     id: Annotated[UUID | None, Query()] = None,
-    as_of: Annotated[date | None, Query()] = None,
+    as_of: Annotated[BusinessDate | None, Query()] = None,
 ) -> Response:
     """The scope's row, then one row per child scope (the drill-down)."""
     sid = scope_id(scope, id)
@@ -89,7 +89,11 @@ async def export_ledger(
 
 @router.get("/exports/assessments/{year}.{fmt}")
 async def export_assessment(
-    year: int, fmt: Format, district_id: Annotated[UUID, Query()], actor: ActorDep, rt: RuntimeDep
+    year: YearPath,
+    fmt: Format,
+    district_id: Annotated[UUID, Query()],
+    actor: ActorDep,
+    rt: RuntimeDep,
 ) -> Response:
     """Published results: member ids (names are joined by the points service) and units."""
     async with rt.pool.acquire() as conn:

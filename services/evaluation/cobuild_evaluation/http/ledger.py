@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from cobuild_contracts import Role
+from cobuild_contracts.base import MAX_OFFSET, BusinessDate
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import Forbidden, Invalid
 from cobuild_kit.service import ActorDep, RuntimeDep
@@ -37,13 +37,13 @@ async def ledger(
     ],
     id: Annotated[UUID | None, Query(description="the scope's id (not for 'all')")] = None,
     as_of: Annotated[
-        date | None, Query(description="business date; default today (Asia/Shanghai)")
+        BusinessDate | None, Query(description="business date; default today (Asia/Shanghai)")
     ] = None,
     children_limit: Annotated[
         int, Query(ge=1, le=1000, description="children (drill-down rows) per page")
     ] = 100,
     children_offset: Annotated[
-        int, Query(ge=0, description="children to skip (see children_next_offset)")
+        int, Query(ge=0, le=MAX_OFFSET, description="children to skip (see children_next_offset)")
     ] = 0,
 ) -> dict[str, Any]:
     """Signed, fulfilled, overdue and cancelled counts and rates, by count and by value

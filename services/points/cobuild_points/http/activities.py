@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from cobuild_contracts import Role
-from cobuild_contracts.base import CATEGORY_PATTERN
+from cobuild_contracts.base import CATEGORY_PATTERN, UtcDatetime
 from cobuild_contracts.events.points import ActivityPublished, ActivitySignedUp, AttendanceConfirmed
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import Conflict, Forbidden, Invalid
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, RuntimeDep
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_points import awards, rulebook
 from cobuild_points.domain import activities as rules
@@ -34,8 +34,8 @@ class ActivityIn(_Body):
     community_id: UUID
     title: Annotated[str, Field(min_length=1, max_length=200)]
     category: Annotated[str, Field(pattern=CATEGORY_PATTERN)]
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
     place: Annotated[str, Field(min_length=1, max_length=200)]
     capacity: Annotated[int, Field(ge=1, le=10_000)]
     rule_code: str = "activity_attendance"
