@@ -88,4 +88,3 @@ def parse(doc: dict[str, Any]) -> Policy:
         ),
         member_honour_roll=bool(public.get("member_honour_roll", False)),
     )
-
