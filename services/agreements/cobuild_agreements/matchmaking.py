@@ -10,7 +10,7 @@ from cobuild_contracts import MatchSuggested
 from cobuild_kit.service import UnitOfWork
 
 from cobuild_agreements.domain import matching
-from cobuild_agreements.repository import lists, matches
+from cobuild_agreements.store import lists, matches
 
 
 async def for_need(

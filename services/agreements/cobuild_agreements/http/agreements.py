@@ -45,8 +45,8 @@ from cobuild_agreements.http.common import (
     plain,
 )
 from cobuild_agreements.http.needs import CATEGORY
-from cobuild_agreements.repository import agreements, lists, parties
-from cobuild_agreements.repository.agreements import Round
+from cobuild_agreements.store import agreements, lists, parties
+from cobuild_agreements.store.agreements import Round
 
 router = APIRouter(tags=["agreements"])
 

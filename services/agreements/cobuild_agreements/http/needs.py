@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cobuild_agreements import matchmaking
 from cobuild_agreements.domain.lists import ListRules
 from cobuild_agreements.http.common import list_rules, now_and_today, plain, settings
-from cobuild_agreements.repository import lists, matches, parties
+from cobuild_agreements.store import lists, matches, parties
 from cobuild_agreements.tabular import ImportRejected, RowError, read_table, row_errors
 
 router = APIRouter(tags=["needs"])

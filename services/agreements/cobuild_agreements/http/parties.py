@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cobuild_agreements.domain.directory import check_parent, may_change, may_register
 from cobuild_agreements.http.common import settings
-from cobuild_agreements.repository import parties
-from cobuild_agreements.repository.parties import Party
+from cobuild_agreements.store import parties
+from cobuild_agreements.store.parties import Party
 from cobuild_agreements.tabular import ImportRejected, RowError, read_table, row_errors
 
 router = APIRouter(tags=["parties"])

@@ -13,7 +13,7 @@ from cobuild_kit.errors import NotFound
 from cobuild_kit.service import PublicRateLimit, RuntimeDep
 from fastapi import APIRouter
 
-from cobuild_agreements.repository import agreements, lists, parties
+from cobuild_agreements.store import agreements, lists, parties
 
 router = APIRouter(prefix="/public", tags=["public"], dependencies=[PublicRateLimit])
 

@@ -20,7 +20,7 @@ from cobuild_agreements import matchmaking
 from cobuild_agreements.domain.lists import ListRules
 from cobuild_agreements.http.common import list_rules, now_and_today, plain, settings
 from cobuild_agreements.http.needs import CATEGORY, WithdrawIn
-from cobuild_agreements.repository import lists, matches, parties
+from cobuild_agreements.store import lists, matches, parties
 
 router = APIRouter(tags=["resources"])
 
