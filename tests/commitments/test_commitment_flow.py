@@ -321,7 +321,7 @@ async def test_evidence_over_the_limit_or_of_a_refused_type_is_422_and_leaves_no
 async def test_no_orphan_file_when_the_database_write_fails(
     stack: Stack, issuer: TestIssuer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cobuild_commitments import store
+    from cobuild_commitments.store import evidence as evidence_rows
 
     community, unit = uuid4(), uuid4()
     it = item(unit, community, DEADLINE)
@@ -333,7 +333,7 @@ async def test_no_orphan_file_when_the_database_write_fails(
     async def broken(*_: object) -> None:
         raise OSError("database went away")
 
-    monkeypatch.setattr(store, "insert_evidence", broken)
+    monkeypatch.setattr(evidence_rows, "insert_evidence", broken)
     before = files_under(stack.data_dir)
     unique = PNG + uuid4().bytes
     with pytest.raises(OSError, match="went away"):

@@ -12,7 +12,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from cobuild_commitments import consumers, store
+from cobuild_commitments import consumers
+from cobuild_commitments.domain import events
+from cobuild_commitments.store import agreements, commitments, history
 from cobuild_contracts import AgreementSigned, Envelope, encode
 from cobuild_kit import inbox
 from cobuild_kit.clock import FixedClock
@@ -84,12 +86,12 @@ async def _sign_one_by_one(conn: asyncpg.Connection, outbox: Outbox, env: Envelo
         event_type=env.event_type, topic=TOPIC, partition=0, offset=0,
     ):  # fmt: skip
         return
-    await store.save_agreements(conn, [event])
-    parties = store.AgreementParties(event.community_id, event.unit_id)
+    await agreements.save_agreements(conn, [event])
+    parties = agreements.AgreementParties(event.community_id, event.unit_id)
     for i in event.items:
-        new = store.NewItem(event.agreement_id, parties, i, event.signed_at)
-        for c in await store.open_items(conn, [new]):
-            await store.record(conn, emit, consumers.opened_event(c))
+        new = commitments.NewItem(event.agreement_id, parties, i, event.signed_at)
+        for c in await commitments.open_items(conn, [new]):
+            await history.record(conn, emit, events.opened(c))
 
 
 async def _state(pool: asyncpg.Pool) -> dict[str, Any]:

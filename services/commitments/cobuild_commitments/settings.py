@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from cobuild_kit.settings import DEFAULT_PORTS, ServiceSettings, service_config
+
+if TYPE_CHECKING:
+    from cobuild_kit.service import Runtime
 
 
 class CommitmentsSettings(ServiceSettings):
@@ -15,3 +20,8 @@ class CommitmentsSettings(ServiceSettings):
     deadline_scan_interval_s: float = 0.5
     # A reminder goes out once this many days before a deadline (business dates).
     reminder_days: int = 3
+
+
+def settings_of(rt: Runtime) -> CommitmentsSettings:
+    """The runtime's settings as this service's own (the kit holds them as ServiceSettings)."""
+    return cast(CommitmentsSettings, rt.settings)

@@ -1,7 +1,8 @@
 """A commitment and its state machine.
 
 opened → claimed → in_progress → done_pending_confirmation → fulfilled; cancelled is final.
-Overdue is a one-time flag, not a state (DESIGN §7): a late commitment can still be fulfilled.
+Overdue is a one-time flag, not a state (ARCHITECTURE.md, "Overdue"): a late commitment can
+still be fulfilled.
 """
 
 from __future__ import annotations
@@ -215,7 +216,8 @@ class Commitment:
 
     @property
     def on_time(self) -> bool:
-        """Done by the deadline counts, even when confirmed after it (DESIGN §7)."""
+        """Done by the deadline counts, even when confirmed after it (ARCHITECTURE.md,
+        "Overdue")."""
         done = self.done_date
         return done is not None and done <= self.deadline
 

@@ -1,9 +1,13 @@
-"""Evidence rules: which files are accepted and how their names are made safe."""
+"""Evidence: what an uploaded file is, which files are accepted and how their names are made
+safe."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
 # Images and PDF only; the type is read from the file's first bytes, not trusted from the client.
 _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
@@ -16,6 +20,20 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
 ALLOWED_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
 SNIFF_BYTES = 16
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One uploaded file of a commitment; its bytes are stored once per `sha256`."""
+
+    evidence_id: UUID
+    commitment_id: UUID
+    sha256: str
+    content_type: str
+    size_bytes: int
+    filename: str
+    uploaded_by: str
+    uploaded_at: datetime
 
 
 def sniff_content_type(head: bytes) -> str | None:

@@ -7,31 +7,29 @@ from uuid import UUID
 
 from cobuild_contracts import Role
 from cobuild_contracts.base import MAX_OFFSET, BusinessDate
-from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
-from cobuild_kit.errors import Invalid, NotFound
-from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, Runtime, RuntimeDep
 from fastapi import APIRouter, Query
 
-from cobuild_commitments import store
-from cobuild_commitments.domain.commitment import Status
-from cobuild_commitments.http.access import as_reader, visible_parties
+from cobuild_commitments.domain.commitment import Commitment, Status
+from cobuild_commitments.domain.listing import Filters
 from cobuild_commitments.http.models import CommitmentOut, HistoryEntry, Page
-from cobuild_commitments.workers import settings_of
+from cobuild_commitments.settings import settings_of
+from cobuild_commitments.usecases import queries
 
 router = APIRouter(tags=["queries"])
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
-async def _page(rt: Runtime, f: store.Filters, limit: int, offset: int, *, inbox: bool) -> Page:
-    if f.deadline_from and f.deadline_to and f.deadline_to < f.deadline_from:
-        raise Invalid("deadline_to is before deadline_from", field="query.deadline_to")
+def _out(rt: Runtime, c: Commitment) -> CommitmentOut:
+    return CommitmentOut.of(c, business_date(rt.clock.now()), settings_of(rt).reminder_days)
+
+
+def _page(rt: Runtime, found: tuple[list[Commitment], int], limit: int, offset: int) -> Page:
+    items, total = found
     today = business_date(rt.clock.now())
     days = settings_of(rt).reminder_days
-    async with rt.pool.acquire() as conn:
-        items, total = await store.search(conn, f, limit=limit, offset=offset, inbox_order=inbox)
     return Page(
         items=[CommitmentOut.of(c, today, days) for c in items],
         total=total,
@@ -43,23 +41,13 @@ async def _page(rt: Runtime, f: store.Filters, limit: int, offset: int, *, inbox
 
 @router.get("/commitments/{commitment_id}")
 async def get_commitment(commitment_id: UUID, actor: ActorDep, rt: RuntimeDep) -> CommitmentOut:
-    async with rt.pool.acquire() as conn:
-        c = await store.load(conn, commitment_id, lock=False)
-        if c is None:
-            raise NotFound(f"no commitment {commitment_id}", field="path.commitment_id")
-        await as_reader(conn, actor, c)
-    return CommitmentOut.of(c, business_date(rt.clock.now()), settings_of(rt).reminder_days)
+    return _out(rt, await queries.commitment(rt, actor, commitment_id))
 
 
 @router.get("/commitments/{commitment_id}/history")
 async def get_history(commitment_id: UUID, actor: ActorDep, rt: RuntimeDep) -> list[HistoryEntry]:
     """Every event of the commitment, in order."""
-    async with rt.pool.acquire() as conn:
-        c = await store.load(conn, commitment_id, lock=False)
-        if c is None:
-            raise NotFound(f"no commitment {commitment_id}", field="path.commitment_id")
-        await as_reader(conn, actor, c)
-        return [HistoryEntry(**dict(r)) for r in await store.history(conn, commitment_id)]
+    return [HistoryEntry(**r) for r in await queries.history_of(rt, actor, commitment_id)]
 
 
 @router.get("/commitments")
@@ -75,27 +63,14 @@ async def list_commitments(
     offset: Offset = 0,
 ) -> Page:
     """Commitments the caller may see (its party's, or its subtree's), filtered."""
-    async with rt.pool.acquire() as conn:
-        visible = await visible_parties(conn, actor)
-    f = store.Filters(
+    f = Filters(
         agreement_id=agreement_id,
         unit_id=unit_id,
         community_id=community_id,
         status=status,
         overdue=overdue,
-        visible_to=visible,
     )
-    return await _page(rt, f, limit, offset, inbox=False)
-
-
-async def _inbox(
-    rt: Runtime, actor: Actor, party_id: UUID, role: Role, f: store.Filters, limit: int, offset: int
-) -> Page:
-    async with rt.pool.acquire() as conn:
-        await authorize(
-            conn, actor, party_id, roles={role}, supervisors_may=True, action="see the task inbox"
-        )
-    return await _page(rt, f, limit, offset, inbox=True)
+    return _page(rt, await queries.visible(rt, actor, f, limit, offset), limit, offset)
 
 
 @router.get("/units/{unit_id}/tasks")
@@ -113,7 +88,7 @@ async def unit_tasks(
 ) -> Page:
     """What the unit owes: overdue first, then open work, then awaiting confirmation, then
     finished; each by deadline. Reminders show on the items they concern."""
-    f = store.Filters(
+    f = Filters(
         obligor_party_id=unit_id,
         community_id=community_id,
         status=status,
@@ -121,7 +96,8 @@ async def unit_tasks(
         deadline_from=deadline_from,
         deadline_to=deadline_to,
     )
-    return await _inbox(rt, actor, unit_id, Role.UNIT_ADMIN, f, limit, offset)
+    found = await queries.inbox(rt, actor, unit_id, Role.UNIT_ADMIN, f, limit, offset)
+    return _page(rt, found, limit, offset)
 
 
 @router.get("/communities/{community_id}/tasks")
@@ -138,7 +114,7 @@ async def community_tasks(
     offset: Offset = 0,
 ) -> Page:
     """What the community owes under two-way agreements (same order as a unit's inbox)."""
-    f = store.Filters(
+    f = Filters(
         obligor_party_id=community_id,
         unit_id=unit_id,
         status=status,
@@ -146,4 +122,5 @@ async def community_tasks(
         deadline_from=deadline_from,
         deadline_to=deadline_to,
     )
-    return await _inbox(rt, actor, community_id, Role.COMMUNITY_ADMIN, f, limit, offset)
+    found = await queries.inbox(rt, actor, community_id, Role.COMMUNITY_ADMIN, f, limit, offset)
+    return _page(rt, found, limit, offset)

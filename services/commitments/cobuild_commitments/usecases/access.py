@@ -1,7 +1,8 @@
-"""Who may do what to a commitment (DESIGN §3, §7 two-way commitments).
+"""Who may do what to a commitment, and the domain's refusals as the errors a caller sees.
 
-The obligor party's admin claims and reports; the beneficiary party's admin confirms; the two
-parties and the street/district admins above them read (and download evidence).
+The obligor party's admin claims and reports; the beneficiary party's admin confirms (in a
+two-way agreement either party may be the obligor); the two parties and the street/district
+admins above them read (and download evidence).
 """
 
 from __future__ import annotations

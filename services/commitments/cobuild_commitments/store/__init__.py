@@ -1,0 +1,7 @@
+"""SQL of the commitments service, one module per table family (asyncpg).
+
+`commitments`: the commitment rows, their transitions and lists; `deadlines`: the one-time
+overdue and reminder flags and the scan that finds them; `history`: each commitment's journal;
+`agreements`: the agreement-level facts; `evidence`: evidence rows, and `evidence_files` the
+bytes on disk they point at.
+"""

@@ -1,0 +1,44 @@
+"""Evidence rows, table `evidence`: what was uploaded to which commitment, by content hash."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from cobuild_commitments.domain.evidence import Evidence
+
+
+async def insert_evidence(conn: asyncpg.Connection, e: Evidence) -> None:
+    await conn.execute(
+        """INSERT INTO evidence (evidence_id, commitment_id, sha256, content_type, size_bytes,
+                                 filename, uploaded_by, uploaded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        e.evidence_id,
+        e.commitment_id,
+        e.sha256,
+        e.content_type,
+        e.size_bytes,
+        e.filename,
+        e.uploaded_by,
+        e.uploaded_at,
+    )
+
+
+async def evidence_of(conn: asyncpg.Connection, commitment_id: UUID) -> list[Evidence]:
+    rows = await conn.fetch(
+        "SELECT * FROM evidence WHERE commitment_id = $1 ORDER BY uploaded_at, evidence_id",
+        commitment_id,
+    )
+    return [Evidence(**dict(r)) for r in rows]
+
+
+async def evidence_by_id(conn: asyncpg.Connection, evidence_id: UUID) -> Evidence | None:
+    row = await conn.fetchrow("SELECT * FROM evidence WHERE evidence_id = $1", evidence_id)
+    return Evidence(**dict(row)) if row else None
+
+
+async def sha_in_use(conn: asyncpg.Connection, sha256: str) -> bool:
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM evidence WHERE sha256 = $1)", sha256)
+    )

@@ -1,0 +1,69 @@
+"""Queries: one commitment, its history, the lists a caller may see and the task inboxes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+from cobuild_contracts import Role
+from cobuild_kit.auth import Actor
+from cobuild_kit.parties import authorize
+from cobuild_kit.service import Runtime
+
+from cobuild_commitments.domain.commitment import Commitment
+from cobuild_commitments.domain.listing import Filters
+from cobuild_commitments.store import commitments, history
+from cobuild_commitments.usecases.access import as_reader, domain_rules, visible_parties
+from cobuild_commitments.usecases.lookup import existing
+
+
+async def commitment(rt: Runtime, actor: Actor, commitment_id: UUID) -> Commitment:
+    async with rt.pool.acquire() as conn:
+        c = await existing(conn, commitment_id)
+        await as_reader(conn, actor, c)
+    return c
+
+
+async def history_of(rt: Runtime, actor: Actor, commitment_id: UUID) -> list[dict[str, Any]]:
+    """Every event of the commitment, in order."""
+    async with rt.pool.acquire() as conn:
+        c = await existing(conn, commitment_id)
+        await as_reader(conn, actor, c)
+        return await history.history(conn, commitment_id)
+
+
+async def _search(
+    rt: Runtime, f: Filters, limit: int, offset: int, *, inbox: bool
+) -> tuple[list[Commitment], int]:
+    with domain_rules():
+        f.check()
+    async with rt.pool.acquire() as conn:
+        return await commitments.search(conn, f, limit=limit, offset=offset, inbox_order=inbox)
+
+
+async def visible(
+    rt: Runtime, actor: Actor, f: Filters, limit: int, offset: int
+) -> tuple[list[Commitment], int]:
+    """Commitments the caller may see (its party's, or its subtree's), filtered by `f`."""
+    async with rt.pool.acquire() as conn:
+        parties = await visible_parties(conn, actor)
+    return await _search(rt, replace(f, visible_to=parties), limit, offset, inbox=False)
+
+
+async def inbox(
+    rt: Runtime,
+    actor: Actor,
+    party_id: UUID,
+    role: Role,
+    f: Filters,
+    limit: int,
+    offset: int,
+) -> tuple[list[Commitment], int]:
+    """What `party_id` owes, for its admin or a supervisor: overdue first, then open work, then
+    awaiting confirmation, then finished; each by deadline."""
+    async with rt.pool.acquire() as conn:
+        await authorize(
+            conn, actor, party_id, roles={role}, supervisors_may=True, action="see the task inbox"
+        )
+    return await _search(rt, f, limit, offset, inbox=True)
