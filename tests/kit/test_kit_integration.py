@@ -24,6 +24,7 @@ from cobuild_kit import relay as relay_module
 from cobuild_kit.clock import FixedClock
 from cobuild_kit.consumer import ConsumerSpec, EventContext
 from cobuild_kit.db import connect
+from cobuild_kit.idempotency import PgKeyStore
 from cobuild_kit.migrations import migrate
 from cobuild_kit.outbox import mark_for_replay
 from cobuild_kit.parties import authorize
@@ -379,6 +380,33 @@ async def test_a_retried_upload_replays_although_its_multipart_boundary_is_new(
     assert other.status_code == 409
 
 
+async def test_a_key_without_a_verified_token_is_not_kept(kit: Kit) -> None:
+    """Idempotency-Keys are kept only for signed-in actors: anyone could otherwise fill the
+    table (the hardening issue's 'Idempotency keys' item)."""
+    a = uuid4()
+    for auth in ({}, {"Authorization": "Bearer not-a-token"}):
+        key = f"anon-{uuid4()}"
+        answer = await kit.client.post(
+            f"/parties/{a}/ping", headers={**auth, "Idempotency-Key": key}
+        )
+        assert answer.status_code == 401
+        assert await kit.count("SELECT count(*) FROM idempotency_keys WHERE key = $1", key) == 0
+
+
+async def test_kept_answers_are_purged_after_their_retention(kit: Kit) -> None:
+    a = uuid4()
+    headers = {**kit.issuer.headers(Role.COMMUNITY_ADMIN, a), "Idempotency-Key": f"old-{a}"}
+    assert (await kit.client.post(f"/parties/{a}/ping", headers=headers)).status_code == 201
+    async with kit.rt.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1",
+            f"old-{a}",
+        )
+    purged = await PgKeyStore(lambda: kit.rt.pool).purge(timedelta(hours=24))
+    assert purged >= 1
+    assert await kit.count("SELECT count(*) FROM idempotency_keys WHERE key = $1", f"old-{a}") == 0
+
+
 @dataclass
 class OwnBroker:
     """A service on a broker of its own, for tests that kill or restart the broker."""
@@ -498,7 +526,9 @@ async def test_a_key_left_in_progress_by_a_dead_process_is_taken_over_after_a_wh
             f"dead-{a}",
         )
     fresh = await kit.client.post(f"/parties/{a}/ping", headers=headers)
-    assert fresh.status_code == 409  # in progress: maybe still running
+    assert fresh.status_code == 503  # in progress: maybe still running, so retry shortly
+    assert fresh.headers["retry-after"] == "2"
+    assert fresh.json()["error"] == "idempotency_in_progress"
     async with kit.rt.pool.acquire() as conn:
         await conn.execute(
             "UPDATE idempotency_keys SET created_at = now() - interval '2 minutes' "

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import schemathesis
 from cobuild_contracts import Role
+from cobuild_kit.rate_limits import RateLimits
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -129,7 +130,7 @@ async def test_fuzzing_finds_no_5xx_no_schema_break_and_no_partial_write(
 ) -> None:
     started = time.monotonic()
     for rt in suite.rts.values():
-        rt.public_limiter._hits.clear()
+        rt.rate_limits = RateLimits()
     report = await asyncio.to_thread(_fuzz, suite, world, service, asyncio.get_running_loop())
     RESULTS[service] = {k: v for k, v in report.items() if k != "failures"}
     print(f"fuzz {service}: {RESULTS[service]} in {time.monotonic() - started:.1f}s")

@@ -12,6 +12,7 @@ import zipfile
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cobuild_contracts import Role, topics
 from cobuild_evaluation.http import evaluations as evaluation_http
+from cobuild_kit.rate_limits import RateLimits
 from security_support import M1_NAME, M2_NAME, YEAR, Suite, World
 
 D, C = Role.DISTRICT_ADMIN, Role.COMMUNITY_ADMIN
@@ -113,15 +114,15 @@ async def test_public_endpoints_answer_429_over_the_limit(suite: Suite, world: W
         "evaluation": f"/public/communities/{world.C}",
     }
     for service, url in probes.items():
-        limiter = suite.rts[service].public_limiter
-        saved = limiter.per_minute
-        limiter.per_minute = 20
-        limiter._hits.clear()
+        rt = suite.rts[service]
+        saved = rt.settings.public_rate_limit_per_minute
+        rt.settings.public_rate_limit_per_minute = 20
+        rt.rate_limits = RateLimits()
         try:
             codes = [(await suite.call(service, "GET", url)).status_code for _ in range(25)]
         finally:
-            limiter.per_minute = saved
-            limiter._hits.clear()
+            rt.settings.public_rate_limit_per_minute = saved
+            rt.rate_limits = RateLimits()
         assert codes[:20] == [200] * 20, (service, codes)
         assert codes[20:] == [429] * 5, (service, codes)
 
@@ -137,7 +138,7 @@ async def test_resident_codes_are_unguessable_and_attempts_are_limited(
         assert re.fullmatch(r"[A-Za-z0-9_-]+", code), code
         assert len(code) * math.log2(64) >= 64, f"{code!r} carries under 64 bits"
     rt = suite.rts["evaluation"]
-    rt.public_limiter._hits.clear()
+    rt.rate_limits = RateLimits()
     evaluation_http._redeem_limiters.clear()
     per_minute = rt.settings.resident_redeem_attempts_per_minute  # type: ignore[attr-defined]
     url = "/public/resident-evaluations"
@@ -156,4 +157,4 @@ async def test_resident_codes_are_unguessable_and_attempts_are_limited(
     right = await suite.call("evaluation", "POST", url, json={"code": codes[1], "rating": 4})
     assert right.status_code == 429, right.text
     evaluation_http._redeem_limiters.clear()
-    rt.public_limiter._hits.clear()
+    rt.rate_limits = RateLimits()

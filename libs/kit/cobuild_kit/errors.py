@@ -1,10 +1,11 @@
-"""Domain-level refusals that every adapter maps the same way (HTTP status, log line)."""
+"""Refusals: what a rule or a command says when it will not do a thing. They name the field
+and say why, and carry no transport's vocabulary: the HTTP edge maps each kind to its status
+in one table (`cobuild_kit.http.HTTP_STATUS`), a consumer dead-letters them."""
 
 from __future__ import annotations
 
 
 class CobuildError(Exception):
-    status = 400
     code = "error"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -16,7 +17,6 @@ class CobuildError(Exception):
 class Invalid(CobuildError):
     """Bad input that passed the schema but not the rules: 422 naming the field."""
 
-    status = 422
     code = "invalid"
 
 
@@ -24,34 +24,34 @@ class TooLarge(CobuildError):
     """Input within the body limit whose event would exceed the event size bound: 413 naming
     the event's largest field (e.g. `payload.items`). Raised before the commit."""
 
-    status = 413
     code = "too_large"
 
 
 class Unauthorized(CobuildError):
-    status = 401
     code = "unauthorized"
 
 
 class Forbidden(CobuildError):
-    status = 403
     code = "forbidden"
 
 
 class NotFound(CobuildError):
-    status = 404
     code = "not_found"
 
 
 class Conflict(CobuildError):
     """Illegal state transition or a clash with current state: 409 naming the state."""
 
-    status = 409
     code = "conflict"
 
 
 class Unavailable(CobuildError):
     """A dependency (the broker, the database) cannot answer now: 503, the client retries."""
 
-    status = 503
     code = "unavailable"
+
+
+class TooManyRequests(CobuildError):
+    """Too many attempts from one client, code or commitment in the window: wait, then retry."""
+
+    code = "rate_limited"

@@ -1,16 +1,13 @@
-"""HTTP plumbing shared by every service: error mapping, request ids, body limits,
-Idempotency-Key, health, readiness and metrics endpoints, rate limiting of public reads."""
+"""HTTP plumbing shared by every service: the refusal → status table, request ids, body
+limits, health, readiness and metrics endpoints, rate limits are `cobuild_kit.rate_limits`.
+Idempotency-Key has its own module, `cobuild_kit.idempotency`."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import time
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
@@ -21,15 +18,21 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cobuild_kit import metrics
-from cobuild_kit.errors import CobuildError, Forbidden, Unauthorized
+from cobuild_kit.errors import (
+    CobuildError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+)
 from cobuild_kit.logging import correlation_id, get_logger
 
-if TYPE_CHECKING:
-    from cobuild_kit.service import Runtime
-
 log = get_logger(__name__)
-_MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
-IN_PROGRESS_TAKEOVER = timedelta(seconds=60)
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The database is down or a pooled connection died with it (a PostgreSQL restart): not a bug
 # of the request, so a 503 the client may retry, not a 500. The pool replaces dead connections.
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -41,7 +44,7 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
-def _unavailable() -> JSONResponse:
+def unavailable() -> JSONResponse:
     body = error_body("unavailable", "the database is not reachable; retry shortly")
     return JSONResponse(body, status_code=503, headers={"retry-after": "1"})
 
@@ -58,18 +61,49 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+# The one table from a refusal to its HTTP status (ARCHITECTURE.md, "Commands in, facts
+# out"). Refusals carry no status of their own: domains raise them and know nothing of HTTP.
+HTTP_STATUS: dict[type[CobuildError], int] = {
+    Invalid: 422,
+    TooLarge: 413,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooManyRequests: 429,
+    Unavailable: 503,
+}
+# Seconds a client should wait before it retries, for the refusals that say "not now".
+RETRY_AFTER_S: dict[type[CobuildError], int] = {Unavailable: 1, TooManyRequests: 10}
+
+
+def http_status(exc: CobuildError) -> int:
+    """The status of a refusal: its own class's, or the nearest one it derives from; 400 for
+    a refusal the table does not know."""
+    for kind in type(exc).__mro__:
+        if kind in HTTP_STATUS:
+            return HTTP_STATUS[kind]
+    return 400
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CobuildError)
     async def on_domain_error(request: Request, exc: CobuildError) -> JSONResponse:
+        status = http_status(exc)
         if isinstance(exc, Forbidden | Unauthorized):
             log.warning(
                 "request.refused",
                 path=request.url.path,
                 method=request.method,
-                status=exc.status,
+                status=status,
                 reason=exc.message,
             )
-        return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status)
+        retry = next((s for k, s in RETRY_AFTER_S.items() if isinstance(exc, k)), None)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.field),
+            status_code=status,
+            headers={"retry-after": str(retry)} if retry is not None else None,
+        )
 
     @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
     @app.exception_handler(asyncpg.UntranslatableCharacterError)
@@ -82,7 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("request.unavailable", path=request.url.path, error=repr(exc))
-        return _unavailable()
+        return unavailable()
 
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, on_unavailable)
@@ -105,7 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
 class RequestContextMiddleware:
     """Correlation id in (X-Request-ID) and out; request metrics; early refusal of big bodies.
 
-    Pure ASGI, as is `IdempotencyMiddleware`: Starlette's BaseHTTPMiddleware runs the app in
+    Pure ASGI, as is `cobuild_kit.idempotency.IdempotencyMiddleware`: Starlette's BaseHTTPMiddleware runs the app in
     a task group with memory streams per request, a large share of a small command's CPU."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, body_limits: dict[str, int]) -> None:
@@ -141,10 +175,10 @@ class RequestContextMiddleware:
             length = headers.get("content-length")
             if length is not None and length.isdigit():
                 too_large = int(length) > limit
-            elif length is None and scope["method"] in _MUTATING:
-                body = await _read_body(receive, limit)
+            elif length is None and scope["method"] in MUTATING:
+                body = await read_body(receive, limit)
                 too_large = body is None
-                receive = _replaying(body or b"", receive)
+                receive = replaying(body or b"", receive)
             else:
                 too_large = False
             if too_large:
@@ -163,7 +197,7 @@ class RequestContextMiddleware:
             correlation_id.reset(token)
 
 
-async def _read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+async def read_body(receive: Receive, limit: int | None = None) -> bytes | None:
     """The request body, from its `http.request` messages; None as soon as it passes `limit`
     (a chunked body without Content-Length is read no further than that)."""
     chunks: list[bytes] = []
@@ -182,7 +216,7 @@ async def _read_body(receive: Receive, limit: int | None = None) -> bytes | None
     return b"".join(chunks)
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
+def replaying(body: bytes, receive: Receive) -> Receive:
     """A `receive` that hands the app the body already read, then defers to the client's."""
     sent = False
 
@@ -194,197 +228,6 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
-
-
-def _without_boundary(body: bytes, content_type: str) -> bytes:
-    """A multipart body with its boundary taken out. Clients draw a fresh boundary for every
-    request, so a retry of the same upload (after a lost answer) would otherwise hash as
-    another request and get 409 instead of the stored answer."""
-    kind, _, params = content_type.partition(";")
-    if kind.strip().lower() != "multipart/form-data":
-        return body
-    for param in params.split(";"):
-        name, _, value = param.strip().partition("=")
-        boundary = value.strip('"')
-        if name.lower() == "boundary" and boundary:
-            return body.replace(boundary.encode("latin-1"), b"")
-    return body
-
-
-class IdempotencyMiddleware:
-    """Idempotency-Key on commands: same key and body → stored response; other body → 409."""
-
-    def __init__(self, app: ASGIApp, *, runtime_getter: Callable[[], Runtime]) -> None:
-        self.app = app
-        self._runtime = runtime_getter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _MUTATING:
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        key = headers.get("idempotency-key")
-        if key is None:
-            await self.app(scope, receive, send)
-            return
-        if not 1 <= len(key) <= 200:
-            refusal = JSONResponse(
-                error_body(
-                    "validation",
-                    "Idempotency-Key must be 1-200 characters",
-                    "header.Idempotency-Key",
-                ),
-                422,
-            )
-            await refusal(scope, receive, send)
-            return
-        rt = self._runtime()
-        actor_scope = _scope(rt, headers.get("authorization"))
-        body = await _read_body(receive)
-        assert body is not None  # read without a limit (the outer middleware applied it)
-        digest = hashlib.sha256(
-            scope["method"].encode()
-            + b" "
-            + scope["path"].encode()
-            + b"\n"
-            + _without_boundary(body, headers.get("content-type", ""))
-        ).hexdigest()
-        try:
-            answer = await self._claim(rt, actor_scope, key, digest)
-        except UNAVAILABLE:
-            answer = _unavailable()
-        if answer is not None:
-            await answer(scope, receive, send)
-            return
-        response = await self._run(scope, _replaying(body, receive), rt, actor_scope, key)
-        try:
-            await self._settle(rt, actor_scope, key, response)
-        except UNAVAILABLE as exc:  # the answer stands; only its replay copy is not kept
-            log.warning("idempotency.not_recorded", key=key, error=repr(exc))
-        await response(scope, receive, send)
-
-    async def _run(
-        self, scope: Scope, receive: Receive, rt: Runtime, actor_scope: str, key: str
-    ) -> Response:
-        """The app's whole answer, held until the key is settled."""
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def hold(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        try:
-            await self.app(scope, receive, hold)
-        except BaseException:
-            with contextlib.suppress(Exception):  # not a result: let the client retry the key
-                await self._forget(rt, actor_scope, key)
-            raise
-        response = Response(b"".join(chunks), status_code=start["status"])
-        response.raw_headers = list(start.get("headers", []))
-        return response
-
-    async def _forget(self, rt: Runtime, scope: str, key: str) -> None:
-        async with rt.pool.acquire() as conn:
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2", scope, key
-            )
-
-    async def _settle(self, rt: Runtime, scope: str, key: str, response: Response) -> None:
-        if response.status_code >= 500:  # not a result: let the client retry the key
-            await self._forget(rt, scope, key)
-            return
-        async with rt.pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5 "
-                "WHERE scope = $1 AND key = $2",
-                scope,
-                key,
-                response.status_code,
-                response.headers.get("content-type"),
-                response.body,
-            )
-
-    async def _claim(self, rt: Runtime, scope: str, key: str, digest: str) -> Response | None:
-        """None: this request goes ahead with the key; otherwise the answer to give instead."""
-        async with rt.pool.acquire() as conn:
-            # A key left in progress by a process that died mid-command is taken over once it
-            # is older than any command runs; otherwise its retries would be refused forever.
-            inserted = await conn.fetchval(
-                """INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
-                   ON CONFLICT (scope, key) DO UPDATE SET created_at = now()
-                   WHERE idempotency_keys.status IS NULL
-                     AND idempotency_keys.request_hash = EXCLUDED.request_hash
-                     AND idempotency_keys.created_at < now() - $4::interval
-                   RETURNING 1""",
-                scope,
-                key,
-                digest,
-                IN_PROGRESS_TAKEOVER,
-            )
-            if inserted is None:
-                row = await conn.fetchrow(
-                    "SELECT request_hash, status, content_type, body FROM idempotency_keys "
-                    "WHERE scope = $1 AND key = $2",
-                    scope,
-                    key,
-                )
-                assert row is not None
-                if row["request_hash"] != digest:
-                    return JSONResponse(
-                        error_body(
-                            "idempotency_conflict",
-                            "Idempotency-Key reused with a different request",
-                            "header.Idempotency-Key",
-                        ),
-                        409,
-                    )
-                if row["status"] is None:
-                    return JSONResponse(
-                        error_body(
-                            "idempotency_in_progress",
-                            "a request with this Idempotency-Key is in progress",
-                            "header.Idempotency-Key",
-                        ),
-                        409,
-                    )
-                return Response(
-                    row["body"],
-                    status_code=row["status"],
-                    media_type=row["content_type"],
-                    headers={"idempotent-replayed": "true"},
-                )
-        return None
-
-
-def _scope(rt: Runtime, authorization: str | None) -> str:
-    """Keys are per actor; a token that does not verify only ever sees its own anonymous scope."""
-    if authorization and authorization.lower().startswith("bearer "):
-        try:
-            return rt.verifier.verify(authorization[7:].strip()).subject
-        except CobuildError:
-            return "invalid-token"
-    return "anonymous"
-
-
-class RateLimiter:
-    """Sliding-window limit per client address for token-less endpoints (wall clock)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-
-    def check(self, client: str) -> bool:
-        now = time.monotonic()
-        hits = self._hits[client]
-        while hits and hits[0] < now - 60:
-            hits.popleft()
-        if len(hits) >= self.per_minute:
-            return False
-        hits.append(now)
-        return True
 
 
 def ops_router(readiness: Callable[[], Awaitable[dict[str, Any]]]) -> APIRouter:

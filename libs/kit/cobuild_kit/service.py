@@ -34,12 +34,11 @@ from cobuild_kit.consumer import BatchProcessor, ConsumerSpec, subscribe
 from cobuild_kit.db import connect, create_pool, transaction
 from cobuild_kit.errors import CobuildError, Forbidden, Unauthorized, Unavailable
 from cobuild_kit.http import (
-    IdempotencyMiddleware,
-    RateLimiter,
     RequestContextMiddleware,
     install_error_handlers,
     ops_router,
 )
+from cobuild_kit.idempotency import IdempotencyMiddleware, PgKeyStore
 from cobuild_kit.kafka import make_producer
 from cobuild_kit.lag import LagProbe
 from cobuild_kit.logging import configure_logging, correlation_id, get_logger
@@ -48,6 +47,7 @@ from cobuild_kit.offsets import SettledOffsets
 from cobuild_kit.outbox import Outbox
 from cobuild_kit.outbox import backlog as outbox_backlog
 from cobuild_kit.outbox import parked as outbox_parked
+from cobuild_kit.rate_limits import RateLimits, rate_limit
 from cobuild_kit.relay import OutboxRelay
 from cobuild_kit.settings import ServiceSettings
 
@@ -99,7 +99,7 @@ class Runtime:
         self.clock: Clock = definition.clock or clock_from_setting(self.settings.clock)
         self.verifier: TokenVerifier = definition.verifier or _verifier(self.settings)
         self.outbox = Outbox(self.name, self.clock)
-        self.public_limiter = RateLimiter(self.settings.public_rate_limit_per_minute)
+        self.rate_limits = RateLimits()
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap,
             client_id=self.name,
@@ -207,6 +207,7 @@ class Runtime:
         self._spawn("relay", lambda _rt: self.relay.run() if self.relay else asyncio.sleep(0))
         await _retry("consumers", self.broker.start)
         self._spawn("lag-gauge", _refresh_lag_gauge)
+        self._spawn("idempotency-purge", _purge_idempotency_keys)
         for worker in self.definition.workers:
             self._spawn(getattr(worker, "__name__", "worker"), worker)
         log.info("service.started", port=s.port)
@@ -317,6 +318,24 @@ async def _refresh_lag_gauge(rt: Runtime) -> None:
             log.debug("lag.unavailable", error=repr(exc))
 
 
+IDEMPOTENCY_PURGE_EVERY_S = 3600.0
+
+
+async def _purge_idempotency_keys(rt: Runtime) -> None:
+    """Kept answers to Idempotency-Keys go once their retention has passed: a client retries
+    within minutes, and the table must not grow for ever."""
+    keys = PgKeyStore(lambda: rt.pool)
+    retention = timedelta(hours=rt.settings.idempotency_retention_hours)
+    while True:
+        try:
+            purged = await keys.purge(retention)
+            if purged:
+                log.info("idempotency.purged", keys=purged)
+        except Exception as exc:  # the database may be away; try again next time
+            log.warning("idempotency.purge_failed", error=repr(exc))
+        await asyncio.sleep(IDEMPOTENCY_PURGE_EVERY_S)
+
+
 async def _retry(what: str, start: Callable[[], Awaitable[Any]]) -> Any:
     delay = 0.2
     while True:
@@ -358,20 +377,23 @@ async def current_actor(request: Request) -> Actor:
     return _runtime_of(request).verifier.verify(header[7:].strip())
 
 
-async def public_rate_limit(request: Request) -> None:
-    client = request.client.host if request.client else "unknown"
-    if not _runtime_of(request).public_limiter.check(client):
-        raise _TooManyRequests("too many requests: slow down")
+def subject_of(rt: Runtime) -> Callable[[str | None], str | None]:
+    """The subject of a verified bearer token, or None (no token, or one that does not verify)."""
 
+    def subject(authorization: str | None) -> str | None:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return None
+        try:
+            return rt.verifier.verify(authorization[7:].strip()).subject
+        except CobuildError:
+            return None
 
-class _TooManyRequests(CobuildError):
-    status = 429
-    code = "rate_limited"
+    return subject
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
-PublicRateLimit = Depends(public_rate_limit)
+PublicRateLimit = rate_limit("public", lambda s: s.public_rate_limit_per_minute)
 
 
 def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> FastAPI:
@@ -397,7 +419,8 @@ def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> F
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(IdempotencyMiddleware, runtime_getter=lambda: runtime)
+    keys = PgKeyStore(lambda: runtime.pool)
+    app.add_middleware(IdempotencyMiddleware, store=lambda: keys, subject_of=subject_of(runtime))
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=definition.settings.max_body_bytes,
@@ -474,4 +497,8 @@ def serve(definition: ServiceDefinition) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local client could
+        # then choose the address its rate limit counts. Only configured proxies are believed.
+        proxy_headers=bool(s.trusted_proxies),
+        forwarded_allow_ips=s.trusted_proxies or None,
     )

@@ -74,6 +74,12 @@ class ServiceSettings(BaseSettings):
     gc_young_threshold: int = 700
     max_body_bytes: int = 1_048_576
     public_rate_limit_per_minute: int = 600
+    # Kept answers to Idempotency-Keys are purged after this long (clients retry in minutes).
+    idempotency_retention_hours: int = 24
+    # The reverse proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips:
+    # comma-separated addresses, or "*"). Empty: none, so a client cannot pick its own
+    # address to slip past a rate limit; behind the shipped ingress, name the ingress.
+    trusted_proxies: str = ""
     clock: str = Field(default="system", validation_alias=AliasChoices("COBUILD_CLOCK", "clock"))
 
 
