@@ -11,7 +11,6 @@ import zipfile
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cobuild_contracts import Role, topics
-from cobuild_evaluation.http import evaluations as evaluation_http
 from cobuild_kit.rate_limits import RateLimits
 from security_support import M1_NAME, M2_NAME, YEAR, Suite, World
 
@@ -139,7 +138,6 @@ async def test_resident_codes_are_unguessable_and_attempts_are_limited(
         assert len(code) * math.log2(64) >= 64, f"{code!r} carries under 64 bits"
     rt = suite.rts["evaluation"]
     rt.rate_limits = RateLimits()
-    evaluation_http._redeem_limiters.clear()
     per_minute = rt.settings.resident_redeem_attempts_per_minute  # type: ignore[attr-defined]
     url = "/public/resident-evaluations"
     first = await suite.call("evaluation", "POST", url, json={"code": codes[0], "rating": 5})
@@ -156,5 +154,4 @@ async def test_resident_codes_are_unguessable_and_attempts_are_limited(
     # once limited, even a right code waits: guessing gains nothing
     right = await suite.call("evaluation", "POST", url, json={"code": codes[1], "rating": 4})
     assert right.status_code == 429, right.text
-    evaluation_http._redeem_limiters.clear()
     rt.rate_limits = RateLimits()
