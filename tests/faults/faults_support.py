@@ -544,7 +544,7 @@ async def invariants(info: Any) -> tuple[list[str], Counter[str]]:
 
 
 async def _points_ledger(dsn: str, counts: Counter[str]) -> list[str]:
-    from cobuild_points.ledger import verify
+    from cobuild_points.usecases.points import verify_year as verify
 
     problems = []
     conn = await connect(dsn)

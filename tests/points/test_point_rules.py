@@ -9,12 +9,12 @@ from uuid import uuid4
 import pytest
 from cobuild_kit.errors import Conflict, Invalid
 from cobuild_kit.sheets import read_rows
-from cobuild_points import rulebook
 from cobuild_points.domain import activities, wishes
 from cobuild_points.domain.chain import EntryContent, entry_hash, genesis_hash
 from cobuild_points.domain.names import public_name
 from cobuild_points.domain.roster import MAX_ROWS, REQUIRED, parse_roster
 from cobuild_points.domain.rules import CapUsage, compute_award, rule_set_for_new_year
+from cobuild_points.store import rulebook
 
 D = Decimal
 RS = rulebook.by_version("2026-v1")

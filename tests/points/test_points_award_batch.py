@@ -1,6 +1,6 @@
 """The task award's many-handler gives the same points ledger as awarding event by event: the
 same commitment.fulfilled events, once through the kit in one batch (chain heads locked once,
-caps counted as the run appends) and once one by one through `awards.award`, leave identical
+caps counted as the run appends) and once one by one through `awards.award` (a run of one), leave identical
 entries, chain heads, rule-set years and points.awarded events, and both chains verify."""
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from cobuild_kit.consumer import BatchProcessor
 from cobuild_kit.db import connect, create_pool
 from cobuild_kit.outbox import Outbox
 from cobuild_kit.testing import BatchDeps, FakeRecord, prepare_database
-from cobuild_points import awards, consumers, ledger
+from cobuild_points import consumers
 from cobuild_points.store import members
+from cobuild_points.usecases import awards, points
 
 NOW = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 COMMUNITY, UNIT = uuid4(), uuid4()
@@ -123,7 +124,7 @@ async def _award_one_by_one(conn: asyncpg.Connection, outbox: Outbox, env: Envel
             emit,
             awards.AwardRequest(
                 member_id=participant.member_id,
-                rule_code=consumers.TASK_RULE,
+                rule_code=awards.TASK_RULE,
                 hours=participant.hours,
                 cause_event_id=env.event_id,
                 business_date=event.done_date,
@@ -149,7 +150,7 @@ async def _state(pool: asyncpg.Pool) -> dict[str, Any]:
         )
         years = await conn.fetch("SELECT year, version, fixed_at FROM rule_set_year ORDER BY 1")
         out = await conn.fetch("SELECT topic, key, event_type, envelope FROM outbox ORDER BY id")
-        verified = [(await ledger.verify(conn, y)).ok for y in (2025, 2026)]
+        verified = [(await points.verify_year(conn, y)).ok for y in (2025, 2026)]
     events = []
     for r in out:
         env = r["envelope"]

@@ -15,8 +15,9 @@ import asyncpg
 from cobuild_contracts import Envelope, Event, wrap
 from cobuild_kit.db import connect
 from cobuild_kit.migrations import migrate
-from cobuild_points import awards, consumers, ledger
 from cobuild_points.app import definition
+from cobuild_points.store import ledger
+from cobuild_points.usecases import awards
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 DAY = date(2026, 6, 1)
@@ -26,7 +27,7 @@ _Key = tuple[UUID, int, str, str]
 def _request(member: UUID, source: UUID, hours: str, day: date = DAY) -> awards.AwardRequest:
     return awards.AwardRequest(
         member_id=member,
-        rule_code=consumers.TASK_RULE,  # 3 points an hour; caps 20 a day, 12 a task
+        rule_code=awards.TASK_RULE,  # 3 points an hour; caps 20 a day, 12 a task
         hours=Decimal(hours),
         cause_event_id=uuid4(),
         business_date=day,
@@ -45,10 +46,8 @@ async def _emit(event: Event) -> Envelope:
 async def _entry(conn: asyncpg.Connection, member: UUID, source: UUID | None, pts: str,
                  day: date, category: str = "task") -> UUID:  # fmt: skip
     """An award appended straight to the journal, as one written before migration 0003."""
-    head = await ledger.lock_chain(conn, member, day.year)
-    row = await ledger.append(
-        conn,
-        head,
+    appends = ledger.ChainAppends(await ledger.lock_chains(conn, [(member, day.year)]))
+    entry_id: UUID = appends.add(
         ledger.NewEntry(
             member_id=member, year=day.year, kind="award", points=Decimal(pts),
             reason="test", cause_event_id=uuid4(), rule_code="task",
@@ -56,12 +55,12 @@ async def _entry(conn: asyncpg.Connection, member: UUID, source: UUID | None, pt
             community_id=uuid4(), unit_id=uuid4(), business_date=day, recorded_at=NOW,
         ),
     )  # fmt: skip
-    entry_id: UUID = row["entry_id"]
+    await appends.write(conn)
     return entry_id
 
 
 async def _reverse(conn: asyncpg.Connection, entry_id: UUID) -> None:
-    await ledger.reverse(conn, entry_id, reason="entered in error", at=NOW, business_day=DAY)
+    await awards.reverse(conn, _emit, entry_id, reason="entered in error", at=NOW)
 
 
 async def _counted(conn: asyncpg.Connection) -> dict[_Key, Decimal]:

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from cobuild_kit.db import connect
 from cobuild_kit.testing import prepare_database
-from cobuild_points import ledger
+from cobuild_points.store import ledger
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 DAY = date(2026, 6, 1)
@@ -30,8 +30,9 @@ def _entry(member: Any, kind: str, points: str, reverses: Any = None) -> ledger.
 
 
 async def _append(conn: asyncpg.Connection, entry: ledger.NewEntry) -> asyncpg.Record:
-    head = await ledger.lock_chain(conn, entry.member_id, entry.year)
-    return await ledger.append(conn, head, entry)
+    appends = ledger.ChainAppends(await ledger.lock_chains(conn, [(entry.member_id, entry.year)]))
+    entry_id = appends.add(entry)
+    return (await appends.write(conn))[entry_id]
 
 
 async def _index_entries(conn: asyncpg.Connection) -> float:

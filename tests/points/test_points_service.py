@@ -33,9 +33,9 @@ from cobuild_kit.clock import FixedClock
 from cobuild_kit.db import connect
 from cobuild_kit.service import Runtime
 from cobuild_kit.testing import TestIssuer, caught_up, eventually, running_service
-from cobuild_points import awards, ledger
 from cobuild_points.app import definition
 from cobuild_points.settings import PointsSettings
+from cobuild_points.usecases import awards, points
 from cobuild_stack.testing import PgServer, create_topics, produce
 from openpyxl import Workbook
 
@@ -360,7 +360,7 @@ async def test_verify_passes_then_names_the_entry_altered_in_sql(env: Env) -> No
         await conn.execute("ALTER TABLE points_entry DISABLE TRIGGER points_entry_append_only")
         await conn.execute("UPDATE points_entry SET points = 60 WHERE entry_id = $1", entry_id)
         await conn.execute("ALTER TABLE points_entry ENABLE TRIGGER points_entry_append_only")
-        direct = await ledger.verify(conn, 2026)
+        direct = await points.verify_year(conn, 2026)
     finally:
         await conn.close()
     assert not direct.ok and direct.first_bad is not None

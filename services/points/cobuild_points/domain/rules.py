@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -111,6 +113,36 @@ class CapUsage:
     day: Decimal = ZERO
     activity: Decimal = ZERO
     category_year: Decimal = ZERO
+
+
+PartKey = tuple[UUID, int, str, str]  # (member, year, part, key): what a cap counts
+PartKeys = tuple[PartKey, PartKey, PartKey]  # an award's day, source and category
+
+
+def part_keys(member_id: UUID, day: date, source_id: UUID, category: str) -> PartKeys:
+    """The three parts an award counts against (points migration 0003 keeps them)."""
+    y = day.year
+    return (
+        (member_id, y, "day", day.isoformat()),
+        (member_id, y, "source", str(source_id)),
+        (member_id, y, "category", category),
+    )
+
+
+class CapTally:
+    """The kept awards' points by the parts the caps count, for the awards at hand, moved as
+    a run of awards appends (so a run caps each award as if the ones before were stored)."""
+
+    def __init__(self, points: dict[PartKey, Decimal]) -> None:
+        self.points = dict(points)
+
+    def of(self, keys: PartKeys) -> CapUsage:
+        day, source, category_year = (self.points.get(k, ZERO) for k in keys)
+        return CapUsage(day, source, category_year)
+
+    def add(self, keys: PartKeys, amount: Decimal) -> None:
+        for k in keys:
+            self.points[k] = self.points.get(k, ZERO) + amount
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Public, token-less pages: the member honour roll with masked names (DESIGN §7)."""
+"""Public, token-less pages: the member honour roll with masked names (ARCHITECTURE.md,
+"Personal data")."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from cobuild_kit.service import PublicRateLimit, RuntimeDep
 from fastapi import APIRouter, Query
 
 from cobuild_points.domain.names import public_name
+from cobuild_points.usecases import honours
 
 router = APIRouter(tags=["public"])
 
@@ -23,16 +25,7 @@ async def honour_roll(
 ) -> dict[str, Any]:
     """Members of the community scored at `grade` (excellent by default), best first. A name
     shows as surname + `*` unless the member opted in to the full name."""
-    async with rt.pool.acquire() as conn:
-        rows = await conn.fetch(
-            """SELECT s.rank_in_community, s.score, s.grade, m.name, m.show_full_name
-               FROM member_score s JOIN member m USING (member_id)
-               WHERE s.community_id = $1 AND s.year = $2 AND s.grade = $3
-               ORDER BY s.rank_in_community, s.score DESC, s.member_id""",
-            community_id,
-            year,
-            grade.value,
-        )
+    rows = await honours.honour_roll(rt, community_id, year, grade)
     return {
         "community_id": community_id,
         "year": year,

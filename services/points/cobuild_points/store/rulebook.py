@@ -1,4 +1,5 @@
-"""The shipped rule sets (rules/*.yaml) and the version each year is bound to."""
+"""The shipped rule sets (rules/*.yaml, read once) and the version each year is bound to
+(`rule_set_year`)."""
 
 from __future__ import annotations
 
@@ -64,4 +65,12 @@ async def for_years(conn: asyncpg.Connection, first_at: dict[int, datetime]) -> 
     for year, at in first_at.items():
         if year not in found:
             found[year] = await for_year(conn, year, fix_at=at)
+    return found
+
+
+async def fixed_at(conn: asyncpg.Connection, year: int) -> datetime | None:
+    """When the year's rule set was fixed (at its first entry); None while it is not."""
+    found: datetime | None = await conn.fetchval(
+        "SELECT fixed_at FROM rule_set_year WHERE year = $1", year
+    )
     return found

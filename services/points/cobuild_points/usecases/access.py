@@ -1,10 +1,9 @@
-"""Who may see or touch a member: the member, the community they serve, their unit (totals)."""
+"""Who may see or touch a member: the member, the community they serve, their unit (totals).
+The use cases ask it once they hold the member's row, inside their transaction."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -19,6 +18,13 @@ UNIT = frozenset({Role.UNIT_ADMIN})
 class View(StrEnum):
     FULL = "full"  # the member, or the community admin they report to
     TOTALS = "totals"  # their unit admin: point totals only
+
+
+def may_register(actor: Actor, unit_id: UUID, community_id: UUID) -> bool:
+    """A unit admin registers its members, a community admin those who live there."""
+    return (actor.role is Role.UNIT_ADMIN and actor.party_id == unit_id) or (
+        actor.role is Role.COMMUNITY_ADMIN and actor.party_id == community_id
+    )
 
 
 def is_self(actor: Actor, member_id: UUID) -> bool:
@@ -45,12 +51,3 @@ def member_view(actor: Actor, member: asyncpg.Record, action: str = "see this me
     if actor.role is Role.UNIT_ADMIN and actor.party_id == member["unit_id"]:
         return View.TOTALS
     raise Forbidden(f"{actor.role.value} of {actor.party_id} may not {action}")
-
-
-def plain(row: asyncpg.Record | dict[str, Any], *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A row as JSON-ready values; decimals as strings (points never travel as floats)."""
-    return {
-        k: (format(v, "f") if isinstance(v, Decimal) else v)
-        for k, v in dict(row).items()
-        if k not in drop
-    }

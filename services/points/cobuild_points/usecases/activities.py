@@ -1,0 +1,190 @@
+"""Volunteer activities: publish, sign up, check in on site, confirm attendance → points."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import asyncpg
+from cobuild_contracts import Role
+from cobuild_contracts.events.points import ActivityPublished, ActivitySignedUp, AttendanceConfirmed
+from cobuild_kit.auth import Actor
+from cobuild_kit.clock import business_date
+from cobuild_kit.errors import Conflict, Forbidden, Invalid
+from cobuild_kit.parties import authorize
+from cobuild_kit.service import Runtime
+
+from cobuild_points.domain import activities as rules
+from cobuild_points.domain import members as lifecycle
+from cobuild_points.domain.activities import ActivityDraft
+from cobuild_points.store import activities, members, rulebook
+from cobuild_points.usecases import awards
+from cobuild_points.usecases.access import COMMUNITY, require_self
+
+
+async def publish(rt: Runtime, actor: Actor, draft: ActivityDraft) -> asyncpg.Record:
+    """The community admin publishes an activity awarding under one of its year's rules."""
+    rules.check_window(draft.starts_at, draft.ends_at)
+    async with rt.unit_of_work() as uow:
+        await authorize(
+            uow.conn, actor, draft.community_id, roles=COMMUNITY, action="publish activities"
+        )
+        year = business_date(draft.starts_at).year
+        try:
+            rule_set = await rulebook.for_year(uow.conn, year)
+        except LookupError:
+            raise Invalid(f"no point rule set covers {year}", field="body.starts_at") from None
+        rules.check_rule(rule_set, draft.rule_code)
+        now = rt.clock.now()
+        row = await activities.insert(
+            uow.conn,
+            activity_id=uuid4(),
+            check_in_code=rules.new_check_in_code(),
+            published_at=now,
+            **asdict(draft),
+        )
+        await uow.emit(
+            ActivityPublished(
+                activity_id=row["activity_id"],
+                community_id=draft.community_id,
+                title=draft.title,
+                category=draft.category,
+                starts_at=draft.starts_at,
+                ends_at=draft.ends_at,
+                capacity=draft.capacity,
+                rule_code=draft.rule_code,
+                published_at=now,
+            )
+        )
+    return row
+
+
+async def of_community(rt: Runtime, community_id: UUID) -> list[asyncpg.Record]:
+    async with rt.pool.acquire() as conn:
+        return await activities.of_community(conn, community_id)
+
+
+async def check_in_code(rt: Runtime, actor: Actor, activity_id: UUID) -> str:
+    """The code the community shows on site."""
+    async with rt.pool.acquire() as conn:
+        row = await activities.get(conn, activity_id)
+        await authorize(
+            conn, actor, row["community_id"], roles=COMMUNITY, action="see the check-in code"
+        )
+    code: str = row["check_in_code"]
+    return code
+
+
+async def roster(rt: Runtime, actor: Actor, activity_id: UUID) -> list[asyncpg.Record]:
+    async with rt.pool.acquire() as conn:
+        row = await activities.get(conn, activity_id)
+        await authorize(
+            conn, actor, row["community_id"], roles=COMMUNITY, action="see who signed up"
+        )
+        return await activities.roster(conn, activity_id)
+
+
+async def sign_up(rt: Runtime, actor: Actor, activity_id: UUID) -> datetime:
+    """The signed-in member signs up; the activity row lock makes capacity exact."""
+    if actor.role is not Role.MEMBER:
+        raise Forbidden("only a member signs up")
+    member_id = actor.party_id
+    async with rt.unit_of_work() as uow:
+        activity = await activities.get(uow.conn, activity_id, lock=True)
+        member = await members.get(uow.conn, member_id)
+        lifecycle.require("serve", member["status"])
+        if member["community_id"] != activity["community_id"]:
+            raise Forbidden("the member serves another community")
+        if await activities.signup(uow.conn, activity_id, member_id) is not None:
+            raise Conflict("already signed up")
+        now = rt.clock.now()
+        rules.check_sign_up(
+            now=now,
+            ends_at=activity["ends_at"],
+            capacity=activity["capacity"],
+            taken=await activities.taken(uow.conn, activity_id),
+        )
+        await activities.sign_up(uow.conn, activity_id, member_id, now)
+        await uow.emit(
+            ActivitySignedUp(activity_id=activity_id, member_id=member_id, signed_up_at=now)
+        )
+    return now
+
+
+async def check_in(rt: Runtime, actor: Actor, activity_id: UUID, code: str) -> datetime:
+    """The member checks in on site with the code shown there, during the activity."""
+    require_self(actor, actor.party_id, "check in")
+    async with rt.unit_of_work() as uow:
+        activity = await activities.get(uow.conn, activity_id)
+        signup = await activities.signup(uow.conn, activity_id, actor.party_id, lock=True)
+        if signup is None:
+            raise Conflict("the member has not signed up for this activity")
+        now = rt.clock.now()
+        rules.check_in(
+            now=now,
+            starts_at=activity["starts_at"],
+            ends_at=activity["ends_at"],
+            code=activity["check_in_code"],
+            given=code,
+            checked_in_at=signup["checked_in_at"],
+        )
+        await activities.check_in(uow.conn, activity_id, actor.party_id, now)
+    return now
+
+
+@dataclass(frozen=True)
+class Attendance:
+    confirmed_at: datetime
+    entry: asyncpg.Record | None  # the points awarded; None when the caps left nothing
+
+
+async def confirm(
+    rt: Runtime, actor: Actor, activity_id: UUID, member_id: UUID, hours: Decimal
+) -> Attendance:
+    """The community admin confirms a checked-in member's hours; points follow at once."""
+    if actor.party_id == member_id:
+        raise Forbidden("a member cannot confirm their own attendance")
+    async with rt.unit_of_work() as uow:
+        activity = await activities.get(uow.conn, activity_id)
+        await authorize(
+            uow.conn, actor, activity["community_id"], roles=COMMUNITY, action="confirm attendance"
+        )
+        member = await members.get(uow.conn, member_id, lock=True)  # serialises overlaps
+        signup = await activities.signup(uow.conn, activity_id, member_id, lock=True)
+        rules.check_confirmable(
+            signed_up=signup is not None,
+            confirmed_at=signup["confirmed_at"] if signup else None,
+            hours=signup["hours"] if signup else None,
+            checked_in_at=signup["checked_in_at"] if signup else None,
+        )
+        rules.check_hours(hours, activity["starts_at"], activity["ends_at"])
+        if other := await activities.overlapping_attendance(uow.conn, member_id, activity):
+            raise Conflict(
+                f"the member already has a confirmed attendance at the same time (activity {other})"
+            )
+        now = rt.clock.now()
+        await activities.confirm(uow.conn, activity_id, member_id, hours, actor.subject, now)
+        env = await uow.emit(
+            AttendanceConfirmed(
+                activity_id=activity_id, member_id=member_id, hours=hours, confirmed_at=now
+            )
+        )
+        entry = await awards.award(
+            uow.conn,
+            uow.emit,
+            awards.AwardRequest(
+                member_id=member_id,
+                rule_code=activity["rule_code"],
+                hours=hours,
+                cause_event_id=env.event_id,
+                business_date=business_date(activity["starts_at"]),
+                source_id=activity_id,
+                community_id=member["community_id"] or activity["community_id"],
+                unit_id=member["unit_id"],
+                at=now,
+                what=f"activity {activity_id}",
+            ),
+        )
+    return Attendance(now, entry)

@@ -1,0 +1,249 @@
+"""Members: registration, bulk import, reporting (报到), transfer, leaving, own-data export.
+
+Each command runs in one unit of work: load the member under lock, authorise, ask the domain
+whether the step is allowed, save, and emit its event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+import asyncpg
+from cobuild_contracts import Role
+from cobuild_contracts.events.points import MemberLeft, MemberReported, MemberTransferred
+from cobuild_kit.auth import Actor
+from cobuild_kit.errors import Conflict, Forbidden, Invalid
+from cobuild_kit.logging import get_logger
+from cobuild_kit.parties import authorize
+from cobuild_kit.rows import NumberedRow, RowError
+from cobuild_kit.service import Runtime
+
+from cobuild_points.domain import members as lifecycle
+from cobuild_points.domain.roster import MemberDraft, parse_roster
+from cobuild_points.store import activities, ledger, members, wishes
+from cobuild_points.usecases.access import (
+    COMMUNITY,
+    View,
+    is_self,
+    may_register,
+    member_view,
+    require_self,
+    serving_community,
+)
+
+log = get_logger(__name__)
+REGISTRARS = frozenset({Role.UNIT_ADMIN, Role.COMMUNITY_ADMIN})
+
+
+async def register(rt: Runtime, actor: Actor, draft: MemberDraft) -> asyncpg.Record:
+    """A unit admin registers its member, or the residence community's admin does."""
+    if not may_register(actor, draft.unit_id, draft.community_id):
+        raise Forbidden(
+            f"{actor.role.value} of {actor.party_id} may not register members of unit "
+            f"{draft.unit_id} living in community {draft.community_id}"
+        )
+    member_id = uuid4()
+    async with rt.unit_of_work() as uow:
+        await members.insert(uow.conn, member_id, draft, actor.subject, rt.clock.now())
+        row = await members.get(uow.conn, member_id)
+    log.info("member.registered", member_id=str(member_id), unit_id=str(draft.unit_id))
+    return row
+
+
+def require_registrar(actor: Actor) -> None:
+    """Asked before an import file is even read."""
+    if actor.role not in REGISTRARS:
+        raise Forbidden(f"{actor.role.value} may not register members")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """Either the new members' ids, or the rows' errors (and nothing was written)."""
+
+    member_ids: list[UUID]
+    errors: list[RowError]
+
+
+async def import_roster(rt: Runtime, actor: Actor, rows: list[NumberedRow]) -> Imported:
+    """All rows or none: any bad row (or a phone already registered) rejects the import."""
+    numbered, errors = parse_roster(rows)
+    errors += [
+        RowError(row, "unit_id", "you may not register members of this unit")
+        for row, draft in numbered
+        if not may_register(actor, draft.unit_id, draft.community_id)
+    ]
+    drafts = [draft for _, draft in numbered]
+    async with rt.unit_of_work() as uow:
+        taken = await members.existing_phones(uow.conn, [d.phone for d in drafts])
+        errors += [
+            RowError(row, "phone", "is already registered")
+            for row, d in numbered
+            if d.phone in taken
+        ]
+        if errors or not drafts:
+            return Imported([], errors or [RowError(2, "file", "no data rows")])
+        now = rt.clock.now()
+        ids = [uuid4() for _ in drafts]
+        for member_id, draft in zip(ids, drafts, strict=True):
+            await members.insert(uow.conn, member_id, draft, actor.subject, now)
+    log.info("members.imported", count=len(ids), actor=actor.subject)
+    return Imported(ids, [])
+
+
+async def read(rt: Runtime, actor: Actor, member_id: UUID) -> asyncpg.Record:
+    async with rt.pool.acquire() as conn:
+        row = await members.get(conn, member_id)
+    if member_view(actor, row) is not View.FULL:
+        raise Forbidden("a unit admin sees its members' point totals only")
+    return row
+
+
+@dataclass(frozen=True)
+class MemberData:
+    """Everything this service holds about a member."""
+
+    member: asyncpg.Record
+    activities: list[asyncpg.Record]
+    wishes: list[asyncpg.Record]
+    points_entries: list[asyncpg.Record]
+    exported_at: datetime
+
+
+async def export(rt: Runtime, actor: Actor, member_id: UUID) -> MemberData:
+    """For the member alone."""
+    require_self(actor, member_id, "export their data")
+    async with rt.pool.acquire() as conn:
+        return MemberData(
+            member=await members.get(conn, member_id),
+            activities=await activities.of_member(conn, member_id),
+            wishes=await wishes.of_member(conn, member_id),
+            points_entries=await ledger.of_member(conn, member_id),
+            exported_at=rt.clock.now(),
+        )
+
+
+async def set_preferences(
+    rt: Runtime, actor: Actor, member_id: UUID, show_full_name: bool
+) -> asyncpg.Record:
+    """`show_full_name`: opt in to the full name on the public honour roll."""
+    require_self(actor, member_id, "change their preferences")
+    async with rt.unit_of_work() as uow:
+        await members.get(uow.conn, member_id, lock=True)
+        await members.set_show_full_name(uow.conn, member_id, show_full_name)
+        return await members.get(uow.conn, member_id)
+
+
+async def request_report(
+    rt: Runtime, actor: Actor, member_id: UUID, community_id: UUID | None
+) -> asyncpg.Record:
+    """The member asks to report (报到) to a community, by default where they live."""
+    require_self(actor, member_id, "report to a community")
+    async with rt.unit_of_work() as uow:
+        row = await members.get(uow.conn, member_id, lock=True)
+        lifecycle.require("report", row["status"])
+        community = community_id or row["residence_community_id"]
+        await members.request_report(uow.conn, member_id, community)
+        return await members.get(uow.conn, member_id)
+
+
+async def accept(rt: Runtime, actor: Actor, member_id: UUID) -> asyncpg.Record:
+    """The community's admin accepts a member reporting to it."""
+    async with rt.unit_of_work() as uow:
+        row = await members.get(uow.conn, member_id, lock=True)
+        await authorize(  # before the state check: a stranger learns nothing of the member
+            uow.conn,
+            actor,
+            serving_community(row),
+            roles=COMMUNITY,
+            action="accept members reporting to this community",
+        )
+        lifecycle.require("accept", row["status"])
+        now = rt.clock.now()
+        row = await members.accept_report(uow.conn, member_id, now)
+        await uow.emit(
+            MemberReported(
+                member_id=member_id,
+                unit_id=row["unit_id"],
+                community_id=row["community_id"],
+                grid_id=row["grid_id"],
+                reported_at=now,
+            )
+        )
+    return row
+
+
+async def decline(rt: Runtime, actor: Actor, member_id: UUID, reason: str) -> asyncpg.Record:
+    async with rt.unit_of_work() as uow:
+        row = await members.get(uow.conn, member_id, lock=True)
+        await authorize(  # before the state check: a stranger learns nothing of the member
+            uow.conn,
+            actor,
+            serving_community(row),
+            roles=COMMUNITY,
+            action="decline members reporting to this community",
+        )
+        lifecycle.require("decline", row["status"])
+        await members.decline_report(uow.conn, member_id)
+        log.info("member.report_declined", member_id=str(member_id), reason=reason)
+        return await members.get(uow.conn, member_id)
+
+
+async def transfer(
+    rt: Runtime, actor: Actor, member_id: UUID, to_community_id: UUID, grid_id: UUID | None
+) -> asyncpg.Record:
+    """Move a reported member to another community (they moved house); the member or the
+    current community's admin does it."""
+    async with rt.unit_of_work() as uow:
+        row = await members.get(uow.conn, member_id, lock=True)
+        if not is_self(actor, member_id):
+            await authorize(
+                uow.conn,
+                actor,
+                serving_community(row),
+                roles=COMMUNITY,
+                action="transfer this community's members",
+            )
+        lifecycle.require("transfer", row["status"])
+        if to_community_id == row["community_id"]:
+            raise Invalid("is the member's current community", field="body.to_community_id")
+        now = rt.clock.now()
+        await members.transfer(uow.conn, member_id, to_community_id, grid_id, now)
+        await uow.emit(
+            MemberTransferred(
+                member_id=member_id,
+                unit_id=row["unit_id"],
+                from_community_id=row["community_id"],
+                to_community_id=to_community_id,
+                transferred_at=now,
+            )
+        )
+        return await members.get(uow.conn, member_id)
+
+
+async def leave(rt: Runtime, actor: Actor, member_id: UUID, reason: str) -> asyncpg.Record:
+    """The member, their unit's admin or their community's admin ends the membership."""
+    async with rt.unit_of_work() as uow:
+        row = await members.get(uow.conn, member_id, lock=True)
+        community = serving_community(row)
+        allowed = (
+            is_self(actor, member_id)
+            or (actor.role is Role.UNIT_ADMIN and actor.party_id == row["unit_id"])
+            or (actor.role is Role.COMMUNITY_ADMIN and actor.party_id == community)
+        )
+        if not allowed:
+            raise Forbidden(f"{actor.role.value} of {actor.party_id} may not end this membership")
+        if row["status"] == "left":
+            raise Conflict("the member has already left")
+        now = rt.clock.now()
+        await members.leave(uow.conn, member_id, reason, now)
+        await uow.emit(MemberLeft(member_id=member_id, reason=reason, left_at=now))
+        return await members.get(uow.conn, member_id)
+
+
+async def of_community(rt: Runtime, actor: Actor, community_id: UUID) -> list[asyncpg.Record]:
+    """The members reported to the community, and those waiting for acceptance."""
+    async with rt.pool.acquire() as conn:
+        await authorize(conn, actor, community_id, roles=COMMUNITY, action="list its members")
+        return await members.of_community(conn, community_id)
