@@ -43,3 +43,33 @@ def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         issuer.verifier.verify(token)
     assert len(issuer.verifier._verified) == 3
     assert all(issuer.verifier.verify(t).role is Role.MEMBER for t in tokens)
+
+
+def _signed(issuer: TestIssuer, **claims: object) -> str:
+    """A token with hand-made claims, signed with the issuer's real key."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    now = int(auth.time.time())
+    body = {"sub": "s", "role": "unit_admin", "party_id": str(uuid4()), "iss": "cobuild-dev",
+            "aud": "cobuild", "iat": now, "exp": now + 600, **claims}  # fmt: skip
+    key = serialization.load_pem_private_key(issuer.private_pem, password=None)
+    return jwt.encode(body, key, algorithm="EdDSA", headers={"kid": issuer.kid})  # type: ignore[arg-type]
+
+
+def test_exp_and_iat_must_be_whole_seconds_and_the_lifetime_is_bounded() -> None:
+    """The hardening issue: 'token exp of any type or lifetime accepted'."""
+    issuer = TestIssuer()
+    now = int(auth.time.time())
+    assert issuer.verifier.verify(_signed(issuer)).subject == "s"
+    refused = {
+        "exp as text": _signed(issuer, exp=str(now + 600)),
+        "exp as a fraction": _signed(issuer, exp=now + 600.5),
+        "no iat": _signed(issuer, iat=None),
+        "ten years": _signed(issuer, exp=now + 10 * 365 * 86400),
+        "issued tomorrow": _signed(issuer, iat=now + 86400, exp=now + 86400 + 600),
+    }
+    for what, token in refused.items():
+        with pytest.raises(Unauthorized):
+            issuer.verifier.verify(token)
+            pytest.fail(f"{what} was accepted")

@@ -70,6 +70,8 @@ async def running(var_dir: Path) -> AsyncIterator[tuple[Stack, Events]]:
 async def test_stack_json_names_every_address(running: tuple[Stack, Events]) -> None:
     stack, _ = running
     info = read_stack_info(stack.var_dir)
+    # It holds the database superuser's password: the owner alone may read it.
+    assert (stack.var_dir / "stack.json").stat().st_mode & 0o077 == 0
 
     assert set(info) >= {"broker", "postgres", "databases", "services", "keys", "topics", "clock"}
     assert set(info["services"]) == set(SERVICES) == set(info["databases"])

@@ -25,26 +25,38 @@ class TokenVerifier(Protocol):
 
 
 VERIFIED_CACHE_SIZE = 10_000
+# The longest a token may live (exp − iat), and the clock difference allowed between issuer
+# and service. Cobuild's own tokens live 15 minutes to a few hours (the main job's actors).
+MAX_LIFETIME_S = 24 * 3600
+CLOCK_SKEW_S = 60
 
 
 class JwtVerifier:
     def __init__(
-        self, public_keys: dict[str, Ed25519PublicKey], *, issuer: str, audience: str
+        self,
+        public_keys: dict[str, Ed25519PublicKey],
+        *,
+        issuer: str,
+        audience: str,
+        max_lifetime_s: int = MAX_LIFETIME_S,
     ) -> None:
         self._keys = public_keys
         self._issuer = issuer
         self._audience = audience
+        self._max_lifetime_s = max_lifetime_s
         # token -> (actor, exp): an Ed25519 check per request is a fair share of a command's
         # CPU, and clients reuse one token for many requests. Keyed by the whole token
         # (signature included), filled only by tokens that verified; expiry is still checked.
         self._verified: dict[str, tuple[Actor, float]] = {}
 
     @classmethod
-    def from_file(cls, path: Path, *, issuer: str, audience: str) -> JwtVerifier:
+    def from_file(
+        cls, path: Path, *, issuer: str, audience: str, max_lifetime_s: int = MAX_LIFETIME_S
+    ) -> JwtVerifier:
         """A JSON file {kid: public key PEM}."""
         raw: dict[str, str] = json.loads(path.read_text())
         keys = {kid: load_public_key(pem.encode()) for kid, pem in raw.items()}
-        return cls(keys, issuer=issuer, audience=audience)
+        return cls(keys, issuer=issuer, audience=audience, max_lifetime_s=max_lifetime_s)
 
     def verify(self, token: str) -> Actor:
         known = self._verified.get(token)
@@ -72,8 +84,9 @@ class JwtVerifier:
                 algorithms=["EdDSA"],  # never 'none', never a symmetric algorithm
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "sub", "iss", "aud"]},
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
+            self._check_lifetime(claims)
             actor = Actor(
                 subject=str(claims["sub"]),
                 role=Role(claims["role"]),
@@ -86,6 +99,21 @@ class JwtVerifier:
             raise Unauthorized("token expired") from exc
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
+
+
+    def _check_lifetime(self, claims: dict[str, object]) -> None:
+        """`exp` and `iat` are whole seconds (PyJWT would take "99999999999" as text), the
+        token was not issued in the future, and it lives no longer than the bound: a stolen
+        token must not outlive the revocation of its grant by years."""
+        exp, iat = claims["exp"], claims["iat"]
+        if type(exp) is not int or type(iat) is not int:
+            raise Unauthorized("invalid token: exp and iat must be whole seconds")
+        if iat > time.time() + CLOCK_SKEW_S:
+            raise Unauthorized("invalid token: issued in the future")
+        if exp - iat > self._max_lifetime_s:
+            raise Unauthorized(
+                f"invalid token: lives {exp - iat} s, over the {self._max_lifetime_s} s allowed"
+            )
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:

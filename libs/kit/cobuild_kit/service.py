@@ -29,6 +29,7 @@ from faststream.specification import AsyncAPI
 
 from cobuild_kit import heap, metrics
 from cobuild_kit.auth import Actor, JwtVerifier, TokenVerifier
+from cobuild_kit.bounded_head import bounded_head
 from cobuild_kit.clock import Clock, clock_from_setting
 from cobuild_kit.consumer import BatchProcessor, ConsumerSpec, subscribe
 from cobuild_kit.db import connect, create_pool, transaction
@@ -351,7 +352,10 @@ def _verifier(settings: ServiceSettings) -> TokenVerifier:
     if settings.jwt_public_keys_file is None:
         return _NoKeys()
     return JwtVerifier.from_file(
-        settings.jwt_public_keys_file, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        settings.jwt_public_keys_file,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        max_lifetime_s=settings.jwt_max_lifetime_s,
     )
 
 
@@ -499,6 +503,7 @@ def serve(definition: ServiceDefinition) -> None:
         timeout_graceful_shutdown=5,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local client could
         # then choose the address its rate limit counts. Only configured proxies are believed.
+        http=bounded_head(s.max_header_bytes),
         proxy_headers=bool(s.trusted_proxies),
         forwarded_allow_ips=s.trusted_proxies or None,
     )

@@ -64,6 +64,7 @@ class ServiceSettings(BaseSettings):
     jwt_public_keys_file: Path | None = None
     jwt_issuer: str = "cobuild-dev"
     jwt_audience: str = "cobuild"
+    jwt_max_lifetime_s: int = 24 * 3600  # the longest exp − iat a token may carry
     data_dir: Path = Path("var/data")
     log_level: str = "INFO"
     # Freeze what startup built out of the cycle collector's reach (see cobuild_kit.heap).
@@ -73,6 +74,8 @@ class ServiceSettings(BaseSettings):
     # in one pause, and the latency step's p99 rose past its target (cobuild_kit.heap).
     gc_young_threshold: int = 700
     max_body_bytes: int = 1_048_576
+    # The request line and headers together (cobuild_kit.bounded_head): 431 past it.
+    max_header_bytes: int = 65_536
     public_rate_limit_per_minute: int = 600
     # Kept answers to Idempotency-Keys are purged after this long (clients retry in minutes).
     idempotency_retention_hours: int = 24

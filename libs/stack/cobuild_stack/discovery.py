@@ -56,10 +56,14 @@ def stack_file(var_dir: Path) -> Path:
 
 
 def write_stack_info(var_dir: Path, info: StackInfo) -> Path:
-    """Atomic write: a reader never sees half a file."""
+    """Atomic write: a reader never sees half a file. Only the owner may read it: it holds
+    the database URLs with the superuser's password."""
     path = stack_file(var_dir)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(info, indent=2) + "\n")
+    os.chmod(tmp, 0o600)  # an earlier, wider file of the same name keeps its mode on O_CREAT
     os.replace(tmp, path)
     return path
 
