@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -405,6 +406,20 @@ async def test_kept_answers_are_purged_after_their_retention(kit: Kit) -> None:
     purged = await PgKeyStore(lambda: kit.rt.pool).purge(timedelta(hours=24))
     assert purged >= 1
     assert await kit.count("SELECT count(*) FROM idempotency_keys WHERE key = $1", f"old-{a}") == 0
+
+
+async def test_docs_render_with_no_network(kit: Kit) -> None:
+    """/docs and /redoc load their scripts from the service itself (district intranets have
+    no internet); FastAPI's own pages load them from a CDN."""
+    for page in ("/docs", "/redoc"):
+        html = (await kit.client.get(page)).text
+        sources = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        sources += re.findall(r"""url:\s*["']([^"']+)["']""", html)
+        assert sources, page
+        assert [u for u in sources if "//" in u] == [], page
+        for url in sources:
+            if url.endswith((".js", ".css")):
+                assert (await kit.client.get(url)).status_code == 200, url
 
 
 @dataclass

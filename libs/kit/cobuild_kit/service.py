@@ -23,6 +23,7 @@ from cobuild_contracts import Envelope, Event, Role
 from cobuild_contracts.registry import events_on
 from cobuild_contracts.topics import ALL_TOPICS
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -415,7 +416,9 @@ def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> F
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    # District intranets have no internet: /docs and /redoc take their scripts from the
+    # fastapi-offline package, not from a CDN.
+    app = FastAPIOffline(
         title=f"Cobuild {definition.name}",
         version=definition.version,
         description=definition.description,
