@@ -9,9 +9,11 @@ street.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from cobuild_contracts import PartyKind, Role
+from cobuild_contracts import PartyKind, Role, UnitType
 from cobuild_kit.actor import Actor
 from cobuild_kit.errors import Forbidden, Invalid
 
@@ -23,6 +25,36 @@ PARENT_KIND: dict[PartyKind, PartyKind | None] = {
     PartyKind.UNIT: PartyKind.DISTRICT,
 }
 STREET_MAY_REGISTER = frozenset({PartyKind.COMMUNITY, PartyKind.GRID})
+REGISTRARS = frozenset({Role.DISTRICT_ADMIN, Role.STREET_ADMIN})  # the roles may_register lets in
+
+
+@dataclass(frozen=True)
+class Party:
+    """One place or unit of the directory, at one version."""
+
+    party_id: UUID
+    kind: PartyKind
+    name: str
+    parent_id: UUID | None
+    unit_type: UnitType | None
+    code: str | None
+    paired_community_ids: tuple[UUID, ...]
+    active: bool
+    version: int
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every field, as party.registered and party.updated carry it."""
+        return {
+            "party_id": self.party_id,
+            "kind": self.kind,
+            "name": self.name,
+            "parent_id": self.parent_id,
+            "unit_type": self.unit_type,
+            "code": self.code,
+            "paired_community_ids": list(self.paired_community_ids),
+            "active": self.active,
+            "version": self.version,
+        }
 
 
 def check_parent(
@@ -52,9 +84,23 @@ def may_register(
     raise Forbidden(f"{actor.role.value} of {actor.party_id} may not register a {kind.value} there")
 
 
+def may_register_some(actor: Actor) -> None:
+    """Whether the actor's role registers any party at all: an import asks before it parses."""
+    if actor.role not in REGISTRARS:
+        raise Forbidden(f"{actor.role.value} may not register parties")
+
+
 def may_change(actor: Actor, kind: PartyKind, party_id: UUID, above: Collection[UUID]) -> None:
     """Updating a party (and pairing a unit) takes the same authority as registering it."""
     may_register(actor, kind, party_id, above)
 
 
-__all__ = ["PARENT_KIND", "check_parent", "may_change", "may_register"]
+__all__ = [
+    "PARENT_KIND",
+    "REGISTRARS",
+    "Party",
+    "check_parent",
+    "may_change",
+    "may_register",
+    "may_register_some",
+]

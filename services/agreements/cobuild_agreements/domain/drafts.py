@@ -2,7 +2,7 @@
 
 The service mints a commitment id when an item first appears in a draft. In a later round an
 item keeps its id when the proposer names it (`commitment_id`) or when it is unchanged; any
-other item is new and gets a new id (DESIGN §7).
+other item is new and gets a new id (ARCHITECTURE.md, "Ids").
 """
 
 from __future__ import annotations

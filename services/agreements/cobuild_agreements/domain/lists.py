@@ -7,6 +7,8 @@ from datetime import date
 
 from cobuild_kit.errors import Invalid
 
+CATEGORY = r"^[a-z][a-z0-9_]{1,39}$"  # the shape of a category code, in lists and drafts alike
+
 
 @dataclass(frozen=True)
 class ListRules:
@@ -42,4 +44,4 @@ class ListRules:
             )
 
 
-__all__ = ["ListRules"]
+__all__ = ["CATEGORY", "ListRules"]

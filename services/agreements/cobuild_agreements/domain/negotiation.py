@@ -6,15 +6,17 @@
 
 Every round is a new version; a signature counts only for the version it names, and only the
 latest version can be signed. Nothing here does I/O: the store loads a `Negotiation`, a method
-returns the next one plus what happened, and the adapter persists and emits.
+returns the next one plus what happened, and the use case persists and emits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
+from cobuild_contracts import CommitmentItem
 from cobuild_kit.errors import Conflict, Forbidden
 
 
@@ -33,6 +35,21 @@ class SignOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class Round:
+    """One version of the draft, as its proposer put it forward; every round is kept."""
+
+    version: int
+    round: str  # proposal, counter, amendment or claim
+    proposed_by: UUID
+    counters_version: int | None  # the version it answers; None for a first proposal
+    term_start: date
+    term_end: date
+    items: list[CommitmentItem]
+    reason: str | None
+    proposed_at: datetime
+
+
+@dataclass(frozen=True)
 class Negotiation:
     community_id: UUID
     unit_id: UUID
@@ -45,6 +62,13 @@ class Negotiation:
     @property
     def parties(self) -> frozenset[UUID]:
         return frozenset({self.community_id, self.unit_id})
+
+    @property
+    def awaiting(self) -> frozenset[UUID]:
+        """The parties whose signature the latest draft still lacks (none outside a draft)."""
+        if self.state in (AgreementState.NEGOTIATING, AgreementState.AMENDING):
+            return self.parties - self.signers
+        return frozenset()
 
     @classmethod
     def open(cls, community_id: UUID, unit_id: UUID, proposed_by: UUID) -> Negotiation:
@@ -128,4 +152,4 @@ class Negotiation:
             )
 
 
-__all__ = ["AgreementState", "Negotiation", "SignOutcome"]
+__all__ = ["AgreementState", "Negotiation", "Round", "SignOutcome"]

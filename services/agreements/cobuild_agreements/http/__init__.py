@@ -1,1 +1,1 @@
-"""HTTP adapters: parse, authorise, call the domain, persist, emit."""
+"""HTTP adapters (FastAPI routers): parse, call a use case, shape the response."""

@@ -1,1 +1,2 @@
-"""SQL access (asyncpg): every function takes the connection of the caller's transaction."""
+"""SQL only (asyncpg), one module per table family; every function takes the connection of the
+caller's transaction."""

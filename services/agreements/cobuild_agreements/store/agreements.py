@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 from cobuild_contracts import AgreementOrigin, CommitmentItem
 from cobuild_kit.errors import NotFound
 
-from cobuild_agreements.domain.negotiation import AgreementState, Negotiation
+from cobuild_agreements.domain.negotiation import AgreementState, Negotiation, Round
 
 
-@dataclass(frozen=True)
-class Round:
-    """One stored version of the draft."""
-
-    version: int
-    round: str
-    proposed_by: UUID
-    counters_version: int | None
-    term_start: date
-    term_end: date
-    items: list[CommitmentItem]
-    reason: str | None
-    proposed_at: datetime
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Round:
-        return cls(
-            version=row["version"],
-            round=row["round"],
-            proposed_by=row["proposed_by"],
-            counters_version=row["counters_version"],
-            term_start=row["term_start"],
-            term_end=row["term_end"],
-            items=[CommitmentItem.model_validate(i) for i in row["items"]],
-            reason=row["reason"],
-            proposed_at=row["proposed_at"],
-        )
+def _round(row: asyncpg.Record) -> Round:
+    return Round(
+        version=row["version"],
+        round=row["round"],
+        proposed_by=row["proposed_by"],
+        counters_version=row["counters_version"],
+        term_start=row["term_start"],
+        term_end=row["term_end"],
+        items=[CommitmentItem.model_validate(i) for i in row["items"]],
+        reason=row["reason"],
+        proposed_at=row["proposed_at"],
+    )
 
 
 async def create(
@@ -120,6 +104,14 @@ async def update(
     )
 
 
+async def set_termination_reason(conn: asyncpg.Connection, agreement_id: UUID, reason: str) -> None:
+    await conn.execute(
+        "UPDATE agreement SET termination_reason = $2 WHERE agreement_id = $1",
+        agreement_id,
+        reason,
+    )
+
+
 async def add_round(
     conn: asyncpg.Connection,
     agreement_id: UUID,
@@ -150,14 +142,14 @@ async def round_of(conn: asyncpg.Connection, agreement_id: UUID, version: int) -
     )
     if row is None:
         raise NotFound(f"agreement {agreement_id} has no version {version}")
-    return Round.from_row(row)
+    return _round(row)
 
 
 async def rounds(conn: asyncpg.Connection, agreement_id: UUID) -> list[Round]:
     rows = await conn.fetch(
         "SELECT * FROM proposal WHERE agreement_id = $1 ORDER BY version", agreement_id
     )
-    return [Round.from_row(r) for r in rows]
+    return [_round(r) for r in rows]
 
 
 async def add_signature(

@@ -10,7 +10,7 @@ import asyncpg
 from cobuild_contracts import NeedPublished, ResourceOffered
 from cobuild_kit.errors import NotFound
 
-from cobuild_agreements.domain.matching import NeedView, Place, ResourceView, UnitReach
+from cobuild_agreements.domain.matching import NeedView, ResourceView
 
 _NEED_COLUMNS = (
     "category, kind, title, description, quantity, quantity_unit, funds_fen, wanted_by, "
@@ -111,6 +111,14 @@ async def get_need(
     if row is None:
         raise NotFound(f"need {need_id} does not exist")
     return row
+
+
+async def need_community(conn: asyncpg.Connection, need_id: UUID) -> UUID | None:
+    """The community a need belongs to, or None when there is no such need."""
+    found: UUID | None = await conn.fetchval(
+        "SELECT community_id FROM need WHERE need_id = $1", need_id
+    )
+    return found
 
 
 async def set_need_status(
@@ -254,35 +262,7 @@ def resource_view(row: asyncpg.Record) -> ResourceView:
     )
 
 
-# --- where parties sit (for the matcher) ------------------------------------------------
-
-
-async def place_of(conn: asyncpg.Connection, community_id: UUID) -> Place:
-    row = await conn.fetchrow(
-        """SELECT c.party_id, s.party_id AS street_id, s.parent_id AS district_id
-           FROM party c LEFT JOIN party s ON s.party_id = c.parent_id
-           WHERE c.party_id = $1""",
-        community_id,
-    )
-    if row is None:
-        return Place(community_id, None, None)
-    return Place(community_id, row["street_id"], row["district_id"])
-
-
-async def reach_of(conn: asyncpg.Connection, unit_id: UUID) -> UnitReach:
-    row = await conn.fetchrow(
-        """SELECT u.parent_id, u.paired_community_ids,
-                  ARRAY(SELECT DISTINCT c.parent_id FROM party c
-                        WHERE c.party_id = ANY(u.paired_community_ids) AND c.parent_id IS NOT NULL)
-                      AS streets
-           FROM party u WHERE u.party_id = $1""",
-        unit_id,
-    )
-    if row is None:
-        return UnitReach(unit_id, None, frozenset(), frozenset())
-    return UnitReach(
-        unit_id, row["parent_id"], frozenset(row["paired_community_ids"]), frozenset(row["streets"])
-    )
+# --- candidates for the matcher ---------------------------------------------------------
 
 
 async def offered_like(conn: asyncpg.Connection, category: str, kind: str) -> list[asyncpg.Record]:

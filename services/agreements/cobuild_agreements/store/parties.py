@@ -1,69 +1,38 @@
-"""The authoritative `party` table, kept in step with the kit's `party_directory` read model."""
+"""The authoritative `party` table (the use case keeps the kit's `party_directory` in step),
+and where a community or a unit sits, for the matcher."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-from cobuild_contracts import PartyKind, PartyRegistered, PartyUpdated, UnitType
+from cobuild_contracts import PartyKind, UnitType
 from cobuild_kit.errors import NotFound
-from cobuild_kit.parties import apply_party
-from cobuild_kit.service import UnitOfWork
+
+from cobuild_agreements.domain.directory import Party
+from cobuild_agreements.domain.matching import Place, UnitReach
 
 
-@dataclass(frozen=True)
-class Party:
-    party_id: UUID
-    kind: PartyKind
-    name: str
-    parent_id: UUID | None
-    unit_type: UnitType | None
-    code: str | None
-    paired_community_ids: tuple[UUID, ...]
-    active: bool
-    version: int
-
-    @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Party:
-        return cls(
-            party_id=row["party_id"],
-            kind=PartyKind(row["kind"]),
-            name=row["name"],
-            parent_id=row["parent_id"],
-            unit_type=UnitType(row["unit_type"]) if row["unit_type"] else None,
-            code=row["code"],
-            paired_community_ids=tuple(row["paired_community_ids"]),
-            active=row["active"],
-            version=row["version"],
-        )
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "party_id": self.party_id,
-            "kind": self.kind,
-            "name": self.name,
-            "parent_id": self.parent_id,
-            "unit_type": self.unit_type,
-            "code": self.code,
-            "paired_community_ids": list(self.paired_community_ids),
-            "active": self.active,
-            "version": self.version,
-        }
-
-    def public(self) -> dict[str, Any]:
-        out = self.snapshot()
-        out["kind"] = self.kind.value
-        out["unit_type"] = self.unit_type.value if self.unit_type else None
-        return out
+def _party(row: asyncpg.Record) -> Party:
+    return Party(
+        party_id=row["party_id"],
+        kind=PartyKind(row["kind"]),
+        name=row["name"],
+        parent_id=row["parent_id"],
+        unit_type=UnitType(row["unit_type"]) if row["unit_type"] else None,
+        code=row["code"],
+        paired_community_ids=tuple(row["paired_community_ids"]),
+        active=row["active"],
+        version=row["version"],
+    )
 
 
 async def get(conn: asyncpg.Connection, party_id: UUID, *, lock: bool = False) -> Party | None:
     sql = "SELECT * FROM party WHERE party_id = $1" + (" FOR UPDATE" if lock else "")
     row = await conn.fetchrow(sql, party_id)
-    return Party.from_row(row) if row else None
+    return _party(row) if row else None
 
 
 async def require(
@@ -77,7 +46,7 @@ async def require(
 
 async def by_code(conn: asyncpg.Connection, code: str) -> Party | None:
     row = await conn.fetchrow("SELECT * FROM party WHERE code = $1", code)
-    return Party.from_row(row) if row else None
+    return _party(row) if row else None
 
 
 async def lineage(conn: asyncpg.Connection, party_id: UUID) -> list[Party]:
@@ -90,7 +59,7 @@ async def lineage(conn: asyncpg.Connection, party_id: UUID) -> list[Party]:
            ) SELECT * FROM up ORDER BY depth""",
         party_id,
     )
-    return [Party.from_row(r) for r in rows]
+    return [_party(r) for r in rows]
 
 
 async def listing(
@@ -104,7 +73,7 @@ async def listing(
         kind.value if kind else None,
         limit,
     )
-    return [Party.from_row(r) for r in rows]
+    return [_party(r) for r in rows]
 
 
 async def code_taken(conn: asyncpg.Connection, code: str, other_than: UUID | None = None) -> bool:
@@ -116,11 +85,10 @@ async def code_taken(conn: asyncpg.Connection, code: str, other_than: UUID | Non
     return found is not None
 
 
-async def save(uow: UnitOfWork, party: Party, now: datetime) -> PartyRegistered | PartyUpdated:
-    """Insert (version 1) or update a party, mirror it in the directory, emit its snapshot."""
-    first = party.version == 1
-    if first:
-        await uow.conn.execute(
+async def save(conn: asyncpg.Connection, party: Party, now: datetime) -> None:
+    """Insert a party at version 1, or update it to a later version."""
+    if party.version == 1:
+        await conn.execute(
             """INSERT INTO party (party_id, kind, name, parent_id, unit_type, code,
                    paired_community_ids, active, version, created_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)""",
@@ -128,20 +96,13 @@ async def save(uow: UnitOfWork, party: Party, now: datetime) -> PartyRegistered 
             now,
         )
     else:
-        await uow.conn.execute(
+        await conn.execute(
             """UPDATE party SET kind = $2, name = $3, parent_id = $4, unit_type = $5, code = $6,
                    paired_community_ids = $7, active = $8, version = $9, updated_at = $10
                WHERE party_id = $1""",
             *_columns(party),
             now,
         )
-    cls = PartyRegistered if first else PartyUpdated
-    fields = party.snapshot()
-    fields.pop("code")
-    event = cls(**fields, code=party.code)
-    await apply_party(uow.conn, event)
-    await uow.emit(event)
-    return event
 
 
 def _columns(p: Party) -> tuple[Any, ...]:
@@ -155,4 +116,35 @@ def _columns(p: Party) -> tuple[Any, ...]:
         list(p.paired_community_ids),
         p.active,
         p.version,
+    )
+
+
+# --- where parties sit (for the matcher) ------------------------------------------------
+
+
+async def place_of(conn: asyncpg.Connection, community_id: UUID) -> Place:
+    row = await conn.fetchrow(
+        """SELECT c.party_id, s.party_id AS street_id, s.parent_id AS district_id
+           FROM party c LEFT JOIN party s ON s.party_id = c.parent_id
+           WHERE c.party_id = $1""",
+        community_id,
+    )
+    if row is None:
+        return Place(community_id, None, None)
+    return Place(community_id, row["street_id"], row["district_id"])
+
+
+async def reach_of(conn: asyncpg.Connection, unit_id: UUID) -> UnitReach:
+    row = await conn.fetchrow(
+        """SELECT u.parent_id, u.paired_community_ids,
+                  ARRAY(SELECT DISTINCT c.parent_id FROM party c
+                        WHERE c.party_id = ANY(u.paired_community_ids) AND c.parent_id IS NOT NULL)
+                      AS streets
+           FROM party u WHERE u.party_id = $1""",
+        unit_id,
+    )
+    if row is None:
+        return UnitReach(unit_id, None, frozenset(), frozenset())
+    return UnitReach(
+        unit_id, row["parent_id"], frozenset(row["paired_community_ids"]), frozenset(row["streets"])
     )

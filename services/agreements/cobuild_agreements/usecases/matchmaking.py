@@ -1,4 +1,7 @@
-"""Runs the matcher when a need or a resource is published: store the ranking, announce it."""
+"""Runs the matcher when a need or a resource is published: store the ranking, announce it.
+
+The callers run it in the transaction that published the need or offered the resource.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from cobuild_contracts import MatchSuggested
 from cobuild_kit.service import UnitOfWork
 
 from cobuild_agreements.domain import matching
-from cobuild_agreements.store import lists, matches
+from cobuild_agreements.store import lists, matches, parties
 
 
 async def for_need(
@@ -18,9 +21,9 @@ async def for_need(
 ) -> list[matching.Suggestion]:
     conn = uow.conn
     need = lists.need_view(await lists.get_need(conn, need_id))
-    place = await lists.place_of(conn, need.community_id)
+    place = await parties.place_of(conn, need.community_id)
     candidates = [
-        (lists.resource_view(row), await lists.reach_of(conn, row["unit_id"]))
+        (lists.resource_view(row), await parties.reach_of(conn, row["unit_id"]))
         for row in await lists.offered_like(conn, need.category, need.kind)
     ]
     found = matching.resources_for(need, place, candidates, today, top)
@@ -34,9 +37,9 @@ async def for_resource(
 ) -> list[matching.Suggestion]:
     conn = uow.conn
     resource = lists.resource_view(await lists.get_resource(conn, resource_id))
-    reach = await lists.reach_of(conn, resource.unit_id)
+    reach = await parties.reach_of(conn, resource.unit_id)
     candidates = [
-        (lists.need_view(row), await lists.place_of(conn, row["community_id"]))
+        (lists.need_view(row), await parties.place_of(conn, row["community_id"]))
         for row in await lists.published_like(conn, resource.category, resource.kind)
     ]
     found = matching.needs_for(resource, reach, candidates, today, top)

@@ -1,0 +1,129 @@
+"""Who may act or read: each check raises Forbidden (403 with a reason) or NotFound (404).
+
+The checks that need the party tree ask the kit's `authorize`, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+from cobuild_contracts import Role, Visibility
+from cobuild_kit.auth import Actor
+from cobuild_kit.errors import Forbidden
+from cobuild_kit.parties import authorize
+
+from cobuild_agreements.store import parties
+
+
+def acting_side(actor: Actor, community_id: UUID, unit_id: UUID, action: str) -> UUID:
+    """The party of the agreement the actor acts for: only a party's own admin acts for it."""
+    if actor.role is Role.COMMUNITY_ADMIN and actor.party_id == community_id:
+        return community_id
+    if actor.role is Role.UNIT_ADMIN and actor.party_id == unit_id:
+        return unit_id
+    raise Forbidden(
+        f"{actor.role.value} of {actor.party_id} may not {action}: only the admins of "
+        f"community {community_id} or unit {unit_id} may"
+    )
+
+
+async def may_read_pair(
+    conn: asyncpg.Connection, actor: Actor, community_id: UUID, unit_id: UUID, what: str
+) -> None:
+    """Either party's own admins, or supervisors above either party."""
+    try:
+        await authorize(
+            conn,
+            actor,
+            community_id,
+            roles={Role.COMMUNITY_ADMIN},
+            supervisors_may=True,
+            action=f"read {what}",
+        )
+    except Forbidden:
+        await authorize(
+            conn,
+            actor,
+            unit_id,
+            roles={Role.UNIT_ADMIN},
+            supervisors_may=True,
+            action=f"read {what}",
+        )
+
+
+async def may_read_agreements_of(conn: asyncpg.Connection, actor: Actor, party_id: UUID) -> None:
+    await authorize(
+        conn,
+        actor,
+        party_id,
+        roles={Role.COMMUNITY_ADMIN, Role.UNIT_ADMIN},
+        supervisors_may=True,
+        action="read this party's agreements",
+    )
+
+
+# --- needs -----------------------------------------------------------------------------
+
+
+async def may_publish_needs(conn: asyncpg.Connection, actor: Actor, community_id: UUID) -> None:
+    await authorize(conn, actor, community_id, roles={Role.COMMUNITY_ADMIN}, action="publish needs")
+
+
+async def may_read_needs_of(conn: asyncpg.Connection, actor: Actor, community_id: UUID) -> None:
+    """The community's admins and supervisors above it."""
+    await authorize(
+        conn,
+        actor,
+        community_id,
+        roles={Role.COMMUNITY_ADMIN},
+        supervisors_may=True,
+        action="read this community's needs",
+    )
+
+
+async def may_read_need(conn: asyncpg.Connection, actor: Actor, need: asyncpg.Record) -> None:
+    """The community's admins and supervisors; a unit admin when the need is visible to it."""
+    if actor.role is Role.UNIT_ADMIN:
+        if need["visibility"] == Visibility.PUBLIC.value:
+            return
+        unit = await parties.get(conn, actor.party_id)
+        if (
+            need["visibility"] == Visibility.PAIRED_UNITS.value
+            and unit
+            and (need["community_id"] in unit.paired_community_ids)
+        ):
+            return
+        raise Forbidden(f"need {need['need_id']} is not visible to unit {actor.party_id}")
+    await may_read_needs_of(conn, actor, need["community_id"])
+
+
+async def may_claim_needs(conn: asyncpg.Connection, actor: Actor, unit_id: UUID) -> None:
+    await authorize(conn, actor, unit_id, roles={Role.UNIT_ADMIN}, action="claim needs")
+
+
+# --- resources -------------------------------------------------------------------------
+
+
+async def may_offer(conn: asyncpg.Connection, actor: Actor, unit_id: UUID) -> None:
+    await authorize(conn, actor, unit_id, roles={Role.UNIT_ADMIN}, action="offer resources")
+
+
+async def may_read_resources_of(conn: asyncpg.Connection, actor: Actor, unit_id: UUID) -> None:
+    """The unit's admins and supervisors; community admins too (they look for offers)."""
+    if actor.role is Role.COMMUNITY_ADMIN:
+        return
+    await authorize(
+        conn,
+        actor,
+        unit_id,
+        roles={Role.UNIT_ADMIN},
+        supervisors_may=True,
+        action="read this unit's resources",
+    )
+
+
+def may_read_resource_matches(actor: Actor) -> None:
+    """A resource's matches name needs: not for community admins, who see offers only."""
+    if actor.role is Role.COMMUNITY_ADMIN:
+        raise Forbidden("a resource's matches are for its unit and supervisors")

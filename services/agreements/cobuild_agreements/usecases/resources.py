@@ -1,0 +1,164 @@
+"""Resource lists: a unit's admin offers, revises and withdraws what the unit can give.
+
+Offering a resource (or a new version of it) reruns the matcher in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+from cobuild_contracts import ItemKind, PartyKind, ResourceOffered, ResourceWithdrawn, uuid7
+from cobuild_contracts.base import MAX_FEN, MAX_QUANTITY, BusinessDate
+from cobuild_kit.auth import Actor
+from cobuild_kit.errors import Conflict, Invalid
+from cobuild_kit.service import Runtime, UnitOfWork
+from pydantic import BaseModel, ConfigDict, Field
+
+from cobuild_agreements.domain.lists import CATEGORY, ListRules
+from cobuild_agreements.domain.matching import Suggestion
+from cobuild_agreements.store import lists, matches, parties
+from cobuild_agreements.usecases import access, matchmaking
+from cobuild_agreements.usecases.rules import list_rules, now_and_today, settings
+
+
+class ResourceFields(BaseModel):
+    """What a resource says: the body of a revision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(pattern=CATEGORY)
+    kind: ItemKind
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    capacity: int = Field(ge=1, le=MAX_QUANTITY)  # sessions or people; money goes in funds_fen
+    capacity_unit: str = Field(min_length=1, max_length=40)
+    funds_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    available_from: BusinessDate
+    available_until: BusinessDate
+    community_ids: list[UUID] = Field(default_factory=list, max_length=500)  # empty: any
+
+
+class ResourceIn(ResourceFields):
+    unit_id: UUID
+
+
+async def _offer(
+    uow: UnitOfWork,
+    fields: ResourceFields,
+    unit_id: UUID,
+    rules: ListRules,
+    now: datetime,
+    *,
+    resource_id: UUID | None = None,
+    version: int = 1,
+) -> ResourceOffered:
+    """Check the rules, store the version, emit resource.offered (matching is the caller's)."""
+    rules.resource(fields.category, fields.available_from, fields.available_until)
+    for n, cid in enumerate(fields.community_ids):
+        party = await parties.get(uow.conn, cid)
+        if party is None or party.kind is not PartyKind.COMMUNITY:
+            raise Invalid(f"{cid} is not a registered community", field=f"body.community_ids.{n}")
+    event = ResourceOffered(
+        resource_id=resource_id or uuid7(),
+        unit_id=unit_id,
+        version=version,
+        offered_at=now,
+        **fields.model_dump(),
+    )
+    await lists.save_resource(uow.conn, event)
+    await uow.emit(event)
+    return event
+
+
+async def offer(
+    rt: Runtime, actor: Actor, body: ResourceIn
+) -> tuple[asyncpg.Record, list[Suggestion]]:
+    """A new resource (version 1) and the needs it suits."""
+    now, today = now_and_today(rt)
+    async with rt.unit_of_work() as uow:
+        await access.may_offer(uow.conn, actor, body.unit_id)
+        unit = await parties.get(uow.conn, body.unit_id)
+        if unit is None or unit.kind is not PartyKind.UNIT:
+            raise Invalid(f"{body.unit_id} is not a registered unit", field="body.unit_id")
+        fields = ResourceFields.model_validate(body.model_dump(exclude={"unit_id"}))
+        event = await _offer(uow, fields, body.unit_id, list_rules(rt), now)
+        found = await matchmaking.for_resource(
+            uow, event.resource_id, today, now, settings(rt).match_top_n
+        )
+        row = await lists.get_resource(uow.conn, event.resource_id)
+    return row, found
+
+
+async def revise(
+    rt: Runtime, actor: Actor, resource_id: UUID, body: ResourceFields
+) -> tuple[asyncpg.Record, list[Suggestion]]:
+    """A new version (history kept), offered with version + 1."""
+    now, today = now_and_today(rt)
+    async with rt.unit_of_work() as uow:
+        current = await lists.get_resource(uow.conn, resource_id, lock=True)
+        await access.may_offer(uow.conn, actor, current["unit_id"])
+        if current["status"] != "offered":
+            raise Conflict(f"resource {resource_id} is {current['status']}; it cannot be revised")
+        await _offer(
+            uow,
+            body,
+            current["unit_id"],
+            list_rules(rt),
+            now,
+            resource_id=resource_id,
+            version=current["version"] + 1,
+        )
+        found = await matchmaking.for_resource(
+            uow, resource_id, today, now, settings(rt).match_top_n
+        )
+        row = await lists.get_resource(uow.conn, resource_id)
+    return row, found
+
+
+async def withdraw(rt: Runtime, actor: Actor, resource_id: UUID, reason: str) -> asyncpg.Record:
+    now, _ = now_and_today(rt)
+    async with rt.unit_of_work() as uow:
+        current = await lists.get_resource(uow.conn, resource_id, lock=True)
+        await access.may_offer(uow.conn, actor, current["unit_id"])
+        if current["status"] != "offered":
+            raise Conflict(f"resource {resource_id} is {current['status']}; it cannot be withdrawn")
+        event = ResourceWithdrawn(
+            resource_id=resource_id,
+            unit_id=current["unit_id"],
+            version=current["version"],
+            reason=reason,
+            withdrawn_at=now,
+        )
+        await lists.set_resource_status(uow.conn, resource_id, "withdrawn", now)
+        await lists.record_resource_version(
+            uow.conn,
+            resource_id,
+            event.version,
+            event.EVENT_TYPE,
+            event.model_dump(mode="json"),
+            now,
+        )
+        await uow.emit(event)
+        return await lists.get_resource(uow.conn, resource_id)
+
+
+async def show(
+    rt: Runtime, actor: Actor, resource_id: UUID
+) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+    """The resource and every version of it as offered or withdrawn."""
+    async with rt.pool.acquire() as conn:
+        row = await lists.get_resource(conn, resource_id)
+        await access.may_read_resources_of(conn, actor, row["unit_id"])
+        history = await lists.resource_versions(conn, resource_id)
+    return row, history
+
+
+async def matches_of(rt: Runtime, actor: Actor, resource_id: UUID) -> list[asyncpg.Record]:
+    """The latest ranking of needs for the resource, best first."""
+    async with rt.pool.acquire() as conn:
+        row = await lists.get_resource(conn, resource_id)
+        access.may_read_resource_matches(actor)
+        await access.may_read_resources_of(conn, actor, row["unit_id"])
+        return await matches.for_resource(conn, resource_id)
