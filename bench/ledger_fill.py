@@ -2,7 +2,7 @@
 
 Driving 10^6 commitments through the services takes far longer than `make bench` may (the
 pipeline figures measure that path at 10^4 and 10^5). Here the journal is written the way the
-evaluation consumer writes it (`ledger_store.fact_data`), by COPY, cloning the terms of the
+evaluation consumer writes it (`store.ledger.fact_data`), by COPY, cloning the terms of the
 commitments the pipeline steps opened (their agreements, communities, units, deadlines and
 amounts). The rebuild then derives every aggregate from that journal, so the queries afterwards
 read aggregates the service computed itself.
@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 from cobuild_evaluation.domain.ledger import Fulfilled, Opened
-from cobuild_evaluation.ledger_store import fact_data
+from cobuild_evaluation.store.ledger import fact_data
 
 CHUNK = 50_000
 COLUMNS = ("event_id", "commitment_id", "fact", "business_day", "data")

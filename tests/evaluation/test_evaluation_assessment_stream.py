@@ -13,10 +13,11 @@ from uuid import UUID, uuid4
 import pytest
 from cobuild_contracts import Envelope
 from cobuild_contracts.events.evaluation import MemberScored
-from cobuild_evaluation import assessment_run, assessment_store
 from cobuild_evaluation.app import definition
 from cobuild_evaluation.domain.assessment import assess
+from cobuild_evaluation.store import assessments as assessment_store
 from cobuild_evaluation.store import policies
+from cobuild_evaluation.usecases import assessment
 from cobuild_kit.clock import FixedClock
 from cobuild_kit.db import connect
 from cobuild_kit.migrations import migrate
@@ -100,10 +101,10 @@ async def test_streamed_run_equals_pure_assess(pg_server: Any) -> None:
             assert len(outcome.members) > 300 and outcome.units
 
             async with conn.transaction():
-                run = await assessment_run.prepare(conn, YEAR, district, policy)
-                streamed = b"".join([p async for p in assessment_run.canonical_chunks(conn, run)])
+                run = await assessment.prepare(conn, YEAR, district, policy)
+                streamed = b"".join([p async for p in assessment.canonical_chunks(conn, run)])
                 assert streamed == outcome.canonical()
-                assert await assessment_run.digest(conn, run) == outcome.digest()
+                assert await assessment.digest(conn, run) == outcome.digest()
                 assert run.totals == outcome.totals()
 
                 aid = uuid4()
@@ -115,7 +116,7 @@ async def test_streamed_run_equals_pure_assess(pg_server: Any) -> None:
                     district,
                     version,
                 )
-                await assessment_run.store_results(conn, run, aid)
+                await assessment.store_results(conn, run, aid)
                 stored = await conn.fetch(
                     f"SELECT {', '.join(assessment_store.RESULT_COLUMNS)} FROM assessment_results "
                     "WHERE assessment_id = $1 ORDER BY subject_kind, subject_id",
@@ -142,9 +143,9 @@ async def test_member_scored_events_equal_fully_validated_ones(pg_server: Any) -
         policy = policies.load("2026-v1")
         outbox = Outbox("evaluation", FixedClock(NOW))
         async with conn.transaction():
-            run = await assessment_run.prepare(conn, YEAR, district, policy)
-            head = assessment_run.head_of(uuid4(), None, NOW, None)
-            await assessment_run.emit(conn, outbox, run, head, "corr-1")
+            run = await assessment.prepare(conn, YEAR, district, policy)
+            head = assessment.head_of(uuid4(), None, NOW, None)
+            await assessment.emit(conn, outbox, run, head, "corr-1")
             ranked = await conn.fetch(
                 "SELECT member_id, community_id, unit_id, pair, rank_community "
                 "FROM assess_ranked ORDER BY member_id"
@@ -159,7 +160,7 @@ async def test_member_scored_events_equal_fully_validated_ones(pg_server: Any) -
     assert len({r["event_id"] for r in rows}) == len(rows)
     assert len({r["pair"] for r in ranked}) < len(ranked) / 2  # most members copy a template
     for stored, r in zip(rows, ranked, strict=True):
-        want = assessment_run._member_scored(run, head, r["pair"], *_ids(r))
+        want = assessment._member_scored(run, head, r["pair"], *_ids(r))
         env = Envelope.model_validate(stored["envelope"])  # strict, as a producer validates
         assert MemberScored.model_validate(env.payload) == want
         assert env.payload == want.model_dump(mode="json")

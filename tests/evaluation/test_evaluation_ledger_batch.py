@@ -1,6 +1,7 @@
-"""The ledger consumer's many-handlers give the same ledger as the per-event append: the same
-commitment.* events, once through the kit in one batch (runs of one type, set-based SQL) and
-once one by one through `ledger_store.record`, leave identical journal, states and dailies."""
+"""The consumers' many-handlers leave what their reference gives: commitment.* events through
+the kit in one batch (runs of one type, set-based SQL, `record_many`) leave the ledger the
+domain's pure fold gives for the same facts (journal, states, agreements and dailies), and
+the points and signing runs leave what the per-event statements leave."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cobuild_contracts import (
     AgreementOrigin,
     AgreementSigned,
     CommitmentItem,
+    Envelope,
     Event,
     ItemKind,
     encode,
@@ -26,8 +28,22 @@ from cobuild_contracts.events.commitments import (
     CommitmentOverdue,
 )
 from cobuild_contracts.events.points import PointsAwarded, PointsReversed
-from cobuild_evaluation import consumers, ledger_append, ledger_store, members_store
-from cobuild_evaluation.domain.ledger import Cancelled, Fact, FlaggedOverdue, Opened
+from cobuild_evaluation import consumers
+from cobuild_evaluation.domain.ledger import (
+    ALL_SCOPE,
+    MEASURES,
+    Cancelled,
+    CommitmentState,
+    Fact,
+    FlaggedOverdue,
+    Opened,
+    aggregate,
+    fold,
+)
+from cobuild_evaluation.store import ledger as ledger_store
+from cobuild_evaluation.store import members as members_store
+from cobuild_evaluation.store.ledger import STATE_COLS, fact_from
+from cobuild_evaluation.usecases import ledger
 from cobuild_kit.clock import FixedClock, business_date
 from cobuild_kit.consumer import BatchProcessor
 from cobuild_kit.db import create_pool
@@ -127,39 +143,76 @@ async def _database(pg_server: Any, prefix: str) -> asyncpg.Pool:
     return await create_pool(dsn)
 
 
-async def _state(pool: asyncpg.Pool) -> dict[str, list[tuple[Any, ...]]]:
+Ledger = dict[str, Any]
+_MEASURE_COLS = ", ".join(MEASURES)
+
+
+async def _kept(pool: asyncpg.Pool) -> Ledger:
+    """The ledger as the database holds it."""
     async with pool.acquire() as conn:
         journal = await conn.fetch(
             "SELECT event_id, commitment_id, fact, business_day, data FROM ledger_journal ORDER BY id"
         )
-        states = await conn.fetch("SELECT * FROM ledger_commitments ORDER BY commitment_id")
-        daily = await conn.fetch("SELECT * FROM ledger_daily ORDER BY scope_kind, scope_id, day")
+        states = await conn.fetch(f"SELECT {STATE_COLS} FROM ledger_commitments")
+        daily = await conn.fetch(
+            f"SELECT scope_kind, scope_id, day, {_MEASURE_COLS} FROM ledger_daily"
+        )
         agreements = await conn.fetch("SELECT * FROM ledger_agreements ORDER BY agreement_id")
     return {
+        "journal": [
+            (r["event_id"], r["commitment_id"], r["business_day"], fact_from(r["fact"], r["data"]))
+            for r in journal
+        ],
+        "states": {
+            str(r["commitment_id"]): CommitmentState(
+                **{k: str(v) if isinstance(v, UUID) else v for k, v in r.items()}
+            )
+            for r in states
+        },
+        "daily": {
+            (r["scope_kind"], r["scope_id"], r["day"]): tuple(int(r[m]) for m in MEASURES)
+            for r in daily
+        },
         "agreements": [tuple(r) for r in agreements],
-        "journal": [tuple(r) for r in journal],
-        "states": [tuple(r) for r in states],
-        "daily": [tuple(r) for r in daily],
     }
 
 
-async def test_a_batch_and_the_same_events_one_by_one_leave_the_same_ledger(
-    pg_server: Any,
-) -> None:
+def _folded(stream: list[tuple[Envelope, Event]]) -> Ledger:
+    """The ledger the domain's fold gives: each event id's fact once (the journal's key),
+    each commitment's deltas summed per day into its five scopes' rows."""
+    entries: dict[UUID, tuple[UUID, Fact]] = {}
+    for env, event in stream:
+        entries.setdefault(env.event_id, (event.commitment_id, fact_of(event)))  # type: ignore[attr-defined]
+    folded = fold((str(cid), fact) for cid, fact in entries.values())
+    daily: dict[tuple[str, UUID, date], list[int]] = {}
+    for cid, state in folded.states.items():
+        scopes = [("commitment", state.commitment_id), ("agreement", state.agreement_id),
+                  ("unit", state.unit_id), ("community", state.community_id)]  # fmt: skip
+        keys = [(kind, UUID(sid)) for kind, sid in scopes] + [("all", ALL_SCOPE)]
+        for day, sums in aggregate(folded.deltas[cid]).items():
+            for kind, sid in keys:
+                row = daily.setdefault((kind, sid, day), [0] * len(MEASURES))
+                for i, m in enumerate(MEASURES):
+                    row[i] += sums[m]
+    parties = {
+        UUID(s.agreement_id): (UUID(s.community_id), UUID(s.unit_id))
+        for s in folded.states.values()
+    }
+    return {
+        "journal": [(e, cid, f.day, f) for e, (cid, f) in entries.items()],
+        "states": folded.states,
+        "daily": {k: tuple(v) for k, v in daily.items()},
+        "agreements": [(a, *parties[a]) for a in sorted(parties)],
+    }
+
+
+async def test_a_batch_leaves_the_ledger_the_pure_fold_gives(pg_server: Any) -> None:
     clock = FixedClock(at(2026, 11, 1))
     outbox = Outbox("commitments", clock)
-    stream = [(outbox.envelope(e), e) for e in events(World())]
+    stream: list[tuple[Envelope, Event]] = [(outbox.envelope(e), e) for e in events(World())]
     stream.append(stream[3])  # a redelivery within the batch
-    one_by_one, batched = (
-        await _database(pg_server, "evalref"),
-        await _database(pg_server, "evalbatch"),
-    )
+    batched = await _database(pg_server, "evalbatch")
     try:
-        async with one_by_one.acquire() as conn:
-            for env, event in stream:
-                async with conn.transaction():
-                    cid = event.commitment_id  # type: ignore[attr-defined]
-                    await ledger_store.record(conn, env.event_id, cid, fact_of(event))
         processor = BatchProcessor(
             group="evaluation.commitments",
             spec=consumers.commitments,
@@ -170,13 +223,17 @@ async def test_a_batch_and_the_same_events_one_by_one_leave_the_same_ledger(
             for n, (env, _) in enumerate(stream)
         ]
         assert await processor.process(records) is True
-        reference, got = await _state(one_by_one), await _state(batched)
+        got = await _kept(batched)
     finally:
-        await one_by_one.close()
         await batched.close()
+    reference = _folded(stream)
     assert len(reference["journal"]) == len(stream) - 1
     assert len(reference["states"]) == 45
-    assert len(reference["agreements"]) == len({s[1] for s in reference["states"]}) > 1
+    assert (
+        len(reference["agreements"])
+        == len({s.agreement_id for s in reference["states"].values()})
+        > 1
+    )
     assert got == reference
 
 
@@ -347,9 +404,9 @@ async def test_a_drill_down_finds_agreements_known_only_from_their_commitments(
                 for cid in [uuid4()]
             ]  # fmt: skip
             async with conn.transaction():
-                await ledger_append.record_many(conn, opened[:5])
+                await ledger.record_many(conn, opened[:5])
             async with conn.transaction():
-                await ledger_append.record_many(conn, opened[5:])  # agreements already known
+                await ledger.record_many(conn, opened[5:])  # agreements already known
             every, total = await ledger_store.drill_down(conn, "community", community, day)
             assert total == 5 and [k for k, _ in every] == sorted([signed, *unsigned])
             page = ledger_store.Page(limit=2, offset=4)

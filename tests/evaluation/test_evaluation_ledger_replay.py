@@ -8,8 +8,8 @@ import uuid
 from datetime import date, timedelta
 
 from cobuild_evaluation.domain.ledger import Cancelled, Fulfilled, Opened
-from cobuild_evaluation.ledger_replay import Entry, fold, split_whole
-from cobuild_evaluation.ledger_store import fact_data
+from cobuild_evaluation.store.ledger import fact_data
+from cobuild_evaluation.usecases.ledger_rebuild import Entry, fold, split_whole
 
 
 def _journal(n: int, seed: int = 3) -> list[Entry]:

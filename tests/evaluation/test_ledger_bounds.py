@@ -17,9 +17,11 @@ import asyncpg
 import pytest
 from cobuild_contracts.base import MAX_FEN
 from cobuild_contracts.events.commitments import CommitmentOpened
-from cobuild_evaluation import consumers, ledger_append, ledger_replay, ledger_store, ledger_view
-from cobuild_evaluation.ledger_store import ALL_SCOPE
-from cobuild_evaluation.scopes import ScopeKind
+from cobuild_evaluation import consumers
+from cobuild_evaluation.domain.ledger import ALL_SCOPE
+from cobuild_evaluation.store import ledger as ledger_store
+from cobuild_evaluation.usecases import ledger, ledger_rebuild, ledger_view
+from cobuild_evaluation.usecases.scopes import ScopeKind
 from cobuild_kit.db import create_pool
 from cobuild_kit.testing import prepare_database
 from pydantic import ValidationError
@@ -44,10 +46,10 @@ def opened(funds_fen: int) -> CommitmentOpened:
 async def append(pool: asyncpg.Pool, events: list[CommitmentOpened]) -> None:
     for i in range(0, len(events), BATCH):
         async with pool.acquire() as conn, conn.transaction():
-            entries: list[ledger_append.Entry] = [
+            entries: list[ledger.Entry] = [
                 (uuid4(), e.commitment_id, consumers.opened_fact(e)) for e in events[i : i + BATCH]
             ]
-            await ledger_append.record_many(conn, entries)
+            await ledger.record_many(conn, entries)
 
 
 async def all_figures(pool: asyncpg.Pool, as_of: date) -> dict[str, Any]:
@@ -83,7 +85,7 @@ async def test_commitments_at_the_bound_on_one_day_add_up_exactly(pool: asyncpg.
     assert (figs["signed"], figs["signed_fen"]) == (n, n * MAX_FEN)
     # The rebuild's roll-up sums the numeric day rows (ledger_total(numeric)) to the same.
     async with pool.acquire() as conn, conn.transaction():
-        await ledger_replay.rebuild(conn)
+        await ledger_rebuild.rebuild(conn)
     assert await all_figures(pool, DAY) == figs
 
 

@@ -575,7 +575,7 @@ _REBUILT_TABLES = ("ledger_daily", "ledger_commitments", "ledger_agreements")
 async def _fulfilment_rebuild(dsn: str, counts: Counter[str]) -> list[str]:
     """The aggregates as kept equal a rebuild from the journal (rebuilt inside a transaction
     that is rolled back: the check changes nothing)."""
-    from cobuild_evaluation import ledger_replay
+    from cobuild_evaluation.usecases import ledger_rebuild as ledger_replay
 
     read = (
         "SELECT * FROM ledger_daily ORDER BY scope_kind, scope_id, day",

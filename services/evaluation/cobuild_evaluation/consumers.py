@@ -1,4 +1,5 @@
-"""Event consumers: one group per input topic. Thin: translate the event, then store it."""
+"""Event consumers: one group per input topic. Thin: translate the event, then hand it to the
+ledger's use case or the store."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from cobuild_kit.clock import business_date
 from cobuild_kit.consumer import BatchContext, ConsumerSpec, EventContext
 from cobuild_kit.parties import follow_parties
 
-from cobuild_evaluation import ledger_append, members_store
 from cobuild_evaluation.domain.ledger import Cancelled, FlaggedOverdue, Fulfilled, Opened
+from cobuild_evaluation.store import agreements as agreements_store
+from cobuild_evaluation.store import members
+from cobuild_evaluation.usecases import ledger
 
 agreements = follow_parties(
     ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS], prompt=False)
@@ -37,23 +40,11 @@ ALL = [agreements, commitments, points]
 
 
 # Agreement-level facts only: the ledger counts commitments from commitments events.
-_SIGNED = """
-INSERT INTO agreements (agreement_id, community_id, unit_id, street_id, district_id,
-    term_start, term_end, origin, version, signed_on, signed_at)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::date[],
-                     $7::date[], $8::text[], $9::int[], $10::date[], $11::timestamptz[])
-ON CONFLICT (agreement_id) DO UPDATE SET version = EXCLUDED.version,
-    term_start = EXCLUDED.term_start, term_end = EXCLUDED.term_end
-WHERE agreements.version < EXCLUDED.version
-"""
-
-
 @agreements.on_many(AgreementSigned)
 async def on_signed(ctx: BatchContext, items: list[tuple[Envelope, AgreementSigned]]) -> None:
     """A run of signings in one upsert, one row per agreement (a statement cannot touch a row
     twice): the row one-by-one upserts would leave, see `signed_rows`."""
-    rows = signed_rows([e for _, e in items])
-    await ctx.conn.execute(_SIGNED, *(list(c) for c in zip(*rows, strict=True)))
+    await agreements_store.record_signed(ctx.conn, signed_rows([e for _, e in items]))
 
 
 def signed_rows(events: list[AgreementSigned]) -> list[tuple[Any, ...]]:
@@ -81,7 +72,7 @@ def signed_rows(events: list[AgreementSigned]) -> list[tuple[Any, ...]]:
 
 @commitments.on_many(CommitmentOpened)
 async def on_opened(ctx: BatchContext, items: list[tuple[Envelope, CommitmentOpened]]) -> None:
-    await ledger_append.record_many(
+    await ledger.record_many(
         ctx.conn, [(env.event_id, e.commitment_id, opened_fact(e)) for env, e in items]
     )
 
@@ -90,14 +81,14 @@ async def on_opened(ctx: BatchContext, items: list[tuple[Envelope, CommitmentOpe
 async def on_fulfilled(
     ctx: BatchContext, items: list[tuple[Envelope, CommitmentFulfilled]]
 ) -> None:
-    await ledger_append.record_many(
+    await ledger.record_many(
         ctx.conn, [(env.event_id, e.commitment_id, fulfilled_fact(e)) for env, e in items]
     )
 
 
 @commitments.on_many(CommitmentOverdue)
 async def on_overdue(ctx: BatchContext, items: list[tuple[Envelope, CommitmentOverdue]]) -> None:
-    await ledger_append.record_many(
+    await ledger.record_many(
         ctx.conn,
         [
             (env.event_id, e.commitment_id, FlaggedOverdue(day=business_date(e.detected_at)))
@@ -110,7 +101,7 @@ async def on_overdue(ctx: BatchContext, items: list[tuple[Envelope, CommitmentOv
 async def on_cancelled(
     ctx: BatchContext, items: list[tuple[Envelope, CommitmentCancelled]]
 ) -> None:
-    await ledger_append.record_many(
+    await ledger.record_many(
         ctx.conn,
         [
             (env.event_id, e.commitment_id, Cancelled(day=business_date(e.cancelled_at)))
@@ -143,24 +134,24 @@ def fulfilled_fact(e: CommitmentFulfilled) -> Fulfilled:
 
 @points.on(MemberReported)
 async def on_reported(ctx: EventContext, e: MemberReported) -> None:
-    await members_store.reported(
+    await members.reported(
         ctx.conn, e.member_id, e.unit_id, e.community_id, business_date(e.reported_at)
     )
 
 
 @points.on(MemberTransferred)
 async def on_transferred(ctx: EventContext, e: MemberTransferred) -> None:
-    await members_store.transferred(ctx.conn, e.member_id, e.unit_id, e.to_community_id)
+    await members.transferred(ctx.conn, e.member_id, e.unit_id, e.to_community_id)
 
 
 @points.on(MemberLeft)
 async def on_left(ctx: EventContext, e: MemberLeft) -> None:
-    await members_store.left(ctx.conn, e.member_id, business_date(e.left_at))
+    await members.left(ctx.conn, e.member_id, business_date(e.left_at))
 
 
 @points.on_many(PointsAwarded)
 async def on_awarded(ctx: BatchContext, items: list[tuple[Envelope, PointsAwarded]]) -> None:
-    await members_store.add_points_many(
+    await members.add_points_many(
         ctx.conn,
         [
             (e.entry_id, e.member_id, e.year, Decimal(e.points), e.community_id, e.unit_id,
@@ -172,7 +163,7 @@ async def on_awarded(ctx: BatchContext, items: list[tuple[Envelope, PointsAwarde
 
 @points.on_many(PointsReversed)
 async def on_reversed(ctx: BatchContext, items: list[tuple[Envelope, PointsReversed]]) -> None:
-    await members_store.add_points_many(
+    await members.add_points_many(
         ctx.conn,
         [
             (e.entry_id, e.member_id, e.year, -Decimal(e.points), e.community_id, e.unit_id,

@@ -23,12 +23,15 @@ the journal but moves no figure: the first terminal fact wins.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from uuid import UUID
 
 RATE_QUANTUM = Decimal("0.0001")
+ALL_SCOPE = UUID(int=0)  # the id of the scope 'all', the whole ledger
 
 MEASURES: tuple[str, ...] = (
     "signed",
@@ -155,6 +158,38 @@ def apply_fact(state: CommitmentState, fact: Fact) -> tuple[CommitmentState, lis
     if isinstance(fact, Fulfilled):
         return _fulfil(state, fact)
     return _cancel(state, fact)
+
+
+def step(state: CommitmentState | None, fact: Fact) -> tuple[CommitmentState | None, list[Delta]]:
+    """One fact on a commitment known so far as `state` (None: not opened yet). A fact
+    before its open moves nothing; the incremental upkeep refuses one before asking."""
+    if state is None:
+        if not isinstance(fact, Opened):
+            return None, []
+        return open_commitment(fact)
+    return apply_fact(state, fact)
+
+
+@dataclass
+class Folded:
+    """What a run of facts leaves: each opened commitment's state and the deltas its facts
+    caused, in the order commitments were first opened."""
+
+    states: dict[str, CommitmentState] = field(default_factory=dict)
+    deltas: dict[str, list[Delta]] = field(default_factory=dict)
+
+
+def fold(facts: Iterable[tuple[str, Fact]]) -> Folded:
+    """The ledger's one fold: (commitment id, fact) pairs in journal order, through `step`.
+    The rebuild folds the journal with it, and the incremental upkeep must agree (tested)."""
+    out = Folded()
+    for cid, fact in facts:
+        state, moved = step(out.states.get(cid), fact)
+        if state is None:
+            continue
+        out.states[cid] = state
+        out.deltas.setdefault(cid, []).extend(moved)
+    return out
 
 
 def _fulfil(state: CommitmentState, fact: Fulfilled) -> tuple[CommitmentState, list[Delta]]:

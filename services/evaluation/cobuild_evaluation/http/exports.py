@@ -6,20 +6,17 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from cobuild_contracts import Role
 from cobuild_contracts.base import BusinessDate
 from cobuild_kit.clock import business_date
-from cobuild_kit.parties import authorize
 from cobuild_kit.service import ActorDep, RuntimeDep
 from cobuild_kit.sheets import to_csv, to_xlsx
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from cobuild_evaluation import ledger_view
 from cobuild_evaluation.domain.ledger import MEASURES
-from cobuild_evaluation.http.assessments import YearPath, published_results
-from cobuild_evaluation.http.ledger import scope_id
-from cobuild_evaluation.scopes import ScopeKind, authorize_read
+from cobuild_evaluation.http.params import YearPath
+from cobuild_evaluation.usecases import assessment, ledger_view
+from cobuild_evaluation.usecases.scopes import ScopeKind, scope_id
 
 router = APIRouter(tags=["exports"])
 Format = Literal["csv", "xlsx"]
@@ -70,9 +67,7 @@ async def export_ledger(
     """The scope's row, then one row per child scope (the drill-down)."""
     sid = scope_id(scope, id)
     day = as_of or business_date(rt.clock.now())
-    async with rt.pool.acquire() as conn:
-        await authorize_read(conn, actor, scope, sid)
-        v = await ledger_view.view(conn, scope, sid, day)
+    v = await ledger_view.read(rt, actor, scope, sid, day)
     rows = [_ledger_row("scope", v["scope"], v["id"], v["name"], v["figures"])]
     rows += [
         _ledger_row("child", v.get("child_scope", ""), c["id"], c["name"], c["figures"])
@@ -96,11 +91,7 @@ async def export_assessment(
     rt: RuntimeDep,
 ) -> Response:
     """Published results: member ids (names are joined by the points service) and units."""
-    async with rt.pool.acquire() as conn:
-        await authorize(
-            conn, actor, district_id, roles={Role.DISTRICT_ADMIN}, action="export results"
-        )
-        res = await published_results(conn, district_id, year)
+    res = await assessment.published_results(rt, actor, district_id, year, "export results")
     header = [
         "subject_kind",
         "subject_id",

@@ -8,23 +8,15 @@ from uuid import UUID
 from cobuild_contracts import Role
 from cobuild_contracts.base import MAX_OFFSET, BusinessDate
 from cobuild_kit.clock import business_date
-from cobuild_kit.errors import Forbidden, Invalid
+from cobuild_kit.errors import Forbidden
 from cobuild_kit.service import ActorDep, RuntimeDep
 from fastapi import APIRouter, Query
 
-from cobuild_evaluation import ledger_replay, ledger_view
-from cobuild_evaluation.ledger_store import ALL_SCOPE, Page
-from cobuild_evaluation.scopes import ScopeKind, authorize_read
+from cobuild_evaluation.usecases import ledger_rebuild, ledger_view
+from cobuild_evaluation.usecases.ledger_view import Page
+from cobuild_evaluation.usecases.scopes import ScopeKind, scope_id
 
 router = APIRouter(tags=["ledger"])
-
-
-def scope_id(kind: ScopeKind, sid: UUID | None) -> UUID:
-    if kind == ScopeKind.ALL:
-        return ALL_SCOPE
-    if sid is None:
-        raise Invalid(f"an id is required for scope {kind.value}", field="query.id")
-    return sid
 
 
 @router.get("/ledger")
@@ -52,9 +44,7 @@ async def ledger(
     sid = scope_id(scope, id)
     day = as_of or business_date(rt.clock.now())
     page = Page(children_limit, children_offset)
-    async with rt.pool.acquire() as conn:
-        tree = await authorize_read(conn, actor, scope, sid)
-        return await ledger_view.view(conn, scope, sid, day, tree, page)
+    return await ledger_view.read(rt, actor, scope, sid, day, page)
 
 
 @router.post("/ops/ledger/rebuild")
@@ -62,8 +52,4 @@ async def rebuild(actor: ActorDep, rt: RuntimeDep) -> dict[str, int]:
     """Recompute the ledger's aggregates from its journal (answers stay identical)."""
     if actor.role != Role.DISTRICT_ADMIN:
         raise Forbidden(f"role {actor.role.value} may not rebuild the ledger")
-    async with rt.pool.acquire() as conn:
-        async with conn.transaction():
-            counts = await ledger_replay.rebuild(conn)
-        await ledger_replay.tidy(conn)
-        return counts
+    return await ledger_rebuild.rebuild_and_tidy(rt.pool)

@@ -11,18 +11,28 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from cobuild_kit.auth import Actor
+from cobuild_kit.service import Runtime
 
-from cobuild_evaluation import ledger_store
-from cobuild_evaluation.ledger_store import EVERY_CHILD, Page
-from cobuild_evaluation.party_tree import TREES, PartyTree
-from cobuild_evaluation.scopes import CHILD_KIND, ScopeKind, party_children, stored_ids
+from cobuild_evaluation.store import ledger
+from cobuild_evaluation.store.ledger import EVERY_CHILD, Page
+from cobuild_evaluation.store.parties import TREES, PartyTree
+from cobuild_evaluation.usecases.scopes import (
+    CHILD_KIND,
+    ScopeKind,
+    authorize_read,
+    party_children,
+    stored_ids,
+)
+
+__all__ = ["EVERY_CHILD", "Page", "read", "scope_figures", "view"]
 
 
 async def scope_figures(
     conn: asyncpg.Connection, tree: PartyTree, kind: ScopeKind, sid: UUID, as_of: date
 ) -> dict[str, Any]:
     stored_kind, ids = stored_ids(tree, kind, sid)
-    figs = await ledger_store.figures(conn, stored_kind, ids, as_of)
+    figs = await ledger.figures(conn, stored_kind, ids, as_of)
     return figs.as_dict()
 
 
@@ -37,16 +47,16 @@ async def _child_figures(
 ) -> tuple[list[tuple[UUID, dict[str, Any]]], int]:
     """The page of children with their figures, and the number of children in all."""
     if kind in (ScopeKind.COMMUNITY, ScopeKind.UNIT, ScopeKind.AGREEMENT):
-        found, total = await ledger_store.drill_down(conn, kind.value, sid, as_of, page)
+        found, total = await ledger.drill_down(conn, kind.value, sid, as_of, page)
         return [(k, f.as_dict()) for k, f in found], total
     every = party_children(tree, kind, sid)
     end = None if page.limit is None else page.offset + page.limit
     kids = every[page.offset : end]
     if child_kind == ScopeKind.COMMUNITY:
-        by_id = await ledger_store.figures_by_id(conn, "community", kids, as_of)
+        by_id = await ledger.figures_by_id(conn, "community", kids, as_of)
     else:  # districts and streets sum their communities
         groups = {k: stored_ids(tree, child_kind, k)[1] for k in kids}
-        by_id = await ledger_store.figures_by_group(conn, "community", groups, as_of)
+        by_id = await ledger.figures_by_group(conn, "community", groups, as_of)
     return [(k, by_id[k].as_dict()) for k in kids], len(every)
 
 
@@ -78,3 +88,17 @@ async def view(
     shown = page.offset + len(rows)
     out["children_next_offset"] = shown if rows and shown < total else None
     return out
+
+
+async def read(
+    rt: Runtime,
+    actor: Actor,
+    kind: ScopeKind,
+    sid: UUID,
+    as_of: date,
+    page: Page = EVERY_CHILD,
+) -> dict[str, Any]:
+    """`view` for an actor who may read the scope (its parties' admins and supervisors)."""
+    async with rt.pool.acquire() as conn:
+        tree = await authorize_read(conn, actor, kind, sid)
+        return await view(conn, kind, sid, as_of, tree, page)

@@ -134,3 +134,18 @@ async def add_points_many(conn: asyncpg.Connection, rows: list[PointsRow]) -> No
         [k[1] for k in keys],
         *([runs[k][i] for k in keys] for i in range(4)),
     )
+
+
+async def serves_in(
+    conn: asyncpg.Connection, member_id: UUID, community_id: UUID, year: int
+) -> bool:
+    """Reported to the community, or earned points there in the year."""
+    return bool(
+        await conn.fetchval(
+            """SELECT 1 FROM members WHERE member_id = $1 AND community_id = $2
+               UNION SELECT 1 FROM member_points WHERE member_id = $1 AND year = $3 AND community_id = $2""",
+            member_id,
+            community_id,
+            year,
+        )
+    )

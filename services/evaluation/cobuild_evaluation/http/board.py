@@ -1,30 +1,16 @@
-"""The public board (上墙公示): server-rendered HTML, no personal data.
+"""The public board's page (上墙公示): server-rendered HTML, no personal data.
 
 Shows a street's or community's fulfilment rates with an inline SVG bar chart, its signed
 agreements (parties are organisations), the year's honour roll of units, and a link to the
-points service's member honour roll (names stay in points, DESIGN §7)."""
+points service's member honour roll (names stay in points: ARCHITECTURE.md, "Personal
+data")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
-from typing import Any
 
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Board:
-    kind: str  # "street" or "community"
-    name: str
-    as_of: str
-    figures: dict[str, Any]
-    bars: list[tuple[str, str | None]]  # (label, rate or None)
-    agreements: list[Row]
-    year: int | None
-    honour_units: list[Row]
-    member_roll_links: list[tuple[str, str]]  # (community name, url)
+from cobuild_evaluation.usecases.board import Board
 
 
 def percent(rate: str | None) -> str:

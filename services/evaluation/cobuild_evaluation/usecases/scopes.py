@@ -12,10 +12,11 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import Role
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import Forbidden, NotFound
+from cobuild_kit.errors import Forbidden, Invalid, NotFound
 
-from cobuild_evaluation.ledger_store import ALL_SCOPE
-from cobuild_evaluation.party_tree import TREES, PartyTree
+from cobuild_evaluation.domain.ledger import ALL_SCOPE
+from cobuild_evaluation.store import agreements, ledger
+from cobuild_evaluation.store.parties import TREES, PartyTree
 
 READERS = frozenset({Role.COMMUNITY_ADMIN, Role.UNIT_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
 
@@ -38,6 +39,15 @@ CHILD_KIND = {
     ScopeKind.UNIT: ScopeKind.AGREEMENT,
     ScopeKind.AGREEMENT: ScopeKind.COMMITMENT,
 }
+
+
+def scope_id(kind: ScopeKind, sid: UUID | None) -> UUID:
+    """The id a request names, or the fixed id of 'all'."""
+    if kind == ScopeKind.ALL:
+        return ALL_SCOPE
+    if sid is None:
+        raise Invalid(f"an id is required for scope {kind.value}", field="query.id")
+    return sid
 
 
 def stored_ids(tree: PartyTree, kind: ScopeKind, sid: UUID) -> tuple[str, list[UUID]]:
@@ -65,21 +75,14 @@ def party_children(tree: PartyTree, kind: ScopeKind, sid: UUID) -> list[UUID]:
 async def parties_of(conn: asyncpg.Connection, kind: ScopeKind, sid: UUID) -> list[UUID]:
     """The parties whose admins (or supervisors) may read this scope."""
     if kind == ScopeKind.AGREEMENT:
-        row = await conn.fetchrow(
-            """SELECT community_id, unit_id FROM agreements WHERE agreement_id = $1
-               UNION ALL SELECT community_id, unit_id FROM ledger_agreements WHERE agreement_id = $1
-               LIMIT 1""",
-            sid,
-        )
+        parties = await agreements.parties_of_agreement(conn, sid)
     elif kind == ScopeKind.COMMITMENT:
-        row = await conn.fetchrow(
-            "SELECT community_id, unit_id FROM ledger_commitments WHERE commitment_id = $1", sid
-        )
+        parties = await ledger.parties_of_commitment(conn, sid)
     else:
         return [sid]
-    if row is None:
+    if parties is None:
         raise NotFound(f"no {kind.value} {sid}")
-    return [row["community_id"], row["unit_id"]]
+    return list(parties)
 
 
 async def authorize_read(
@@ -107,10 +110,3 @@ async def authorize_read(
             refusal = exc
     assert refusal is not None
     raise refusal
-
-
-async def names(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, str]:
-    rows = await conn.fetch(
-        "SELECT party_id, name FROM party_directory WHERE party_id = ANY($1)", ids
-    )
-    return {r["party_id"]: r["name"] for r in rows}

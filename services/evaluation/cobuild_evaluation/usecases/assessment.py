@@ -1,11 +1,12 @@
-"""A year-end assessment run with bounded memory, in the caller's transaction.
+"""The year-end assessment: preview (dry run), publish, results and rankings.
 
-Members never sit in the process all at once: their inputs are gathered into a temporary
-table, each distinct (points, rating) pair is scored once in Python by the domain's rules,
-the ranks are SQL window functions (competition ranking, as `domain.assessment.rank`), and
-results leave through a server-side cursor in chunks: as canonical JSON lines (digest,
-preview), as stored rows (one INSERT … SELECT) and as member.scored events batch by batch.
-Same inputs give byte-identical results to `domain.assessment.assess` (tested).
+A run has bounded memory, in one transaction: members never sit in the process all at once.
+Their inputs are gathered into a temporary table, each distinct (points, rating) pair is
+scored once in Python by the domain's rules, the ranks are SQL window functions (competition
+ranking, as `domain.assessment.rank`), and results leave through a server-side cursor in
+chunks: as canonical JSON lines (digest, preview), as stored rows (one INSERT … SELECT) and as
+member.scored events batch by batch. Same inputs give byte-identical results to
+`domain.assessment.assess` (tested).
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from cobuild_contracts import Envelope, new_event_id
+from asyncpg.transaction import Transaction
+from cobuild_contracts import Envelope, Role, new_event_id
 from cobuild_contracts.enums import Grade
 from cobuild_contracts.events.evaluation import AssessmentCompleted, MemberScored, UnitScored
+from cobuild_kit.auth import Actor
+from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound
+from cobuild_kit.logging import correlation_id, get_logger
 from cobuild_kit.outbox import Outbox, OutboxRow
+from cobuild_kit.parties import authorize
+from cobuild_kit.service import Runtime
 
-from cobuild_evaluation import assessment_store as store
 from cobuild_evaluation.domain.assessment import (
     Q4,
     MemberScore,
@@ -38,40 +44,12 @@ from cobuild_evaluation.domain.assessment import (
     totals_of,
 )
 from cobuild_evaluation.domain.policy import Policy
+from cobuild_evaluation.store import assessments as store
+from cobuild_evaluation.store import policies
 
+log = get_logger(__name__)
 CHUNK = 5_000  # members per fetch, per JSON piece and per outbox batch
-NO_RATING = Decimal(-1)  # ratings are 0..100: a join key for "unrated"
-
-_MEMBERS = """
-CREATE TEMP TABLE assess_members ON COMMIT DROP AS
-SELECT DISTINCT ON (m.member_id) m.member_id,
-       COALESCE(p.community_id, m.community_id) AS community_id,
-       COALESCE(p.unit_id, m.unit_id) AS unit_id,
-       COALESCE(p.total, 0)::numeric AS points, COALESCE(r.rating, -1) AS rating
-FROM (SELECT member_id, community_id, unit_id FROM members
-      WHERE reported_on <= $2 AND (left_on IS NULL OR left_on > $2)
-      UNION
-      SELECT member_id, community_id, unit_id FROM member_points WHERE year = $1) m
-LEFT JOIN member_points p ON p.member_id = m.member_id AND p.year = $1
-LEFT JOIN (SELECT subject_id, avg(score) AS rating FROM evaluations
-           WHERE subject_kind = 'member' AND evaluator_kind = 'community' AND year = $1
-           GROUP BY subject_id) r ON r.subject_id = m.member_id
-WHERE COALESCE(p.community_id, m.community_id) = ANY($3::uuid[])
-"""
-_SCORES = "CREATE TEMP TABLE assess_scores (pair integer, points numeric, rating numeric, score numeric) ON COMMIT DROP"
-_RANKED = """
-CREATE TEMP TABLE assess_ranked ON COMMIT DROP AS
-SELECT a.member_id, a.community_id, st.street_id, a.unit_id, s.pair, s.score,
-       rank() OVER (PARTITION BY a.community_id ORDER BY s.score DESC) AS rank_community,
-       rank() OVER (PARTITION BY st.street_id ORDER BY s.score DESC) AS rank_street,
-       rank() OVER (ORDER BY s.score DESC) AS rank_district
-FROM assess_members a
-JOIN assess_scores s ON s.points = a.points AND s.rating = a.rating
-JOIN unnest($1::uuid[], $2::uuid[]) AS st(community_id, street_id) ON st.community_id = a.community_id
-"""
-_LINES = """SELECT member_id::text, community_id::text, street_id::text, unit_id::text, pair,
-                   rank_community, rank_street, rank_district
-            FROM assess_ranked ORDER BY member_id"""
+NO_RATING = store.NO_RATING
 
 
 @dataclass(frozen=True)
@@ -89,8 +67,7 @@ class Run:
 async def prepare(conn: asyncpg.Connection, year: int, district_id: UUID, policy: Policy) -> Run:
     """Score and rank the district's year into temporary tables (dropped at commit)."""
     communities = await store.district_communities(conn, district_id)
-    await conn.execute(_MEMBERS, year, date(year, 12, 31), list(communities))
-    distinct = await conn.fetch("SELECT DISTINCT points, rating FROM assess_members")
+    distinct = await store.gather_members(conn, year, communities)
 
     def score_pairs() -> list[MemberScore]:
         return [
@@ -99,19 +76,13 @@ async def prepare(conn: asyncpg.Connection, year: int, district_id: UUID, policy
         ]
 
     pairs = await asyncio.to_thread(score_pairs)
-    await conn.execute(_SCORES)
-    await conn.copy_records_to_table(
-        "assess_scores",
-        records=[
-            (i, r["points"], r["rating"], p.score)
-            for i, (r, p) in enumerate(zip(distinct, pairs, strict=True))
-        ],
-        columns=["pair", "points", "rating", "score"],
-    )
-    await conn.execute(_RANKED, list(communities), list(communities.values()))
-    await conn.execute("ANALYZE assess_ranked")
+    scores = [
+        (i, r["points"], r["rating"], p.score)
+        for i, (r, p) in enumerate(zip(distinct, pairs, strict=True))
+    ]
+    await store.rank(conn, scores, communities)
     grades: dict[str, int] = {}
-    for r in await conn.fetch("SELECT pair, count(*) AS n FROM assess_ranked GROUP BY pair"):
+    for r in await store.members_per_pair(conn):
         g = pairs[r["pair"]].grade.value
         grades[g] = grades.get(g, 0) + r["n"]
     shares = await _pass_shares(conn, pairs, policy)
@@ -124,12 +95,7 @@ async def _pass_shares(
     conn: asyncpg.Connection, pairs: list[MemberScore], policy: Policy
 ) -> dict[str, Decimal]:
     passing = [i for i, p in enumerate(pairs) if p.score >= policy.pass_mark]
-    rows = await conn.fetch(
-        """SELECT unit_id::text AS unit_id, count(*) AS n,
-                  count(*) FILTER (WHERE pair = ANY($1::int[])) AS p
-           FROM assess_ranked GROUP BY unit_id""",
-        passing,
-    )
+    rows = await store.members_per_unit(conn, passing)
     return {
         r["unit_id"]: (Decimal(r["p"]) / Decimal(r["n"])).quantize(Q4, ROUND_HALF_UP) for r in rows
     }
@@ -137,7 +103,7 @@ async def _pass_shares(
 
 async def member_lines(conn: asyncpg.Connection, run: Run) -> AsyncIterator[str]:
     """The members' canonical JSON, in subject order, comma-joined chunk by chunk."""
-    cursor = await conn.cursor(_LINES)
+    cursor = await store.ranked_lines(conn)
     first = True
     while chunk := await cursor.fetch(CHUNK):
         text = ",".join(
@@ -167,26 +133,10 @@ async def digest(conn: asyncpg.Connection, run: Run) -> str:
 
 
 async def store_results(conn: asyncpg.Connection, run: Run, assessment_id: UUID) -> None:
-    await conn.execute(
-        "CREATE TEMP TABLE assess_pairs (pair integer, grade text, components text) ON COMMIT DROP"
-    )
-    await conn.copy_records_to_table(
-        "assess_pairs",
-        records=[(i, p.grade.value, p.components_json) for i, p in enumerate(run.pairs)],
-        columns=["pair", "grade", "components"],
-    )
-    await conn.execute(
-        """INSERT INTO assessment_results (assessment_id, subject_kind, subject_id, community_id,
-               street_id, unit_id, score, grade, components, rank_community, rank_street,
-               rank_district)
-           SELECT $1, 'member', r.member_id, r.community_id, r.street_id, r.unit_id, r.score,
-                  p.grade, p.components::jsonb, r.rank_community, r.rank_street, r.rank_district
-           FROM assess_ranked r JOIN assess_pairs p ON p.pair = r.pair""",
+    await store.store_results(
+        conn,
         assessment_id,
-    )
-    placeholders = ", ".join(f"${i}" for i in range(1, len(store.RESULT_COLUMNS) + 1))
-    await conn.executemany(
-        f"INSERT INTO assessment_results ({', '.join(store.RESULT_COLUMNS)}) VALUES ({placeholders})",
+        [(i, p.grade.value, p.components_json) for i, p in enumerate(run.pairs)],
         store.result_records_of(run.units, "unit", assessment_id),
     )
 
@@ -200,10 +150,7 @@ async def emit(
 ) -> None:
     """member.scored in subject order, then unit.scored, then assessment.completed; each
     batch is built off the event loop and written before the next is read."""
-    cursor = await conn.cursor(
-        """SELECT member_id::text, community_id::text, unit_id::text, pair, rank_community
-           FROM assess_ranked ORDER BY member_id"""
-    )
+    cursor = await store.ranked_scored(conn)
     members = _MemberScoredRows(outbox, run, head, correlation_id)
     # A thread builds chunk k+1 while the database takes chunk k.
     building: asyncio.Task[list[OutboxRow]] | None = None
@@ -369,4 +316,240 @@ def head_of(
         "supersedes": supersedes,
         "completed_at": completed_at,
         "reason": reason,
+    }
+
+
+# --- commands and queries -------------------------------------------------------------
+
+
+def policy_of(version: str) -> Policy:
+    try:
+        return policies.load(version)
+    except policies.PolicyError as exc:
+        raise Invalid(str(exc), field="body.policy_version") from exc
+
+
+def check_year(year: int) -> int:
+    if not 2000 <= year <= 2100:
+        raise Invalid("year must be between 2000 and 2100", field="path.year")
+    return year
+
+
+async def authorize_district(rt: Runtime, actor: Actor, district_id: UUID) -> None:
+    if actor.role != Role.DISTRICT_ADMIN:
+        raise Forbidden(f"role {actor.role.value} may not run assessments")
+    async with rt.pool.acquire() as conn:
+        await authorize(
+            conn,
+            actor,
+            district_id,
+            roles={Role.DISTRICT_ADMIN},
+            action="run this district's assessment",
+        )
+
+
+async def preview(
+    rt: Runtime, year: int, district_id: UUID, policy: Policy
+) -> AsyncIterator[bytes]:
+    """A dry run: exactly the results a publish would store, nothing written; the canonical
+    outcome (sorted keys) with its digest as the last key, in pieces. Its first piece is
+    already made: the scoring ran, and the transaction's end (rollback, release) is owed
+    even if the reader leaves early."""
+    # The scoring lives in temporary tables of one transaction, held while the body streams.
+    conn = await rt.pool.acquire()
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        run = await prepare(conn, year, district_id, policy)
+    except BaseException:
+        await tx.rollback()
+        await rt.pool.release(conn)
+        raise
+    stream = _stream(rt, conn, tx, run)
+    first = await anext(stream)
+    return _chain(first, stream)
+
+
+async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for piece in rest:
+        yield piece
+
+
+async def _stream(
+    rt: Runtime, conn: asyncpg.Connection, tx: Transaction, run: Run
+) -> AsyncIterator[bytes]:
+    h = hashlib.sha256()
+    last = b""
+    try:
+        async for piece in canonical_chunks(conn, run):
+            h.update(piece)
+            if last:
+                yield last
+            last = piece
+        # The canonical text ends with "}": the digest goes in as its last key.
+        yield last[:-1] + f',"digest":"{h.hexdigest()}"}}'.encode()
+    finally:
+        await tx.rollback()  # nothing a preview did is kept
+        await rt.pool.release(conn)
+
+
+async def _refuse_while_lagging(rt: Runtime) -> None:
+    lag = await rt.lag()
+    behind = {g: per for g, per in lag.items() if any(v > 0 for v in per.values())}
+    if behind:
+        raise Conflict(f"inputs not caught up (consumer lag {behind}): publish refused, try again")
+
+
+@dataclass(frozen=True)
+class Published:
+    assessment_id: UUID
+    digest: str
+    supersedes: UUID | None
+    totals: dict[str, Any]
+
+
+async def publish(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    year: int,
+    district_id: UUID,
+    policy: Policy,
+    reason: str | None,
+) -> Published:
+    """Freeze the year: store the results and emit member.scored, unit.scored and
+    assessment.completed. A second publish needs a new policy version and a reason."""
+    await _refuse_while_lagging(rt)
+    async with rt.unit_of_work() as uow:
+        conn = uow.conn
+        await store.lock_district_year(conn, district_id, year)
+        supersedes = await _check_republication(conn, district_id, year, policy.version, reason)
+        run = await prepare(conn, year, district_id, policy)
+        digest_ = await digest(conn, run)
+        assessment_id = new_event_id()
+        now = rt.clock.now()
+        await store.add(
+            conn,
+            assessment_id=assessment_id,
+            district_id=district_id,
+            year=year,
+            policy_version=policy.version,
+            digest=digest_,
+            totals=run.totals,
+            supersedes=supersedes,
+            reason=reason,
+            published_by=actor.subject,
+            published_at=now,
+        )
+        await store_results(conn, run, assessment_id)
+        head = head_of(assessment_id, supersedes, now, reason if supersedes else None)
+        await emit(conn, rt.outbox, run, head, correlation_id.get())
+    log.info(
+        "assessment.published",
+        assessment_id=str(assessment_id),
+        year=year,
+        policy=policy.version,
+        supersedes=str(supersedes) if supersedes else None,
+        **actor.log_fields(),
+    )
+    return Published(assessment_id, digest_, supersedes, run.totals)
+
+
+async def _check_republication(
+    conn: asyncpg.Connection, district_id: UUID, year: int, version: str, reason: str | None
+) -> UUID | None:
+    rows = await store.published(conn, district_id, year)
+    current = next((r for r in rows if r["current"]), None)
+    if current is None:
+        return None
+    if version in {r["policy_version"] for r in rows}:
+        raise Conflict(
+            f"{year} is already published under policy {current['policy_version']}: "
+            "a re-publication needs a new policy version and a reason"
+        )
+    if reason is None:
+        raise Invalid("a re-publication needs a reason", field="body.reason")
+    superseded: UUID = current["assessment_id"]
+    return superseded
+
+
+async def _current(conn: asyncpg.Connection, district_id: UUID, year: int) -> asyncpg.Record:
+    row = await store.current(conn, district_id, year)
+    if row is None:
+        raise NotFound(f"no published assessment for {year} in district {district_id}")
+    return row
+
+
+def result_dict(r: asyncpg.Record) -> dict[str, Any]:
+    ranks = {
+        k: r[f"rank_{k}"] for k in ("community", "street", "district") if r[f"rank_{k}"] is not None
+    }
+    return {
+        "subject_id": str(r["subject_id"]),
+        "community_id": str(r["community_id"]) if r["community_id"] else None,
+        "street_id": str(r["street_id"]) if r["street_id"] else None,
+        "unit_id": str(r["unit_id"]) if r["unit_id"] else None,
+        "score": format(r["score"], "f"),
+        "grade": r["grade"],
+        "components": r["components"],
+        "ranks": ranks,
+    }
+
+
+async def published_results(
+    rt: Runtime, actor: Actor, district_id: UUID, year: int, action: str
+) -> dict[str, Any]:
+    """The published (current) assessment of a district's year, with every result; for its
+    district admins (`action` names what they do with it)."""
+    async with rt.pool.acquire() as conn:
+        await authorize(conn, actor, district_id, roles={Role.DISTRICT_ADMIN}, action=action)
+        head = await _current(conn, district_id, year)
+        rows = await store.results(conn, head["assessment_id"])
+    return {
+        "assessment_id": str(head["assessment_id"]),
+        "year": year,
+        "policy_version": head["policy_version"],
+        "digest": head["digest"],
+        "supersedes_assessment_id": str(head["supersedes"]) if head["supersedes"] else None,
+        "reason": head["reason"],
+        "totals": head["totals"],
+        "members": [result_dict(r) for r in rows if r["subject_kind"] == "member"],
+        "units": [result_dict(r) for r in rows if r["subject_kind"] == "unit"],
+    }
+
+
+async def rankings(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    year: int,
+    district_id: UUID,
+    scope: str,
+    sid: UUID | None,
+    subject: str,
+) -> dict[str, Any]:
+    """Ranked results within a community, a street or the district (member ids only)."""
+    if scope != "district" and sid is None:
+        raise Invalid(f"an id is required for scope {scope}", field="query.id")
+    if subject == "unit" and scope != "district":
+        raise Invalid("units are ranked within the district", field="query.scope")
+    target = sid if sid is not None else district_id
+    async with rt.pool.acquire() as conn:
+        await authorize(
+            conn,
+            actor,
+            target,
+            roles={Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN},
+            supervisors_may=True,
+            action="read these rankings",
+        )
+        head = await _current(conn, district_id, year)
+        rows = await store.ranking(conn, head["assessment_id"], subject, scope, sid)
+    return {
+        "assessment_id": str(head["assessment_id"]),
+        "scope": scope,
+        "id": str(target),
+        "subject": subject,
+        "ranking": [{"rank": r[f"rank_{scope}"], **result_dict(r)} for r in rows],
     }

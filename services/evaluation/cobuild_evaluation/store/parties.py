@@ -1,4 +1,5 @@
-"""The parties directory held in memory for ledger reads: who is above whom, names, children.
+"""The parties directory (party_directory, kept by the kit's parties consumer): held in memory
+for ledger reads (who is above whom, names, children), and read a party at a time.
 
 The directory is small (districts, streets, communities, units) and changes rarely; a trigger
 counts its changes (migration 0002), so a request pays one cheap read to know its copy is
@@ -151,3 +152,24 @@ async def load(conn: asyncpg.Connection) -> PartyTree:
 
 
 TREES = PartyTrees()
+
+
+async def names(conn: asyncpg.Connection, ids: list[UUID]) -> dict[UUID, str]:
+    rows = await conn.fetch(
+        "SELECT party_id, name FROM party_directory WHERE party_id = ANY($1)", ids
+    )
+    return {r["party_id"]: r["name"] for r in rows}
+
+
+async def place(conn: asyncpg.Connection, party_id: UUID, kind: str) -> asyncpg.Record | None:
+    """A party of this kind: its id, name and parent."""
+    return await conn.fetchrow(
+        "SELECT party_id, name, parent_id FROM party_directory WHERE party_id = $1 AND kind = $2",
+        party_id,
+        kind,
+    )
+
+
+async def parent_of(conn: asyncpg.Connection, party_id: UUID) -> UUID | None:
+    row = await conn.fetchrow("SELECT parent_id FROM party_directory WHERE party_id = $1", party_id)
+    return None if row is None else row["parent_id"]

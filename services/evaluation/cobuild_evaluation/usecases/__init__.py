@@ -1,0 +1,1 @@
+"""The application layer: load → ask the domain → save → emit, one module per family."""

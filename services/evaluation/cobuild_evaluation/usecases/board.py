@@ -1,0 +1,122 @@
+"""The public board (上墙公示) of a street or a community: what its page shows, no personal
+data. Its rates and drill-down, its signed agreements (parties are organisations), the
+latest published year's honour roll of units, and links to the points service's member
+honour rolls (names stay in points: ARCHITECTURE.md, "Personal data")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from cobuild_kit.clock import business_date
+from cobuild_kit.errors import NotFound
+from cobuild_kit.service import Runtime
+
+from cobuild_evaluation.store import agreements, assessments, parties, policies
+from cobuild_evaluation.usecases import ledger_view
+from cobuild_evaluation.usecases.scopes import ScopeKind
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Board:
+    kind: str  # "street" or "community"
+    name: str
+    as_of: str
+    figures: dict[str, Any]
+    bars: list[tuple[str, str | None]]  # (label, rate or None)
+    agreements: list[Row]
+    year: int | None
+    honour_units: list[Row]
+    member_roll_links: list[tuple[str, str]]  # (community name, url)
+
+
+async def board(rt: Runtime, kind: ScopeKind, sid: UUID, year: int | None) -> Board:
+    """The board of a street or a community as of today; the honour roll of `year` (default:
+    this year) or the latest published year before it."""
+    today = business_date(rt.clock.now())
+    async with rt.pool.acquire() as conn:
+        place = await parties.place(conn, sid, kind.value)
+        if place is None:
+            raise NotFound(f"no {kind.value} {sid}")
+        view = await ledger_view.view(conn, kind, sid, today)
+        if kind == ScopeKind.STREET:
+            communities = [UUID(c["id"]) for c in view["children"]]
+            district_id = place["parent_id"]
+            bars = [
+                (c["name"] or c["id"][:8], c["figures"]["fulfilment_rate"])
+                for c in view["children"]
+            ]
+        else:
+            communities = [sid]
+            district_id = await parties.parent_of(conn, place["parent_id"])
+            bars = [(c["id"][:8], c["figures"]["fulfilment_rate"]) for c in view["children"]]
+        shown_year, honour, member_roll = await _honour_units(
+            conn, district_id, year or today.year, communities
+        )
+        label = await parties.names(conn, communities)
+        signed = await _agreements(conn, communities)
+    base = rt.settings.points_public_url.rstrip("/")  # type: ignore[attr-defined]
+    links = (
+        [(label.get(c, str(c)), f"{base}/public/communities/{c}/honour-roll") for c in communities]
+        if member_roll or shown_year is None
+        else []
+    )
+    return Board(
+        kind=kind.value,
+        name=place["name"],
+        as_of=today.isoformat(),
+        figures=view["figures"],
+        bars=[("合计 Total", view["figures"]["fulfilment_rate"]), *bars],
+        agreements=signed,
+        year=shown_year,
+        honour_units=honour,
+        member_roll_links=links,
+    )
+
+
+async def _agreements(conn: asyncpg.Connection, communities: list[UUID]) -> list[Row]:
+    rows = await agreements.signed_with(conn, communities)
+    label = await parties.names(
+        conn, [r["community_id"] for r in rows] + [r["unit_id"] for r in rows]
+    )
+    return [
+        {
+            "agreement_id": str(r["agreement_id"]),
+            "community": label.get(r["community_id"], ""),
+            "unit": label.get(r["unit_id"], ""),
+            "commitments": r["n"],
+            "term": f"{r['term_start']} – {r['term_end']}",
+        }
+        for r in rows
+    ]
+
+
+async def _honour_units(
+    conn: asyncpg.Connection, district_id: UUID | None, year: int, communities: list[UUID]
+) -> tuple[int | None, list[Row], bool]:
+    """Units graded into the policy's honour roll in the latest published year ≤ `year`
+    that have agreements with these communities."""
+    head = await assessments.latest_current(conn, district_id, year)
+    if head is None:
+        return None, [], False
+    policy = policies.load(head["policy_version"])
+    rows = await assessments.honour_units(
+        conn,
+        head["assessment_id"],
+        sorted(g.value for g in policy.unit_honour_grades),
+        communities,
+    )
+    label = await parties.names(conn, [r["subject_id"] for r in rows])
+    units = [
+        {
+            "name": label.get(r["subject_id"], str(r["subject_id"])),
+            "score": format(r["score"], "f"),
+            "grade": r["grade"],
+        }
+        for r in rows
+    ]
+    return head["year"], units, policy.member_honour_roll

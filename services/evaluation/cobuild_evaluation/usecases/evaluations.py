@@ -1,0 +1,293 @@
+"""Evaluations: resident one-time codes, experts and their assignments, community ratings of
+members, and each subject's aggregates. Every evaluation is stored with its subject's bucket
+moved and evaluation.submitted emitted, in one transaction (`submit`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from cobuild_contracts import Role
+from cobuild_contracts.enums import EvaluatorKind, SubjectKind
+from cobuild_contracts.events.evaluation import EvaluationSubmitted
+from cobuild_contracts.ids import new_event_id
+from cobuild_kit.auth import Actor
+from cobuild_kit.clock import business_date
+from cobuild_kit.errors import CobuildError, Conflict, Forbidden, Invalid, NotFound
+from cobuild_kit.parties import authorize
+from cobuild_kit.service import Runtime, UnitOfWork
+
+from cobuild_evaluation.domain.evaluation import (
+    Aggregate,
+    aggregate,
+    bucket,
+    code_hash,
+    expert_score,
+    new_code,
+)
+from cobuild_evaluation.store import evaluations, experts, ledger, members, resident_codes
+from cobuild_evaluation.usecases.scopes import ScopeKind, authorize_read, parties_of
+
+
+class Gone(CobuildError):
+    """A code that was already used or has expired: it will never work again (410 at the
+    HTTP edge, `http.evaluations`)."""
+
+    code = "gone"
+
+
+async def submit(
+    uow: UnitOfWork,
+    *,
+    subject_kind: SubjectKind,
+    subject_id: UUID,
+    evaluator_kind: EvaluatorKind,
+    evaluator: str | None,
+    at: datetime,
+    rating: int | None = None,
+    score: Decimal | None = None,
+    criteria: dict[str, int] | None = None,
+    comment: str = "",
+    year: int | None = None,
+) -> EvaluationSubmitted:
+    """Store one evaluation, move its subject's aggregate and emit evaluation.submitted."""
+    day = business_date(at)
+    event = EvaluationSubmitted(
+        evaluation_id=new_event_id(),
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        evaluator_kind=evaluator_kind,
+        rating=rating,
+        score=score,
+        criteria=criteria or {},
+        comment=comment,
+        business_date=day,
+        submitted_at=at,
+    )
+    await evaluations.add(uow.conn, event, evaluator, year or day.year)
+    value = Decimal(rating) if rating is not None else score
+    await evaluations.add_to_bucket(
+        uow.conn,
+        subject_kind.value,
+        subject_id,
+        evaluator_kind.value,
+        bucket(rating, score),
+        value,
+    )
+    await uow.emit(event)
+    return event
+
+
+# --- resident codes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Codes:
+    codes: list[str]
+    expires_at: datetime
+
+
+async def issue_codes(
+    rt: Runtime, actor: Actor, commitment_id: UUID, count: int, ttl: timedelta
+) -> Codes:
+    """The beneficiary's admin hands out one-time codes for a fulfilled commitment."""
+    now = rt.clock.now()
+    expires = now + ttl
+    async with rt.unit_of_work() as uow:
+        row = await ledger.standing(uow.conn, commitment_id)
+        if row is None:
+            raise NotFound(f"no commitment {commitment_id}")
+        await authorize(
+            uow.conn,
+            actor,
+            row["beneficiary_party_id"],
+            roles={Role.COMMUNITY_ADMIN, Role.UNIT_ADMIN},
+            action="issue resident codes",
+        )
+        if row["fulfilled_on"] is None or row["cancelled_on"] is not None:
+            state = "cancelled" if row["cancelled_on"] is not None else "open"
+            raise Conflict(f"commitment is {state}: residents evaluate fulfilled commitments only")
+        codes = [new_code() for _ in range(count)]
+        await resident_codes.issue(
+            uow.conn, [code_hash(c) for c in codes], commitment_id, actor.subject, now, expires
+        )
+    return Codes(codes, expires)
+
+
+async def redeem(rt: Runtime, code: str, rating: int, comment: str) -> EvaluationSubmitted:
+    """A resident's 1–5 rating with a one-time code. A code works once."""
+    now = rt.clock.now()
+    hashed = code_hash(code)
+    async with rt.unit_of_work() as uow:
+        row = await resident_codes.lock(uow.conn, hashed)
+        if row is None:
+            raise NotFound("unknown code")
+        if row["used_at"] is not None:
+            raise Gone("this code has already been used")
+        if row["expires_at"] <= now:
+            raise Gone("this code has expired")
+        await resident_codes.use(uow.conn, hashed, now)
+        return await submit(
+            uow,
+            subject_kind=SubjectKind.COMMITMENT,
+            subject_id=row["commitment_id"],
+            evaluator_kind=EvaluatorKind.RESIDENT,
+            evaluator=None,
+            at=now,
+            rating=rating,
+            comment=comment,
+        )
+
+
+# --- experts ---------------------------------------------------------------------------
+
+
+def district_admin(actor: Actor, action: str) -> None:
+    if actor.role != Role.DISTRICT_ADMIN:
+        raise Forbidden(f"role {actor.role.value} may not {action}")
+
+
+async def add_expert(rt: Runtime, actor: Actor, expert_id: UUID, name: str, field: str) -> None:
+    district_admin(actor, "manage the expert directory")
+    async with rt.unit_of_work() as uow:
+        added = await experts.add(uow.conn, expert_id, name, field, rt.clock.now())
+    if not added:
+        raise Conflict(f"expert {expert_id} already exists", field="body.expert_id")
+
+
+async def expert_directory(rt: Runtime, actor: Actor) -> list[asyncpg.Record]:
+    district_admin(actor, "read the expert directory")
+    async with rt.pool.acquire() as conn:
+        return await experts.directory(conn)
+
+
+async def assign(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    assignment_id: UUID,
+    expert_id: UUID,
+    subject_kind: str,
+    subject_id: UUID,
+    criteria: list[str],
+) -> None:
+    """A district admin assigns an expert to a commitment or an agreement in its district."""
+    district_admin(actor, "assign experts")
+    if len(set(criteria)) != len(criteria):
+        raise Invalid("duplicate criterion", field="body.criteria")
+    async with rt.unit_of_work() as uow:
+        await _supervises(uow.conn, actor, ScopeKind(subject_kind), subject_id)
+        if not await experts.exists(uow.conn, expert_id):
+            raise Invalid(f"no expert {expert_id} in the directory", field="body.expert_id")
+        assigned = await experts.assign(
+            uow.conn,
+            assignment_id=assignment_id,
+            expert_id=expert_id,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            criteria=criteria,
+            assigned_by=actor.subject,
+            at=rt.clock.now(),
+        )
+    if not assigned:
+        raise Conflict("the expert is already assigned to this subject")
+
+
+async def _supervises(conn: asyncpg.Connection, actor: Actor, kind: ScopeKind, sid: UUID) -> None:
+    parties = await parties_of(conn, kind, sid)
+    await authorize(
+        conn, actor, parties[0], roles=set(), supervisors_may=True, action="assign experts here"
+    )
+
+
+async def expert_evaluates(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    subject_kind: str,
+    subject_id: UUID,
+    criteria: dict[str, int],
+    comment: str,
+) -> EvaluationSubmitted:
+    """An assigned expert scores 0–100 against the assignment's named criteria, once."""
+    if actor.role != Role.EXPERT:
+        raise Forbidden(f"role {actor.role.value} may not give expert evaluations")
+    now = rt.clock.now()
+    async with rt.unit_of_work() as uow:
+        row = await experts.lock_assignment(uow.conn, actor.party_id, subject_kind, subject_id)
+        if row is None:
+            raise Forbidden(
+                f"expert {actor.party_id} is not assigned to {subject_kind} {subject_id}"
+            )
+        if row["evaluated_at"] is not None:
+            raise Conflict("already evaluated under this assignment")
+        if set(criteria) != set(row["criteria"]):
+            raise Invalid(
+                f"criteria must be exactly: {', '.join(sorted(row['criteria']))}",
+                field="body.criteria",
+            )
+        await experts.mark_evaluated(uow.conn, row["assignment_id"], now)
+        return await submit(
+            uow,
+            subject_kind=SubjectKind(subject_kind),
+            subject_id=subject_id,
+            evaluator_kind=EvaluatorKind.EXPERT,
+            evaluator=actor.subject,
+            at=now,
+            score=expert_score(criteria),
+            criteria=dict(sorted(criteria.items())),
+            comment=comment,
+        )
+
+
+# --- communities rate their members ----------------------------------------------------
+
+
+async def rate_member(
+    rt: Runtime, actor: Actor, *, member_id: UUID, year: int, score: Decimal, comment: str
+) -> EvaluationSubmitted:
+    """A community admin rates a member's service in its community for a year (once)."""
+    if actor.role != Role.COMMUNITY_ADMIN:
+        raise Forbidden(f"role {actor.role.value} may not rate members")
+    async with rt.unit_of_work() as uow:
+        if not await members.serves_in(uow.conn, member_id, actor.party_id, year):
+            raise Forbidden(f"member {member_id} does not serve in community {actor.party_id}")
+        try:
+            return await submit(
+                uow,
+                subject_kind=SubjectKind.MEMBER,
+                subject_id=member_id,
+                evaluator_kind=EvaluatorKind.COMMUNITY,
+                evaluator=str(actor.party_id),
+                at=rt.clock.now(),
+                score=score,
+                comment=comment,
+                year=year,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(f"member already rated by this community for {year}") from exc
+
+
+async def aggregates(
+    rt: Runtime, actor: Actor, subject_kind: SubjectKind, subject_id: UUID
+) -> dict[str, Any]:
+    """Count, mean and distribution per evaluator kind for one subject."""
+    async with rt.pool.acquire() as conn:
+        if subject_kind in (SubjectKind.COMMITMENT, SubjectKind.AGREEMENT):
+            await authorize_read(conn, actor, ScopeKind(subject_kind.value), subject_id)
+        elif actor.role not in (Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN):
+            raise Forbidden(f"role {actor.role.value} may not read these evaluations")
+        rows = await evaluations.buckets(conn, subject_kind.value, subject_id)
+    out: dict[str, Aggregate] = {}
+    for kind in EvaluatorKind:
+        mine = [
+            (r["bucket"], int(r["n"]), Decimal(r["total"]))
+            for r in rows
+            if r["evaluator_kind"] == kind.value
+        ]
+        out[kind.value] = aggregate(mine)
+    return {k: v.as_dict() for k, v in out.items()}
