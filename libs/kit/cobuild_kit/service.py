@@ -29,6 +29,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from cobuild_kit import heap, metrics
+from cobuild_kit.api import truthful_openapi
 from cobuild_kit.auth import Actor, JwtVerifier, TokenVerifier
 from cobuild_kit.bounded_head import bounded_head
 from cobuild_kit.clock import Clock, clock_from_setting
@@ -426,6 +427,7 @@ def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> F
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    truthful_openapi(app)
     keys = PgKeyStore(lambda: runtime.pool)
     app.add_middleware(IdempotencyMiddleware, store=lambda: keys, subject_of=subject_of(runtime))
     app.add_middleware(
