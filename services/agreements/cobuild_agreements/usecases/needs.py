@@ -23,9 +23,9 @@ from cobuild_agreements.usecases import access, matchmaking
 from cobuild_agreements.usecases.rules import list_rules, now_and_today, settings
 
 
+# What a need says: the body of a revision, and one row of an import. (No docstring: it
+# would change the OpenAPI schema.)
 class NeedFields(BaseModel):
-    """What a need says: the body of a revision, and one row of an import."""
-
     model_config = ConfigDict(extra="forbid")
 
     category: str = Field(pattern=CATEGORY)
@@ -44,9 +44,8 @@ class NeedIn(NeedFields):
     community_id: UUID
 
 
+# Withdrawing a need or a resource gives a reason.
 class WithdrawIn(BaseModel):
-    """Withdrawing a need or a resource gives a reason."""
-
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500)

@@ -23,9 +23,8 @@ from cobuild_agreements.usecases import access, matchmaking
 from cobuild_agreements.usecases.rules import list_rules, now_and_today, settings
 
 
+# What a resource says: the body of a revision.
 class ResourceFields(BaseModel):
-    """What a resource says: the body of a revision."""
-
     model_config = ConfigDict(extra="forbid")
 
     category: str = Field(pattern=CATEGORY)
