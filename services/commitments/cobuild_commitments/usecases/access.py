@@ -68,7 +68,8 @@ async def visible_parties(conn: asyncpg.Connection, actor: Actor) -> list[UUID]:
 
 @contextmanager
 def domain_rules() -> Iterator[None]:
-    """Domain refusals as HTTP errors: illegal transition 409, broken rule 422."""
+    """The domain's refusals as the kit's: illegal transition Conflict (409 at the HTTP edge),
+    broken rule Invalid (422), an assigned member confirming Forbidden (403)."""
     try:
         yield
     except IllegalTransition as exc:
