@@ -1,11 +1,15 @@
-"""Rules a need or a resource must keep beyond its shape: the taxonomy and the calendar."""
+"""Rules a need or a resource must keep beyond its shape (the taxonomy and the calendar), and
+when a unit may claim a need directly."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
-from cobuild_kit.errors import Invalid
+from cobuild_contracts import Visibility
+from cobuild_kit.errors import Conflict, Forbidden, Invalid
 
 CATEGORY = r"^[a-z][a-z0-9_]{1,39}$"  # the shape of a category code, in lists and drafts alike
 
@@ -44,4 +48,24 @@ class ListRules:
             )
 
 
-__all__ = ["CATEGORY", "ListRules"]
+def check_claimable(
+    need_id: UUID, status: str, visibility: str, community_id: UUID, paired: Collection[UUID]
+) -> None:
+    """Only a published need is claimed, and only by a unit that may see it."""
+    if status != "published":
+        raise Conflict(f"need {need_id} is {status}; only a published need is claimed")
+    if visibility == Visibility.PRIVATE.value:
+        raise Forbidden(f"need {need_id} is private to its community; it cannot be claimed")
+    if visibility == Visibility.PAIRED_UNITS.value and community_id not in paired:
+        raise Forbidden(f"need {need_id} is open to the community's paired units only")
+
+
+def claim_deadline(asked: date | None, wanted_by: date, today: date) -> date:
+    """The claimed commitment's deadline: the one asked for, else the need's wanted-by date."""
+    deadline = asked or wanted_by
+    if deadline < today:
+        raise Invalid(f"deadline {deadline} is before today ({today})", field="body.deadline")
+    return deadline
+
+
+__all__ = ["CATEGORY", "ListRules", "check_claimable", "claim_deadline"]

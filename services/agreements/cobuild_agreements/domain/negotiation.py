@@ -77,6 +77,13 @@ class Negotiation:
             raise Forbidden("only the community or the unit of an agreement may propose it")
         return cls(community_id, unit_id, AgreementState.NEGOTIATING, 1, proposed_by)
 
+    @classmethod
+    def claimed(cls, community_id: UUID, unit_id: UUID) -> Negotiation:
+        """A direct claim: version 1, put forward and signed at once by the claiming unit."""
+        return cls(
+            community_id, unit_id, AgreementState.SIGNED, 1, unit_id, 1, frozenset({unit_id})
+        )
+
     def _party(self, by: UUID) -> None:
         if by not in self.parties:
             raise Forbidden(f"party {by} is not a party to this agreement")

@@ -8,23 +8,22 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
 from cobuild_contracts import (
     AgreementOrigin,
     CommitmentItem,
     ItemKind,
     NeedClaimed,
     PartyKind,
-    Visibility,
     uuid7,
 )
 from cobuild_contracts.base import BusinessDate
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import Conflict, Forbidden, Invalid
+from cobuild_kit.errors import Invalid
 from cobuild_kit.service import Runtime
 from pydantic import BaseModel, ConfigDict, Field
 
-from cobuild_agreements.domain.negotiation import AgreementState, Negotiation, Round
+from cobuild_agreements.domain.lists import check_claimable, claim_deadline
+from cobuild_agreements.domain.negotiation import Negotiation, Round
 from cobuild_agreements.store import agreements, lists, parties
 from cobuild_agreements.usecases.access import may_claim_needs
 from cobuild_agreements.usecases.agreements import AgreementView, view
@@ -41,13 +40,6 @@ class ClaimIn(BaseModel):
     deadline: BusinessDate | None = None  # default: the need's wanted-by date
 
 
-def _claimable(need: asyncpg.Record, paired: tuple[UUID, ...]) -> None:
-    if need["visibility"] == Visibility.PRIVATE.value:
-        raise Forbidden(f"need {need['need_id']} is private to its community; it cannot be claimed")
-    if need["visibility"] == Visibility.PAIRED_UNITS.value and need["community_id"] not in paired:
-        raise Forbidden(f"need {need['need_id']} is open to the community's paired units only")
-
-
 async def claim(rt: Runtime, actor: Actor, need_id: UUID, body: ClaimIn) -> AgreementView:
     """A unit claims a published need: a one-commitment agreement, signed at once."""
     now, today = now_and_today(rt)
@@ -58,13 +50,11 @@ async def claim(rt: Runtime, actor: Actor, need_id: UUID, body: ClaimIn) -> Agre
         unit = await parties.get(conn, body.unit_id)
         if unit is None or unit.kind is not PartyKind.UNIT:
             raise Invalid(f"{body.unit_id} is not a registered unit", field="body.unit_id")
-        if need["status"] != "published":
-            raise Conflict(f"need {need_id} is {need['status']}; only a published need is claimed")
-        _claimable(need, unit.paired_community_ids)
-        deadline = body.deadline or need["wanted_by"]
-        if deadline < today:
-            raise Invalid(f"deadline {deadline} is before today ({today})", field="body.deadline")
         community_id = need["community_id"]
+        check_claimable(
+            need_id, need["status"], need["visibility"], community_id, unit.paired_community_ids
+        )
+        deadline = claim_deadline(body.deadline, need["wanted_by"], today)
         item = CommitmentItem(
             commitment_id=uuid7(),
             title=need["title"],
@@ -82,15 +72,7 @@ async def claim(rt: Runtime, actor: Actor, need_id: UUID, body: ClaimIn) -> Agre
             need_id=need_id,
         )
         agreement_id = uuid7()
-        n = Negotiation(
-            community_id,
-            body.unit_id,
-            AgreementState.SIGNED,
-            1,
-            body.unit_id,
-            1,
-            frozenset({body.unit_id}),
-        )
+        n = Negotiation.claimed(community_id, body.unit_id)
         street_id, district_id = await ancestry(conn, community_id)
         await agreements.create(
             conn,
