@@ -6,8 +6,9 @@ from datetime import date
 from uuid import UUID, uuid4
 
 import pytest
-from cobuild_agreements.domain.directory import check_parent, may_register
+from cobuild_agreements.domain.directory import check_parent, may_register, may_register_some
 from cobuild_agreements.domain.drafts import DraftItem, DraftRules, carry_ids, diff
+from cobuild_agreements.domain.lists import check_claimable, claim_deadline
 from cobuild_agreements.domain.matching import (
     NeedView,
     Place,
@@ -201,3 +202,41 @@ def test_directory_rules() -> None:
         may_register(street_admin, PartyKind.STREET, None, [district])
     with pytest.raises(Forbidden):
         may_register(street_admin, PartyKind.UNIT, None, [district])
+
+
+def test_awaiting_names_the_missing_signatures_of_a_draft_only() -> None:
+    n = Negotiation.open(C, U, U)
+    assert n.awaiting == {C, U}
+    n, _ = n.sign(U, 1)
+    assert n.awaiting == {C}
+    n, _ = n.sign(C, 1)
+    assert n.awaiting == frozenset()
+
+
+def test_a_claim_is_signed_at_once_by_the_unit() -> None:
+    n = Negotiation.claimed(C, U)
+    assert (n.state, n.version, n.proposed_by, n.signed_version) == (AgreementState.SIGNED, 1, U, 1)
+    assert n.signers == {U} and n.awaiting == frozenset()
+
+
+def test_claim_rules() -> None:
+    need = uuid4()
+    check_claimable(need, "published", "public", C, ())
+    check_claimable(need, "published", "paired_units", C, (C,))
+    with pytest.raises(Conflict, match="claimed; only a published need"):
+        check_claimable(need, "claimed", "public", C, (C,))
+    with pytest.raises(Forbidden, match="private"):
+        check_claimable(need, "published", "private", C, (C,))
+    with pytest.raises(Forbidden, match="paired units only"):
+        check_claimable(need, "published", "paired_units", C, ())
+    assert claim_deadline(None, date(2025, 4, 1), TODAY) == date(2025, 4, 1)
+    assert claim_deadline(date(2025, 3, 2), date(2025, 4, 1), TODAY) == date(2025, 3, 2)
+    with pytest.raises(Invalid) as refused:
+        claim_deadline(None, date(2025, 2, 1), TODAY)
+    assert refused.value.field == "body.deadline"
+
+
+def test_only_registrars_import_parties() -> None:
+    may_register_some(Actor("s", Role.STREET_ADMIN, C))
+    with pytest.raises(Forbidden, match="may not register parties"):
+        may_register_some(Actor("u", Role.UNIT_ADMIN, U))
