@@ -24,7 +24,7 @@ class UnitType(StrEnum):
 class ItemKind(StrEnum):
     """Kinds of need, resource and commitment item.
 
-    Micro-wishes are not here: they belong to the points service (``wish.*``, DESIGN §7).
+    Micro-wishes are not here: they belong to the points service (``wish.*``).
     """
 
     TASK = "task"
@@ -57,6 +57,8 @@ class Role(StrEnum):
     UNIT_ADMIN = "unit_admin"
     MEMBER = "member"
     EXPERT = "expert"
+    # Runs the system, not the loop: replays, rewinds, rebuilds, metrics (ARCHITECTURE.md).
+    OPERATOR = "operator"
 
 
 class Grade(StrEnum):
