@@ -39,46 +39,6 @@ async def left(conn: asyncpg.Connection, member_id: UUID, day: date) -> None:
     await conn.execute("UPDATE members SET left_on = $2 WHERE member_id = $1", member_id, day)
 
 
-async def add_points(
-    conn: asyncpg.Connection,
-    *,
-    entry_id: UUID,
-    member_id: UUID,
-    year: int,
-    points: Decimal,
-    community_id: UUID,
-    unit_id: UUID,
-    day: date,
-) -> None:
-    """Append one entry (unique on its id) and move the member-year total with it."""
-    fresh = await conn.fetchval(
-        """INSERT INTO points_entries (entry_id, member_id, year, points, community_id, unit_id, business_day)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1""",
-        entry_id,
-        member_id,
-        year,
-        points,
-        community_id,
-        unit_id,
-        day,
-    )
-    if fresh is None:
-        return
-    # The community/unit of the latest award is where the year's points were earned.
-    await conn.execute(
-        """INSERT INTO member_points (member_id, year, total, community_id, unit_id)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (member_id, year) DO UPDATE SET total = member_points.total + $3,
-               community_id = CASE WHEN $3 > 0 THEN $4 ELSE member_points.community_id END,
-               unit_id = CASE WHEN $3 > 0 THEN $5 ELSE member_points.unit_id END""",
-        member_id,
-        year,
-        points,
-        community_id,
-        unit_id,
-    )
-
-
 # (entry_id, member_id, year, points, community_id, unit_id, business_day), in event order.
 PointsRow = tuple[UUID, UUID, int, Decimal, UUID, UUID, date]
 
@@ -89,7 +49,8 @@ SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::numeric[], $5::uuid[
 ON CONFLICT DO NOTHING RETURNING entry_id
 """
 # Existing member-years move by the run's sum (community/unit: those of the run's latest
-# positive entry, if any); new ones start from it. As `add_points` entry by entry.
+# positive entry, if any); new ones start from it. As if entry by entry: the community/unit of
+# the latest award is where the year's points were earned.
 _TOTALS = """
 WITH run AS (
     SELECT * FROM unnest($1::uuid[], $2::int[], $3::numeric[], $4::uuid[], $5::uuid[],
@@ -108,7 +69,8 @@ WHERE NOT EXISTS (SELECT 1 FROM moved m WHERE m.member_id = run.member_id AND m.
 
 
 async def add_points_many(conn: asyncpg.Connection, rows: list[PointsRow]) -> None:
-    """`add_points` for each row in order: one statement for the entries, one for the totals."""
+    """Append each entry once (unique on its id) and move its member-year total with it, in
+    order: one statement for the entries, one for the totals."""
     if not rows:
         return
     fresh = {
