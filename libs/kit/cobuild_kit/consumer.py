@@ -10,7 +10,10 @@ makes effects happen once. For each batch:
 - a handler that raises is counted (persistently); after `max_attempts` the message goes to the
   DLQ. Until then, the rest of its partition in this batch is held back (to keep per-key order),
   the batch commits what succeeded and rewinds, so the failed message is retried;
-- a database outage rolls back the whole batch, which is retried after a pause.
+- a database outage rolls back the whole batch, which is retried after a pause;
+- a dead letter too large to send whole goes to the DLQ truncated (`dlq.truncated`), its whole
+  value into `dead_letters`; a DLQ send that fails otherwise (the broker away) settles nothing:
+  the batch is rewound and redelivered after a pause, and the inbox absorbs what was applied.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 from cobuild_contracts import EVENT_TYPES, ContractError, Envelope, Event, decode
 from cobuild_contracts.topics import dlq
 from faststream import AckPolicy
@@ -51,6 +55,23 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+
+
+# A dead letter is the original record plus the dlq.* headers, so one near the producer's
+# max_request_size (cobuild_kit.kafka.MAX_REQUEST_BYTES), or over it (a producer that bypassed
+# the kit's limit; Tansu enforces none), cannot go to the DLQ whole. It goes truncated instead:
+# the first DLQ_KEPT_BYTES of its value, its key and original headers up to DLQ_KEPT_HEADER_BYTES
+# each, and `dlq.truncated=true`, `dlq.original_size`, `dlq.truncated_reason`. The original
+# stays on its topic at `dlq.original_topic|partition|offset`, and the consumer's
+# `dead_letters` row keeps the whole value (`original_value`).
+DLQ_KEPT_BYTES = 65_536
+DLQ_KEPT_HEADER_BYTES = 1_024
+_TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError)
+
+
+class DeadLetterUnsent(Exception):
+    """A dead letter the DLQ did not take (the broker away, or a truncated copy refused):
+    nothing of the batch may be settled, or the message would be lost."""
 
 
 @dataclass
@@ -179,6 +200,7 @@ class BatchProcessor:
         self.spec = spec
         self.deps = deps
         self.max_attempts = max_attempts
+        self._unsent = 0  # consecutive batches rewound because a dead letter was not sent
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -190,7 +212,32 @@ class BatchProcessor:
 
     async def process(self, records: Sequence[Any]) -> bool:
         """True when every record is settled (applied, skipped or dead-lettered): ack.
-        False when something must be retried: rewind."""
+        False when something must be retried: rewind.
+
+        A dead letter that could not be sent rolls back the batch's transaction (if it was in
+        one) and rewinds the batch after a pause that doubles up to 8 s while it lasts: its
+        offsets are never settled, so the message is tried again and nothing behind it is
+        skipped. What an earlier batch applied, the inbox makes a no-op on redelivery."""
+        try:
+            settled = await self._process(records)
+        except DeadLetterUnsent as exc:
+            self._unsent += 1
+            pause = min(0.5 * 2 ** (self._unsent - 1), 8.0)
+            metrics.DEAD_LETTERS_UNSENT.labels(self.group).inc()
+            log.error(
+                "consumer.dead_letter_unsent",
+                consumer=self.group,
+                error=str(exc),
+                cause=repr(exc.__cause__),
+                rewinds=self._unsent,
+                pause_s=pause,
+            )
+            await asyncio.sleep(pause)
+            return False
+        self._unsent = 0
+        return settled
+
+    async def _process(self, records: Sequence[Any]) -> bool:
         items: list[_Item[Any]] = []
         for record in records:
             item = await self._decode(record)
@@ -377,20 +424,44 @@ class BatchProcessor:
     async def _dead_letter(
         self, rec: Any, error: str, env: Envelope | None, conn: asyncpg.Connection | None
     ) -> None:
+        """Send the record to its DLQ topic, whole, or truncated if the DLQ cannot take it
+        whole; then record it in `dead_letters`. Raises `DeadLetterUnsent` if it was not sent."""
+        value: bytes = rec.value or b""
+        where = {
+            "dlq.error": error[:2000],
+            "dlq.consumer_group": self.group,
+            "dlq.original_topic": rec.topic,
+            "dlq.original_partition": str(rec.partition),
+            "dlq.original_offset": str(rec.offset),
+        }
         original = from_headers(rec.headers)
-        headers = to_headers(
-            {
-                **original,
-                "dlq.error": error[:2000],
-                "dlq.consumer_group": self.group,
-                "dlq.original_topic": rec.topic,
-                "dlq.original_partition": str(rec.partition),
-                "dlq.original_offset": str(rec.offset),
+        truncated = False
+        try:
+            await self._send_dead_letter(rec, value, rec.key, {**original, **where})
+        except _TOO_LARGE as exc:
+            truncated = True
+            kept = {k: v for k, v in original.items() if len(v) <= DLQ_KEPT_HEADER_BYTES}
+            key = rec.key[:DLQ_KEPT_HEADER_BYTES] if rec.key is not None else None
+            marks = {
+                "dlq.truncated": "true",
+                "dlq.original_size": str(len(value)),
+                "dlq.truncated_reason": f"{type(exc).__name__}: {exc}"[:500],
             }
-        )
-        await (
-            await self.producer.send(dlq(rec.topic), value=rec.value, key=rec.key, headers=headers)
-        )
+            log.warning(
+                "consumer.dead_letter_truncated",
+                consumer=self.group,
+                topic=rec.topic,
+                partition=rec.partition,
+                offset=rec.offset,
+                size=len(value),
+                kept=min(len(value), DLQ_KEPT_BYTES),
+            )
+            try:
+                await self._send_dead_letter(
+                    rec, value[:DLQ_KEPT_BYTES], key, {**kept, **where, **marks}
+                )
+            except _TOO_LARGE as again:
+                raise DeadLetterUnsent(f"{rec.topic}/{rec.partition}/{rec.offset}") from again
         metrics.DEAD_LETTERED.labels(self.group, rec.topic).inc()
         log.error(
             "consumer.dead_lettered",
@@ -399,9 +470,11 @@ class BatchProcessor:
             partition=rec.partition,
             offset=rec.offset,
             error=error,
+            truncated=truncated,
         )
-        sql = """INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, event_type, error)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+        sql = """INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, event_type,
+                                           error, original_size, original_value)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"""
         args = (
             self.group,
             rec.topic,
@@ -410,12 +483,30 @@ class BatchProcessor:
             env.event_id if env else None,
             env.event_type if env else None,
             error,
+            len(value),
+            value if truncated else None,  # the DLQ holds all of any other
         )
         if conn is not None:
             await conn.execute(sql, *args)
         else:
             async with self.pool.acquire() as own:
                 await own.execute(sql, *args)
+
+    async def _send_dead_letter(
+        self, rec: Any, value: bytes, key: bytes | None, headers: dict[str, str]
+    ) -> None:
+        """One send to `<topic>.dlq`, delivered. The producer's or the broker's "too large"
+        passes through (the caller truncates); any other failure is `DeadLetterUnsent`."""
+        try:
+            await (
+                await self.producer.send(
+                    dlq(rec.topic), value=value, key=key, headers=to_headers(headers)
+                )
+            )
+        except _TOO_LARGE:
+            raise
+        except Exception as exc:
+            raise DeadLetterUnsent(f"{rec.topic}/{rec.partition}/{rec.offset}") from exc
 
 
 def _runs(items: list[_Item[Any]]) -> list[list[_Item[Any]]]:

@@ -14,6 +14,11 @@ FAILED = Counter(
 DEAD_LETTERED = Counter(
     "cobuild_events_dead_lettered_total", "Events sent to a DLQ", ["consumer", "topic"]
 )
+DEAD_LETTERS_UNSENT = Counter(
+    "cobuild_dead_letters_unsent",
+    "Batches rewound because a dead letter could not be sent (the DLQ unreachable)",
+    ["consumer"],
+)
 OUTBOX_BACKLOG = Gauge("cobuild_outbox_backlog", "Outbox rows not yet published")
 OUTBOX_PUBLISHED = Counter("cobuild_outbox_published_total", "Outbox rows published")
 OUTBOX_PARKED = Gauge(

@@ -6,6 +6,12 @@ Several consumer groups may dead-letter the same message: it is re-driven once. 
 failure left the event claimed in that group's inbox, so the claim is released first (only
 where the group's dead_letters table records it), or the redriven event would be skipped.
 What was re-driven is recorded in var/dlq-redriven.json so it is not re-driven twice.
+
+A message is any bytes: it is read for its event id and type only if it is a JSON object, and
+a body that is not (bad JSON, nested too deep to parse) is listed as unreadable with its size
+and first characters, and re-driven byte for byte all the same. An entry the consumer had to
+truncate (`dlq.truncated`: too large for the DLQ) is listed as such and never re-driven: the
+original is still on its topic at `dlq.original_topic|partition|offset`.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
@@ -74,12 +81,43 @@ class DeadLetter:
             self.header("dlq.original_offset") or "?",
         )
 
-    def _body(self) -> dict[str, Any]:
+    @cached_property
+    def _parsed(self) -> dict[str, Any] | None:
+        """The body as a JSON object, or None: not JSON, not an object, or nested deeper than
+        the parser goes (json raises RecursionError past about 1,000 levels, at once)."""
+        value = self.value or b""
+        if value.lstrip()[:1] != b"{":
+            return None
         try:
-            body = json.loads(self.value or b"")
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
+            body = json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+        return body if isinstance(body, dict) else None
+
+    def _body(self) -> dict[str, Any]:
+        return self._parsed or {}
+
+    @property
+    def size(self) -> int:
+        return len(self.value or b"")
+
+    @property
+    def truncated(self) -> bool:
+        return self.header("dlq.truncated") == "true"
+
+    @property
+    def body_summary(self) -> str:
+        """How `dlq list` shows the body: its size, and for one that is not a JSON object,
+        that it is unreadable and how it begins (never the whole of it)."""
+        if self.truncated:
+            whole = self.header("dlq.original_size") or "?"
+            return f"truncated: {self.size:,} of {_grouped(whole)} bytes"
+        if self._parsed is not None:
+            return f"{self.size:,} bytes"
+        head = (self.value or b"")[:PREVIEW_BYTES].decode(errors="replace")
+        head = "".join(c if c.isprintable() else "\ufffd" for c in head)
+        more = "…" if self.size > PREVIEW_BYTES else ""
+        return f"unreadable, {self.size:,} bytes: {head}{more}"
 
     @property
     def event_id(self) -> str | None:
@@ -93,8 +131,15 @@ class DeadLetter:
         return [(k, v) for k, v in self.headers if not k.startswith("dlq.")]
 
 
+PREVIEW_BYTES = 40
+
+
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _grouped(number: str) -> str:
+    return f"{int(number):,}" if number.isdigit() else number
 
 
 async def read_dead_letters(
@@ -261,11 +306,16 @@ def list_command(
     """Every dead-lettered message: where it came from, which group gave up, and why."""
     stack = Stack(var_dir)
     letters = asyncio.run(read_dead_letters(stack.bootstrap, _dlq_topics(topic)))
-    done = load_state(var_dir)
+    console.print(letters_table(letters, load_state(var_dir), limit))
+
+
+def letters_table(letters: list[DeadLetter], done: dict[str, Any], limit: int = 50) -> Table:
+    """The newest `limit` dead letters, one row each."""
     table = Table(title=f"Dead letters ({len(letters)})")
     for column in ("entry", "original", "group", "event type", "event id"):
         table.add_column(column, no_wrap=True)
     table.add_column("error", overflow="fold")
+    table.add_column("body", overflow="fold")
     table.add_column("re-driven")
     for d in letters[-limit:]:
         table.add_row(
@@ -275,9 +325,10 @@ def list_command(
             escape(d.event_type or "-"),
             escape(d.event_id or "-"),
             escape(d.header("dlq.error") or "-"),
+            escape(d.body_summary),
             "yes" if d.redriven(done) else "",
         )
-    console.print(table)
+    return table
 
 
 @app.command("redrive")
@@ -308,6 +359,15 @@ def redrive_command(
         letters = [d for d in letters if f"{d.dlq_topic}/{d.partition}/{d.offset}" == entry]
     if not letters:
         raise StackError("no dead-lettered message matches")
+    partial = [d for d in letters if d.truncated]
+    letters = [d for d in letters if not d.truncated]
+    for d in partial:
+        console.print(
+            f"not re-driving {escape(d.entry)}: a truncated copy; the original is at "
+            + escape("/".join(d.origin))
+        )
+    if not letters:
+        raise StackError("only truncated copies match: re-drive the originals from their topic")
     state = load_state(var_dir)
     fresh = letters if force else [d for d in letters if not d.redriven(state)]
     if not fresh:
