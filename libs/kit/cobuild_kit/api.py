@@ -76,6 +76,7 @@ _MEANING = {
     403: "the actor may not do this for that party; the message says why",
     404: "no such thing, or it lies outside the actor's subtree",
     409: "the current state forbids it; the message names the state",
+    410: "it existed, and will never work again (a spent or expired code)",
     413: "the request, or the event it would cause, is too large",
     422: "bad input; `field` names it",
     429: "too many attempts; wait and retry (Retry-After)",

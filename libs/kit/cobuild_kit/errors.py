@@ -45,6 +45,12 @@ class Conflict(CobuildError):
     code = "conflict"
 
 
+class Gone(CobuildError):
+    """What existed and will never work again: a spent or expired one-time code."""
+
+    code = "gone"
+
+
 class Unavailable(CobuildError):
     """A dependency (the broker, the database) cannot answer now: 503, the client retries."""
 

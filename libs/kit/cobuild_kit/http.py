@@ -22,6 +22,7 @@ from cobuild_kit.errors import (
     CobuildError,
     Conflict,
     Forbidden,
+    Gone,
     Invalid,
     NotFound,
     TooLarge,
@@ -70,6 +71,7 @@ HTTP_STATUS: dict[type[CobuildError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
     TooManyRequests: 429,
     Unavailable: 503,
 }

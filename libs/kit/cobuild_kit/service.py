@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic
 
 import asyncpg
 import uvicorn
@@ -27,6 +27,7 @@ from fastapi_offline import FastAPIOffline
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from typing_extensions import TypeVar
 
 from cobuild_kit import heap, metrics
 from cobuild_kit.api import truthful_openapi
@@ -55,13 +56,18 @@ from cobuild_kit.relay import OutboxRelay
 from cobuild_kit.settings import ServiceSettings
 
 log = get_logger(__name__)
-Worker = Callable[["Runtime"], Awaitable[None]]
+Worker = Callable[["Runtime[Any]"], Awaitable[None]]
+
+
+# A service's own settings class: `Runtime[PointsSettings]` types `rt.settings` with no cast.
+# Bare `Runtime` means `Runtime[ServiceSettings]`, for code that needs only the kit's settings.
+S = TypeVar("S", bound=ServiceSettings, default=ServiceSettings)
 
 
 @dataclass
-class ServiceDefinition:
+class ServiceDefinition(Generic[S]):
     name: str
-    settings: ServiceSettings
+    settings: S
     migrations_package: str | None
     routers: list[APIRouter] = field(default_factory=list)
     consumers: list[ConsumerSpec] = field(default_factory=list)
@@ -92,12 +98,12 @@ class UnitOfWork:
         return await self._outbox.add(self.conn, event, correlation_id=correlation_id.get())
 
 
-class Runtime:
+class Runtime(Generic[S]):
     """Everything a running service holds. Pool and producer exist once the lifespan started."""
 
-    def __init__(self, definition: ServiceDefinition) -> None:
+    def __init__(self, definition: ServiceDefinition[S]) -> None:
         self.definition = definition
-        self.settings = definition.settings
+        self.settings: S = definition.settings
         self.name = definition.name
         self.clock: Clock = definition.clock or clock_from_setting(self.settings.clock)
         self.verifier: TokenVerifier = definition.verifier or _verifier(self.settings)
@@ -397,7 +403,10 @@ def subject_of(rt: Runtime) -> Callable[[str | None], str | None]:
     return subject
 
 
+# A service declares its own once, typed by its settings class, e.g. in its settings module:
+# `RuntimeDep = Annotated[Runtime[PointsSettings], Depends(get_runtime)]`.
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
 ActorDep = Annotated[Actor, Depends(current_actor)]
 PublicRateLimit = rate_limit("public", lambda s: s.public_rate_limit_per_minute)
 

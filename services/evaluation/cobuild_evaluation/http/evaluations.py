@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 
 from cobuild_contracts.base import Year
 from cobuild_contracts.enums import SubjectKind
-from cobuild_kit.http import HTTP_STATUS
 from cobuild_kit.logging import get_logger
 from cobuild_kit.rate_limits import rate_limit
 from cobuild_kit.service import ActorDep, PublicRateLimit, RuntimeDep
@@ -20,8 +19,6 @@ from cobuild_evaluation.usecases import evaluations
 
 router = APIRouter(tags=["evaluations"])
 log = get_logger(__name__)
-# The kit's table has no kind for "never again"; a spent or expired code stays a 410.
-HTTP_STATUS[evaluations.Gone] = 410
 
 
 # --- resident codes -------------------------------------------------------------------

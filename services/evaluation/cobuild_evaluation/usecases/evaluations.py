@@ -17,7 +17,7 @@ from cobuild_contracts.events.evaluation import EvaluationSubmitted
 from cobuild_contracts.ids import new_event_id
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
-from cobuild_kit.errors import CobuildError, Conflict, Forbidden, Invalid, NotFound
+from cobuild_kit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import Runtime, UnitOfWork
 
@@ -31,13 +31,6 @@ from cobuild_evaluation.domain.evaluation import (
 )
 from cobuild_evaluation.store import evaluations, experts, ledger, members, resident_codes
 from cobuild_evaluation.usecases.scopes import ScopeKind, authorize_read, parties_of
-
-
-class Gone(CobuildError):
-    """A code that was already used or has expired: it will never work again (410 at the
-    HTTP edge, `http.evaluations`)."""
-
-    code = "gone"
 
 
 async def submit(
