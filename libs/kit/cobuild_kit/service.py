@@ -23,6 +23,7 @@ from cobuild_contracts import Envelope, Event, Role
 from cobuild_contracts.registry import events_on
 from cobuild_contracts.topics import ALL_TOPICS
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
@@ -382,7 +383,19 @@ def _runtime_of(request: Request) -> Runtime:
     return rt
 
 
-async def current_actor(request: Request) -> Actor:
+# Declared so that the OpenAPI documents name the scheme on every operation that takes a
+# token (and generated clients send it); the header is read below, for the kit's refusals.
+_BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="CobuildToken",
+    description="a Cobuild access token (EdDSA JWT naming sub, role, party_id)",
+)
+
+
+async def current_actor(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Actor:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         raise Unauthorized("missing bearer token", field="header.Authorization")
