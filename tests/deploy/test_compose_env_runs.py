@@ -109,7 +109,7 @@ async def test_agreements_runs_with_the_compose_environment(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=3) as client:
             ready = await _wait_ready(client, proc, log_path, timeout_s=60)
-            assert ready["checks"] == {"database": "ok", "broker": "ok"}
+            assert ready["checks"] == {"database": "ok", "outbox": "ok", "broker": "ok"}
             assert (await client.get("/healthz")).status_code == 200
             lag = await client.get("/ops/lag")
             assert lag.status_code == 200 and lag.json()["outbox_backlog"] == 0
