@@ -442,6 +442,9 @@ def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> F
     # District intranets have no internet: /docs and /redoc take their scripts from the
     # fastapi-offline package, not from a CDN.
     app = FastAPIOffline(
+        # Operation ids are the handlers' names ("claim", "list_commitments"), so a generated
+        # client reads as the API does; FastAPI's default appends the path and method.
+        generate_unique_id_function=lambda route: route.name,
         title=f"Cobuild {definition.name}",
         version=definition.version,
         description=definition.description,
