@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from cobuild_contracts import Envelope, Event, Role
 from cobuild_contracts.registry import events_on
 from cobuild_contracts.topics import ALL_TOPICS
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from faststream import FastStream
@@ -424,6 +426,13 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 PublicRateLimit = rate_limit("public", lambda s: s.public_rate_limit_per_minute)
 
 
+def operation_id(route: APIRoute) -> str:
+    """The router's first tag and the handler's name ("needs_show", "commitments_claim"), so a
+    generated client reads as the API does; FastAPI's default appends the path and method."""
+    words = [*(str(t) for t in route.tags[:1]), route.name]
+    return re.sub(r"\W+", "_", "_".join(words)).strip("_").lower()
+
+
 def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> FastAPI:
     """The service's ASGI app. `own_process`: the app is the process (`serve`), so its heap
     is frozen once started (see cobuild_kit.heap); in-process test stacks leave theirs."""
@@ -442,9 +451,7 @@ def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> F
     # District intranets have no internet: /docs and /redoc take their scripts from the
     # fastapi-offline package, not from a CDN.
     app = FastAPIOffline(
-        # Operation ids are the handlers' names ("claim", "list_commitments"), so a generated
-        # client reads as the API does; FastAPI's default appends the path and method.
-        generate_unique_id_function=lambda route: route.name,
+        generate_unique_id_function=operation_id,
         title=f"Cobuild {definition.name}",
         version=definition.version,
         description=definition.description,
