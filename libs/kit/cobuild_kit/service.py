@@ -404,7 +404,7 @@ async def current_actor(
     return _runtime_of(request).verifier.verify(header[7:].strip())
 
 
-def subject_of(rt: Runtime) -> Callable[[str | None], str | None]:
+def subject_of(rt: Runtime[Any]) -> Callable[[str | None], str | None]:
     """The subject of a verified bearer token, or None (no token, or one that does not verify)."""
 
     def subject(authorization: str | None) -> str | None:
@@ -433,7 +433,7 @@ def operation_id(route: APIRoute) -> str:
     return re.sub(r"\W+", "_", "_".join(words)).strip("_").lower()
 
 
-def create_app(definition: ServiceDefinition, *, own_process: bool = False) -> FastAPI:
+def create_app(definition: ServiceDefinition[S], *, own_process: bool = False) -> FastAPI:
     """The service's ASGI app. `own_process`: the app is the process (`serve`), so its heap
     is frozen once started (see cobuild_kit.heap); in-process test stacks leave theirs."""
     runtime = Runtime(definition)
@@ -514,7 +514,7 @@ def _ops_state_router() -> APIRouter:
     return router
 
 
-def asyncapi(definition: ServiceDefinition) -> FastStream:
+def asyncapi(definition: ServiceDefinition[S]) -> FastStream:
     """For `faststream docs gen`: the service's subscribers, without starting anything."""
     runtime = Runtime(definition)
     return FastStream(
@@ -527,7 +527,7 @@ def asyncapi(definition: ServiceDefinition) -> FastStream:
     )
 
 
-def serve(definition: ServiceDefinition) -> None:
+def serve(definition: ServiceDefinition[S]) -> None:
     s = definition.settings
     heap.time_collections()
     heap.pace_young_collections(s.gc_young_threshold)

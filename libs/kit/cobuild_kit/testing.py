@@ -61,11 +61,11 @@ class TestIssuer:
 
 @asynccontextmanager
 async def running_service(
-    definition: ServiceDefinition,
-) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    definition: ServiceDefinition[Any],
+) -> AsyncIterator[tuple[Runtime[Any], httpx.AsyncClient]]:
     """Start the whole runtime (pool, migrations, relay, consumers) and an HTTP client on it."""
     app = create_app(definition)
-    rt: Runtime = app.state.runtime
+    rt: Runtime[Any] = app.state.runtime
     await rt.start()
     try:
         transport = httpx.ASGITransport(app=app)
