@@ -8,7 +8,7 @@ import io
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -80,7 +80,7 @@ async def env(
         data_dir=Path(tmp_path_factory.mktemp("points")),
         outbox_poll_interval_s=0.2,
     )
-    service = replace(definition(), settings=settings, verifier=issuer.verifier, clock=clock)
+    service = definition(settings, verifier=issuer.verifier, clock=clock)
     async with running_service(service) as (rt, client):
         yield Env(rt, client, clock, issuer, dsn, kafka_bootstrap, uuid4(), uuid4())
 
@@ -237,7 +237,7 @@ async def test_a_member_year_over_http_and_kafka(env: Env) -> None:
     await eventually(lambda: caught_up(env.rt), timeout=20)
     assert await balance(env, member_id, me) == Decimal("10.00")
     history = await ok(await env.http.get(f"/members/{member_id}/points?year=2026", headers=me))
-    task_entries = [e for e in history["entries"] if e["rule_code"] == "task"]
+    task_entries = [e for e in history["entries"]["items"] if e["rule_code"] == "task"]
     assert len(task_entries) == 1 and task_entries[0]["points"] == "6.00"
 
     # The ledger's own unique key refuses the same cause again, even past the inbox.
@@ -285,15 +285,16 @@ async def test_a_member_year_over_http_and_kafka(env: Env) -> None:
     unit_view = await ok(
         await env.http.get(f"/members/{member_id}/points?year=2026", headers=env.unit_admin)
     )
-    assert unit_view["balance"] == "9.00" and "entries" not in unit_view
+    assert unit_view["balance"] == "9.00" and unit_view["entries"] is None
     assert (await env.http.get(f"/members/{member_id}", headers=env.unit_admin)).status_code == 403
     totals = await ok(
         await env.http.get(f"/units/{env.unit}/points?year=2026", headers=env.unit_admin)
     )
-    assert {m["member_id"]: m["balance"] for m in totals["members"]}[str(member_id)] == "9.00"
+    assert {m["member_id"]: m["balance"] for m in totals["items"]}[str(member_id)] == "9.00"
+    # Outside the unit admin's reach: as if it did not exist.
     assert (
         await env.http.get(f"/communities/{env.community}/points?year=2026", headers=env.unit_admin)
-    ).status_code == 403
+    ).status_code == 404
 
     # points.awarded (×3) and points.reversed for this member are on the topic.
     await eventually(lambda: caught_up(env.rt), timeout=20)
@@ -394,11 +395,11 @@ async def test_stale_wishes_are_flagged(env: Env) -> None:
     )
     url = f"/communities/{env.community}/wishes?stale=true"
     assert wish["wish_id"] not in {
-        w["wish_id"] for w in (await ok(await env.http.get(url, headers=env.admin)))["wishes"]
+        w["wish_id"] for w in (await ok(await env.http.get(url, headers=env.admin)))["items"]
     }
     env.clock.set(T0 + timedelta(days=15))
     assert wish["wish_id"] in {
-        w["wish_id"] for w in (await ok(await env.http.get(url, headers=env.admin)))["wishes"]
+        w["wish_id"] for w in (await ok(await env.http.get(url, headers=env.admin)))["items"]
     }
     env.clock.set(T0)
 
@@ -448,16 +449,16 @@ async def test_honour_roll_masks_names_unless_opted_in(env: Env) -> None:
     url = f"/public/communities/{env.community}/honour-roll?year=2026"
 
     async def listed() -> bool:
-        return bool((await ok(await env.http.get(url)))["members"])
+        return bool((await ok(await env.http.get(url)))["items"])
 
     await eventually(listed, timeout=30)
-    assert (await ok(await env.http.get(url)))["members"][0]["name"] == "欧阳*"
+    assert (await ok(await env.http.get(url)))["items"][0]["name"] == "欧阳*"
     await ok(
         await env.http.patch(
             f"/members/{member_id}/preferences", json={"show_full_name": True}, headers=me
         )
     )
-    assert (await ok(await env.http.get(url)))["members"][0]["name"] == "欧阳明"
+    assert (await ok(await env.http.get(url)))["items"][0]["name"] == "欧阳明"
 
 
 async def test_transfer_and_leave_publish_ids_only(env: Env) -> None:
@@ -469,8 +470,8 @@ async def test_transfer_and_leave_publish_ids_only(env: Env) -> None:
     moved = await ok(await env.http.post(f"/members/{member_id}/transfer",
                                          json={"to_community_id": str(elsewhere)}, headers=env.admin))  # fmt: skip
     assert moved["community_id"] == str(elsewhere)
-    # The old community no longer looks after the member.
-    assert (await env.http.get(f"/members/{member_id}", headers=env.admin)).status_code == 403
+    # The old community no longer looks after the member: to it, the member does not exist.
+    assert (await env.http.get(f"/members/{member_id}", headers=env.admin)).status_code == 404
     left = await ok(
         await env.http.post(f"/members/{member_id}/leave", json={"reason": "退休"}, headers=me)
     )
@@ -490,3 +491,211 @@ async def test_transfer_and_leave_publish_ids_only(env: Env) -> None:
         number.encode() not in v and "迁移者".encode() not in v
         for v in mentioning(values, member_id)
     )
+
+
+# --- bulk commands: all or nothing, the single commands' events ------------------------------
+
+
+async def outbox_rows(env: Env) -> list[tuple[str, str]]:
+    """(event_type, key) of every outbox row so far, in order."""
+    async with env.rt.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT event_type, key FROM outbox ORDER BY id")
+    return [(r["event_type"], r["key"]) for r in rows]
+
+
+async def registered(env: Env, count: int) -> list[UUID]:
+    body = {"members": [{"name": f"批量{i}", "phone": phone(), "community_id": str(env.community)}
+                        for i in range(count)]}  # fmt: skip
+    answer = await ok(
+        await env.http.post(f"/units/{env.unit}/members/bulk", json=body, headers=env.unit_admin),
+        201,
+    )
+    return [UUID(m["member_id"]) for m in answer["items"]]
+
+
+async def statuses(env: Env, ids: list[UUID]) -> dict[UUID, str]:
+    async with env.rt.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT member_id, status FROM member WHERE member_id = ANY($1::uuid[])", ids
+        )
+    return {r["member_id"]: r["status"] for r in rows}
+
+
+async def test_bulk_register_refuses_a_taken_phone_naming_the_item_only(env: Env) -> None:
+    _, taken, _ = await reported_member(env, "已登记")
+    fresh = [phone() for _ in range(3)]
+    items = [{"name": f"新人{i}", "phone": p, "community_id": str(env.community)}
+             for i, p in enumerate([*fresh, taken])]  # fmt: skip
+    url = f"/units/{env.unit}/members/bulk"
+    before = await outbox_rows(env)
+    refused = await env.http.post(url, json={"members": items}, headers=env.unit_admin)
+    assert refused.status_code == 409, refused.text
+    body = refused.json()
+    assert [f["field"] for f in body["fields"]] == ["body.members.3.phone"]
+    # No more than the single registration says: not whose phone it is, nor where.
+    single = await env.http.post(
+        "/members", json={**items[3], "unit_id": str(env.unit)}, headers=env.unit_admin
+    )
+    assert single.status_code == 409 and single.json()["message"] in body["fields"][0]["message"]
+    assert "已登记" not in refused.text and str(env.unit) not in body["fields"][0]["message"]
+    async with env.rt.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM member WHERE phone = ANY($1)", fresh) == 0
+    assert await outbox_rows(env) == before
+
+    foreign = await env.http.post(
+        url, json={"members": items[:3]}, headers=env.as_(Role.UNIT_ADMIN, uuid4())
+    )
+    assert foreign.status_code == 403
+    too_many = {"members": [items[0]] * 1001}
+    bound = await env.http.post(url, json=too_many, headers=env.unit_admin)
+    assert bound.status_code == 422 and bound.json()["field"] == "body.members"
+
+    done = await ok(
+        await env.http.post(url, json={"members": items[:3]}, headers=env.unit_admin), 201
+    )
+    assert done["registered"] == 3 and [m["phone"] for m in done["items"]] == fresh
+    assert await outbox_rows(env) == before  # registering publishes nothing, as one at a time
+
+
+async def test_bulk_accept_is_all_or_nothing_and_emits_each_member_reported(env: Env) -> None:
+    ids = await registered(env, 5)
+    for member_id in ids:
+        me = env.as_(Role.MEMBER, member_id)
+        await ok(await env.http.post(f"/members/{member_id}/report", json={}, headers=me))
+    (idle,) = await registered(env, 1)  # registered, never asked to report here
+    url = f"/communities/{env.community}/reports/accept"
+    before = await outbox_rows(env)
+
+    refused = await env.http.post(
+        url, json={"member_ids": [str(i) for i in [*ids, idle]]}, headers=env.admin
+    )
+    assert refused.status_code == 404, refused.text
+    assert [f["field"] for f in refused.json()["fields"]] == ["body.member_ids.5"]
+    assert set((await statuses(env, ids)).values()) == {"requested"}
+    assert await outbox_rows(env) == before
+    stranger = await env.http.post(
+        url, json={"member_ids": [str(ids[0])]}, headers=env.as_(Role.COMMUNITY_ADMIN, uuid4())
+    )
+    assert stranger.status_code == 403
+
+    accepted = await ok(await env.http.post(url, json={"member_ids": [str(i) for i in ids]},
+                                            headers=env.admin))  # fmt: skip
+    assert accepted["changed"] == 5
+    assert [m["status"] for m in accepted["items"]] == ["reported"] * 5
+    assert await outbox_rows(env) == [*before, *(("member.reported", str(i)) for i in ids)]
+
+    again = await ok(await env.http.post(url, json={"member_ids": [str(i) for i in ids]},
+                                         headers=env.admin))  # fmt: skip
+    assert again["changed"] == 0 and all(not m["changed"] for m in again["items"])
+    assert len(await outbox_rows(env)) == len(before) + 5
+
+    decline = f"/communities/{env.community}/reports/decline"
+    asking = await registered(env, 2)
+    for member_id in asking:
+        me = env.as_(Role.MEMBER, member_id)
+        await ok(await env.http.post(f"/members/{member_id}/report", json={}, headers=me))
+    mixed = {"member_ids": [str(asking[0]), str(ids[0]), str(asking[1])], "reason": "满员"}
+    conflict = await env.http.post(decline, json=mixed, headers=env.admin)
+    assert conflict.status_code == 409 and conflict.json()["fields"][0]["field"] == (
+        "body.member_ids.1"
+    )
+    assert set((await statuses(env, asking)).values()) == {"requested"}
+    good = {"member_ids": [str(i) for i in asking], "reason": "满员"}
+    declined = await ok(await env.http.post(decline, json=good, headers=env.admin))
+    assert [m["status"] for m in declined["items"]] == ["registered"] * 2
+    assert len(await outbox_rows(env)) == len(before) + 5  # a decline publishes nothing
+
+
+async def test_bulk_attendance_is_all_or_nothing_and_awards_as_single_confirms(env: Env) -> None:
+    start = T0 + timedelta(days=20)
+    env.clock.set(start)
+    activity = await publish_activity(env, start, hours=3)
+    aid = activity["activity_id"]
+    people = [await reported_member(env, f"志愿者{i}") for i in range(4)]
+    for n, (_, _, me) in enumerate(people):
+        await ok(await env.http.post(f"/activities/{aid}/sign-ups", headers=me), 201)
+        if n < 3:  # the fourth signs up but never checks in
+            env.clock.set(start + timedelta(minutes=10))
+            await ok(await env.http.post(f"/activities/{aid}/check-in",
+                                         json={"code": activity["check_in_code"]}, headers=me))  # fmt: skip
+    url = f"/activities/{aid}/attendances/bulk"
+    items = [{"member_id": str(m), "hours": "2"} for m, _, _ in people]
+    before = await outbox_rows(env)
+
+    refused = await env.http.post(url, json={"attendance": items}, headers=env.admin)
+    assert refused.status_code == 409, refused.text
+    assert [f["field"] for f in refused.json()["fields"]] == ["body.attendance.3"]
+    too_long = [{**items[0], "hours": "3.5"}, *items[1:3]]
+    invalid = await env.http.post(url, json={"attendance": too_long}, headers=env.admin)
+    assert invalid.status_code == 422
+    assert invalid.json()["fields"][0]["field"] == "body.attendance.0.hours"
+    async with env.rt.pool.acquire() as conn:
+        assert await conn.fetchval(
+            "SELECT count(*) FROM signup WHERE activity_id = $1 AND confirmed_at IS NOT NULL",
+            UUID(aid),
+        ) == 0  # fmt: skip
+    assert await outbox_rows(env) == before
+
+    done = await ok(await env.http.post(url, json={"attendance": items[:3]}, headers=env.admin))
+    assert done["confirmed"] == 3
+    assert [e["entry"]["points"] for e in done["items"]] == ["4.00"] * 3
+    new = (await outbox_rows(env))[len(before) :]
+    expected = [
+        (kind, str(m))
+        for m, _, _ in people[:3]
+        for kind in ("attendance.confirmed", "points.awarded")
+    ]
+    assert sorted(new) == sorted(expected)
+    for member_id, _, me in people[:3]:
+        assert await balance(env, member_id, me) == Decimal("4.00")
+
+    again = await ok(await env.http.post(url, json={"attendance": items[:3]}, headers=env.admin))
+    assert again["confirmed"] == 0 and len(await outbox_rows(env)) == len(before) + 6
+    env.clock.set(T0)
+
+
+# --- documented rules (the API description's "Rules") -----------------------------------------
+
+
+async def test_task_points_carry_the_done_date_and_late_work_leaves_published_scores(
+    env: Env,
+) -> None:
+    """Work done on 30 December, confirmed on 5 January after the year's assessment was
+    published: booked in the December's year (its done_date), in the balance at once; the
+    published score (and so the honour roll) unchanged until a re-publication."""
+    member_id, _, me = await reported_member(env, "年末人")
+    scored = MemberScored(
+        assessment_id=uuid4(), year=2026, policy_version="2026-v1", member_id=member_id,
+        community_id=env.community, unit_id=env.unit, score=Decimal("88"),
+        grade=Grade.EXCELLENT, rank_in_community=1,
+    )  # fmt: skip
+    late = CommitmentFulfilled(
+        commitment_id=uuid4(), agreement_id=uuid4(), community_id=env.community,
+        unit_id=env.unit, obligor_party_id=env.unit, beneficiary_party_id=env.community,
+        participants=[Participant(member_id=member_id, hours=Decimal("1"))],
+        committed_quantity=1, actual_quantity=1, partial=False, committed_fen=0, paid_fen=0,
+        deadline=date(2026, 12, 31), done_at=datetime(2026, 12, 30, 2, tzinfo=UTC),
+        done_date=date(2026, 12, 30), confirmed_at=datetime(2027, 1, 5, 2, tzinfo=UTC),
+        on_time=True,
+    )  # fmt: skip
+    async with env.rt.unit_of_work() as uow:
+        from cobuild_points.usecases import honours
+
+        await honours.record_score(uow.conn, scored)
+
+        async def emit(event: Any, _cause: Any) -> Any:
+            return await uow.emit(event)
+
+        envelope = wrap(late, producer="test", occurred_at=late.confirmed_at)
+        (entry,) = await awards.award_tasks(uow.conn, emit, [(envelope, late)])
+    assert entry["business_date"] == date(2026, 12, 30) and entry["year"] == 2026
+    history = await ok(await env.http.get(f"/members/{member_id}/points?year=2026", headers=me))
+    assert history["balance"] == "3.00"
+    assert [e["business_date"] for e in history["entries"]["items"]] == ["2026-12-30"]
+    roll = await ok(
+        await env.http.get(f"/public/communities/{env.community}/honour-roll?year=2026")
+    )
+    assert {(m["name"], m["score"]) for m in roll["items"]} >= {("年*", "88.00")}
+
+    described = (await ok(await env.http.get("/openapi.json")))["info"]["description"]
+    assert "`done_date`" in described and "re-publishes" in described

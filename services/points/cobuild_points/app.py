@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cobuild_kit.auth import TokenVerifier
+from cobuild_kit.clock import Clock
 from cobuild_kit.service import ServiceDefinition, asyncapi, create_app
 from fastapi import FastAPI
 from faststream import FastStream
@@ -10,20 +12,64 @@ from cobuild_points import consumers
 from cobuild_points.http import activities, members, points, public, wishes
 from cobuild_points.settings import PointsSettings
 
+# The rules below are decided and held by tests (tests/points/test_points_rules_documented.py):
+# change the code and this text together.
 DESCRIPTION = """In-service party members (names and phones stay here), reporting (报到),
-volunteer activities, micro-wishes (微心愿) and the hash-chained points ledger."""
+volunteer activities, micro-wishes (微心愿) and the hash-chained points ledger.
+
+## Rules
+
+**Which year an entry belongs to.** Every entry has a business date (a local date in
+Asia/Shanghai) and belongs to that date's year, whatever day it was recorded:
+
+- *task points* (rule `task`, from `commitment.fulfilled`): the `done_date` of the event,
+  the day the work was marked done, not the day the community confirmed it
+  (`confirmed_at`). Work done on 30 December and confirmed on 5 January counts for the
+  December's year;
+- *activity points*: the day the activity starts;
+- *micro-wish points*: the day the community confirms the wish;
+- *a reversal*: booked in the member-year of the entry it reverses, dated the day of the
+  reversal.
+
+**Work confirmed after its year's assessment was published.** The entry is booked as usual,
+in the year of its business date: it shows at once in the member's balance and history of
+that year, in the community and unit totals, and is published as `points.awarded`, which the
+evaluation service adds to the member's points of that year. The published assessment is not
+changed: its scores, ranks and this service's honour roll stay as published until the district
+re-publishes the year (a new policy version with a reason), which then counts the late entry.
+
+## Bulk commands
+
+`POST /communities/{community_id}/reports/accept` and `/decline`,
+`POST /activities/{activity_id}/attendances/bulk` and `POST /units/{unit_id}/members/bulk`
+take up to 1,000 items and apply all of them or none: every item is checked and authorised
+first; if any fails, the request is refused with the status of the first failing item and
+every failing item named in `fields` (`body.member_ids.3`), and nothing is written or
+published. On success each item emits exactly what the single command would.
+
+## Lists
+
+Every list is a page (`limit`, `offset`; `total`, `next_offset`). Reading what lies outside
+one's own community or unit answers 404, as for what does not exist."""
 
 
-def definition() -> ServiceDefinition:
+def definition(
+    settings: PointsSettings | None = None,
+    *,
+    verifier: TokenVerifier | None = None,
+    clock: Clock | None = None,
+) -> ServiceDefinition[PointsSettings]:
     return ServiceDefinition(
         name="points",
-        settings=PointsSettings(),
+        settings=settings or PointsSettings(),
         migrations_package="cobuild_points",
         routers=[members.router, activities.router, wishes.router, points.router, public.router],
         consumers=[consumers.commitments, consumers.evaluation, consumers.agreements],
         workers=[],
         description=DESCRIPTION,
         body_limits={"/members/import": 10_000_000},
+        verifier=verifier,
+        clock=clock,
     )
 
 

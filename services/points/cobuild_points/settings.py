@@ -1,8 +1,13 @@
-"""Settings of the points service (environment prefix COBUILD_POINTS_)."""
+"""Settings of the points service (environment prefix COBUILD_POINTS_), and the one runtime
+dependency typed by them: `RuntimeDep` for routers, `PointsRuntime` for use cases."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from cobuild_kit.service import Runtime, get_runtime
 from cobuild_kit.settings import DEFAULT_PORTS, ServiceSettings, service_config
+from fastapi import Depends
 
 
 class PointsSettings(ServiceSettings):
@@ -15,6 +20,5 @@ class PointsSettings(ServiceSettings):
     wish_rule_code: str = "wish_fulfilled"
 
 
-def options(settings: ServiceSettings) -> PointsSettings:
-    assert isinstance(settings, PointsSettings)
-    return settings
+PointsRuntime = Runtime[PointsSettings]
+RuntimeDep = Annotated[PointsRuntime, Depends(get_runtime)]

@@ -30,3 +30,8 @@ def require(action: str, status: WishStatus | str) -> None:
 def is_stale(status: WishStatus | str, published_at: datetime, now: datetime, days: int) -> bool:
     """Unclaimed for more than `days` days."""
     return WishStatus(status) is WishStatus.OPEN and now - published_at > timedelta(days=days)
+
+
+def stale_before(now: datetime, days: int) -> datetime:
+    """Open wishes published before this instant are stale (`is_stale`, as a bound to query)."""
+    return now - timedelta(days=days)

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from cobuild_contracts.base import CATEGORY_PATTERN, UtcDatetime
-from cobuild_kit.service import ActorDep, RuntimeDep
+from cobuild_kit.api import AUTHENTICATED, Limit, Offset, Page, page_of, refusals
+from cobuild_kit.service import ActorDep
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_points.domain.activities import ActivityDraft
-from cobuild_points.http.views import plain
+from cobuild_points.http.views import EntryOut, HoursText, refused
+from cobuild_points.settings import RuntimeDep
 from cobuild_points.usecases import activities
+from cobuild_points.usecases.bulk import MAX_ITEMS, ItemsRefused
 
-router = APIRouter(tags=["activities"])
+router = APIRouter(tags=["activities"], responses=AUTHENTICATED)
+BY_ID = refusals(404)
+COMMAND = refusals(404, 409)
 
 
 class _Body(BaseModel):
@@ -42,60 +49,176 @@ class AttendanceIn(_Body):
     hours: Annotated[Decimal, Field(gt=0, le=24, decimal_places=2)]
 
 
-def view(row: Any, *, with_code: bool) -> dict[str, Any]:
-    return plain(row, drop=() if with_code else ("check_in_code",))
+class AttendancesIn(_Body):
+    attendance: Annotated[list[AttendanceIn], Field(min_length=1, max_length=MAX_ITEMS)]
+
+
+class ActivityOut(BaseModel):
+    activity_id: UUID
+    community_id: UUID
+    title: str
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    capacity: int
+    rule_code: str
+    published_at: datetime
+
+
+class PublishedActivity(ActivityOut):
+    check_in_code: str = Field(description="the code to show on site, for the community only")
+
+
+class ListedActivity(ActivityOut):
+    taken: int = Field(description="places signed up for")
+
+
+class CommunityActivities(Page[ListedActivity]):
+    community_id: UUID
+
+
+class CheckInCode(BaseModel):
+    activity_id: UUID
+    code: str
+
+
+class SignUp(BaseModel):
+    member_id: UUID
+    name: str
+    signed_up_at: datetime
+    checked_in_at: datetime | None
+    hours: HoursText | None
+    confirmed_at: datetime | None
+    confirmed_by: str | None
+
+
+class Roster(Page[SignUp]):
+    activity_id: UUID
+
+
+class SignedUp(BaseModel):
+    activity_id: UUID
+    member_id: UUID
+    signed_up_at: datetime
+
+
+class CheckedIn(BaseModel):
+    activity_id: UUID
+    member_id: UUID
+    checked_in_at: datetime
+
+
+class Attendance(BaseModel):
+    activity_id: UUID
+    member_id: UUID
+    hours: HoursText
+    confirmed_at: datetime
+    entry: EntryOut | None = Field(description="the points awarded; null when the caps left none")
+
+
+class BulkAttendance(Attendance):
+    changed: bool = Field(description="false: confirmed before with these hours; left as is")
+
+
+class Attendances(BaseModel):
+    activity_id: UUID
+    confirmed: int = Field(description="items this request confirmed (changed)")
+    items: list[BulkAttendance]
 
 
 @router.post("/activities", status_code=201)
-async def publish(body: ActivityIn, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+async def publish(body: ActivityIn, actor: ActorDep, rt: RuntimeDep) -> PublishedActivity:
     row = await activities.publish(rt, actor, ActivityDraft(**body.model_dump()))
-    return view(row, with_code=True)
+    return PublishedActivity.model_validate(dict(row))
 
 
-@router.get("/communities/{community_id}/activities")
-async def of_community(community_id: UUID, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
-    rows = await activities.of_community(rt, community_id)
-    return {"community_id": community_id, "activities": [view(r, with_code=False) for r in rows]}
+@router.get("/communities/{community_id}/activities", responses=BY_ID)
+async def of_community(
+    community_id: UUID, actor: ActorDep, rt: RuntimeDep, limit: Limit = 100, offset: Offset = 0
+) -> CommunityActivities:
+    """The community's activities by start (without their check-in codes)."""
+    found = await activities.of_community(rt, community_id, limit=limit, offset=offset)
+    items = [ListedActivity.model_validate(dict(r)) for r in found.rows]
+    page = page_of(items, limit=limit, offset=offset, total=found.total)
+    return CommunityActivities(community_id=community_id, **dict(page))
 
 
-@router.get("/activities/{activity_id}/check-in-code")
-async def check_in_code(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+@router.get("/activities/{activity_id}/check-in-code", responses=BY_ID)
+async def check_in_code(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> CheckInCode:
     """The code the community shows on site."""
     code = await activities.check_in_code(rt, actor, activity_id)
-    return {"activity_id": activity_id, "code": code}
+    return CheckInCode(activity_id=activity_id, code=code)
 
 
-@router.get("/activities/{activity_id}/sign-ups")
-async def roster(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
-    rows = await activities.roster(rt, actor, activity_id)
-    return {"activity_id": activity_id, "sign_ups": [plain(r) for r in rows]}
+@router.get("/activities/{activity_id}/sign-ups", responses=BY_ID)
+async def roster(
+    activity_id: UUID, actor: ActorDep, rt: RuntimeDep, limit: Limit = 100, offset: Offset = 0
+) -> Roster:
+    found = await activities.roster(rt, actor, activity_id, limit=limit, offset=offset)
+    items = [SignUp.model_validate(dict(r)) for r in found.rows]
+    page = page_of(items, limit=limit, offset=offset, total=found.total)
+    return Roster(activity_id=activity_id, **dict(page))
 
 
-@router.post("/activities/{activity_id}/sign-ups", status_code=201)
-async def sign_up(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+@router.post("/activities/{activity_id}/sign-ups", status_code=201, responses=COMMAND)
+async def sign_up(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> SignedUp:
     """The signed-in member signs up; the activity row lock makes capacity exact."""
     at = await activities.sign_up(rt, actor, activity_id)
-    return {"activity_id": activity_id, "member_id": actor.party_id, "signed_up_at": at}
+    return SignedUp(activity_id=activity_id, member_id=actor.party_id, signed_up_at=at)
 
 
-@router.post("/activities/{activity_id}/check-in")
+@router.post("/activities/{activity_id}/check-in", responses=COMMAND)
 async def check_in(
     activity_id: UUID, body: CheckInIn, actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
+) -> CheckedIn:
     at = await activities.check_in(rt, actor, activity_id, body.code)
-    return {"activity_id": activity_id, "member_id": actor.party_id, "checked_in_at": at}
+    return CheckedIn(activity_id=activity_id, member_id=actor.party_id, checked_in_at=at)
 
 
-@router.post("/activities/{activity_id}/attendances")
+@router.post("/activities/{activity_id}/attendances", responses=COMMAND)
 async def confirm(
     activity_id: UUID, body: AttendanceIn, actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
+) -> Attendance:
     """The community admin confirms a checked-in member's hours; points follow at once."""
     done = await activities.confirm(rt, actor, activity_id, body.member_id, body.hours)
-    return {
-        "activity_id": activity_id,
-        "member_id": body.member_id,
-        "hours": format(body.hours, "f"),
-        "confirmed_at": done.confirmed_at,
-        "entry": plain(done.entry) if done.entry is not None else None,
-    }
+    return Attendance(
+        activity_id=activity_id,
+        member_id=body.member_id,
+        hours=body.hours,
+        confirmed_at=done.confirmed_at,
+        entry=EntryOut.of(done.entry) if done.entry is not None else None,
+    )
+
+
+@router.post(
+    "/activities/{activity_id}/attendances/bulk", responses=COMMAND, response_model=Attendances
+)
+async def confirm_many(
+    activity_id: UUID, body: AttendancesIn, actor: ActorDep, rt: RuntimeDep
+) -> Attendances | JSONResponse:
+    """The community admin confirms many members' hours in one call, all or none: each item
+    meets the single confirmation's rules and emits what it would (`attendance.confirmed`,
+    `points.awarded`). Any failing item refuses the request (the status of the first, every
+    failing item in `fields`: `body.attendance.3.hours`) and nothing is written. An item
+    confirmed before with the same hours is left as is (`changed: false`)."""
+    items = [(a.member_id, a.hours) for a in body.attendance]
+    try:
+        done = await activities.confirm_many(rt, actor, activity_id, items)
+    except ItemsRefused as exc:
+        return refused(exc)
+    return Attendances(
+        activity_id=activity_id,
+        confirmed=sum(d.changed for d in done),
+        items=[
+            BulkAttendance(
+                activity_id=activity_id,
+                member_id=d.member_id,
+                hours=d.hours,
+                confirmed_at=d.confirmed_at,
+                entry=EntryOut.of(d.entry) if d.entry is not None else None,
+                changed=d.changed,
+            )
+            for d in done
+        ],
+    )

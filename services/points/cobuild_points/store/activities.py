@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 from cobuild_kit.errors import NotFound
 
+from cobuild_points.store.paging import Slice, fetch_slice
+
 
 async def insert(conn: asyncpg.Connection, **a: Any) -> asyncpg.Record:
     row = await conn.fetchrow(
@@ -40,13 +42,18 @@ async def get(conn: asyncpg.Connection, activity_id: UUID, *, lock: bool = False
     return row
 
 
-async def of_community(conn: asyncpg.Connection, community_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT a.*, (SELECT count(*) FROM signup s WHERE s.activity_id = a.activity_id) AS taken
+async def of_community(
+    conn: asyncpg.Connection, community_id: UUID, *, limit: int, offset: int
+) -> Slice:
+    return await fetch_slice(
+        conn,
+        """SELECT a.*, (SELECT count(*) FROM signup s WHERE s.activity_id = a.activity_id) AS taken,
+                  count(*) OVER () AS total_rows
            FROM activity a WHERE community_id = $1 ORDER BY starts_at, activity_id""",
         community_id,
+        limit=limit,
+        offset=offset,
     )
-    return rows
 
 
 async def taken(conn: asyncpg.Connection, activity_id: UUID) -> int:
@@ -60,6 +67,16 @@ async def signup(
 ) -> asyncpg.Record | None:
     sql = "SELECT * FROM signup WHERE activity_id = $1 AND member_id = $2"
     return await conn.fetchrow(sql + (" FOR UPDATE" if lock else ""), activity_id, member_id)
+
+
+async def signups(
+    conn: asyncpg.Connection, activity_id: UUID, member_ids: list[UUID], *, lock: bool = False
+) -> dict[UUID, asyncpg.Record]:
+    """The sign-ups of `member_ids` to the activity; locked in member order (no deadlock)."""
+    sql = """SELECT * FROM signup WHERE activity_id = $1 AND member_id = ANY($2::uuid[])
+             ORDER BY member_id"""
+    rows = await conn.fetch(sql + (" FOR UPDATE" if lock else ""), activity_id, member_ids)
+    return {r["member_id"]: r for r in rows}
 
 
 async def sign_up(
@@ -101,6 +118,43 @@ async def overlapping_attendance(
     return found
 
 
+async def overlapping_attendances(
+    conn: asyncpg.Connection, member_ids: list[UUID], activity: asyncpg.Record
+) -> dict[UUID, UUID]:
+    """Per member among `member_ids`, another confirmed attendance overlapping this one's window."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (s.member_id) s.member_id, a.activity_id
+           FROM signup s JOIN activity a USING (activity_id)
+           WHERE s.member_id = ANY($1::uuid[]) AND s.confirmed_at IS NOT NULL
+             AND a.activity_id <> $2 AND tstzrange(a.starts_at, a.ends_at) && tstzrange($3, $4)
+           ORDER BY s.member_id, a.activity_id""",
+        member_ids,
+        activity["activity_id"],
+        activity["starts_at"],
+        activity["ends_at"],
+    )
+    return {r["member_id"]: r["activity_id"] for r in rows}
+
+
+async def confirm_many(
+    conn: asyncpg.Connection,
+    activity_id: UUID,
+    hours: list[tuple[UUID, Decimal]],
+    by: str,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE signup s SET hours = h.hours, confirmed_by = $4, confirmed_at = $5
+           FROM unnest($2::uuid[], $3::numeric[]) AS h(member_id, hours)
+           WHERE s.activity_id = $1 AND s.member_id = h.member_id""",
+        activity_id,
+        [m for m, _ in hours],
+        [h for _, h in hours],
+        by,
+        at,
+    )
+
+
 async def confirm(
     conn: asyncpg.Connection,
     activity_id: UUID,
@@ -129,10 +183,13 @@ async def of_member(conn: asyncpg.Connection, member_id: UUID) -> list[asyncpg.R
     return rows
 
 
-async def roster(conn: asyncpg.Connection, activity_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT s.*, m.name FROM signup s JOIN member m USING (member_id)
+async def roster(conn: asyncpg.Connection, activity_id: UUID, *, limit: int, offset: int) -> Slice:
+    return await fetch_slice(
+        conn,
+        """SELECT s.*, m.name, count(*) OVER () AS total_rows FROM signup s
+           JOIN member m USING (member_id)
            WHERE s.activity_id = $1 ORDER BY s.signed_up_at, s.member_id""",
         activity_id,
+        limit=limit,
+        offset=offset,
     )
-    return rows

@@ -26,6 +26,7 @@ from cobuild_points.domain.chain import (
     genesis_hash,
 )
 from cobuild_points.domain.rules import points
+from cobuild_points.store.paging import Slice, fetch_slice
 
 
 @dataclass(frozen=True)
@@ -227,14 +228,17 @@ async def balance(conn: asyncpg.Connection, member_id: UUID, year: int) -> Decim
 
 
 async def of_member_year(
-    conn: asyncpg.Connection, member_id: UUID, year: int
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT * FROM points_entry WHERE member_id = $1 AND year = $2 ORDER BY seq",
+    conn: asyncpg.Connection, member_id: UUID, year: int, *, limit: int, offset: int
+) -> Slice:
+    return await fetch_slice(
+        conn,
+        """SELECT *, count(*) OVER () AS total_rows FROM points_entry
+           WHERE member_id = $1 AND year = $2 ORDER BY seq""",
         member_id,
         year,
+        limit=limit,
+        offset=offset,
     )
-    return rows
 
 
 async def of_member(conn: asyncpg.Connection, member_id: UUID) -> list[asyncpg.Record]:
@@ -244,23 +248,37 @@ async def of_member(conn: asyncpg.Connection, member_id: UUID) -> list[asyncpg.R
     return rows
 
 
+# Each member's sum and count, and over all the party's members (window functions run before
+# LIMIT) how many members and how many points in all.
 _TOTALS_BY = {  # the party column an entry recorded: the member's at the time of the award
-    "community_id": """SELECT member_id, sum(points) AS balance, count(*) AS entries
+    "community_id": """SELECT member_id, sum(points) AS balance, count(*) AS entries,
+            count(*) OVER () AS total_rows, sum(sum(points)) OVER () AS points_total
         FROM points_entry WHERE community_id = $1 AND year = $2
         GROUP BY member_id ORDER BY member_id""",
-    "unit_id": """SELECT member_id, sum(points) AS balance, count(*) AS entries
+    "unit_id": """SELECT member_id, sum(points) AS balance, count(*) AS entries,
+            count(*) OVER () AS total_rows, sum(sum(points)) OVER () AS points_total
         FROM points_entry WHERE unit_id = $1 AND year = $2
         GROUP BY member_id ORDER BY member_id""",
 }
 
 
 async def totals(
-    conn: asyncpg.Connection, column: str, party_id: UUID, year: int
-) -> list[asyncpg.Record]:
+    conn: asyncpg.Connection, column: str, party_id: UUID, year: int, *, limit: int, offset: int
+) -> Slice:
     """Each member's sum and count of entries of `year` recorded for the party in `column`
-    (`community_id` or `unit_id`)."""
-    rows: list[asyncpg.Record] = await conn.fetch(_TOTALS_BY[column], party_id, year)
-    return rows
+    (`community_id` or `unit_id`); each row also carries `points_total`, the party's sum."""
+    return await fetch_slice(conn, _TOTALS_BY[column], party_id, year, limit=limit, offset=offset)
+
+
+async def points_total(conn: asyncpg.Connection, column: str, party_id: UUID, year: int) -> Decimal:
+    """The party's sum, for a page past the end (which carries no row to read it from)."""
+    assert column in _TOTALS_BY  # a column name, never input
+    total = await conn.fetchval(
+        f"SELECT coalesce(sum(points), 0) FROM points_entry WHERE {column} = $1 AND year = $2",
+        party_id,
+        year,
+    )
+    return Decimal(total)
 
 
 # --- verification reads ------------------------------------------------------------------

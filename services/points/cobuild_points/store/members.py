@@ -9,6 +9,7 @@ import asyncpg
 from cobuild_kit.errors import Conflict, NotFound
 
 from cobuild_points.domain.roster import MemberDraft
+from cobuild_points.store.paging import Slice, fetch_slice
 
 _INSERT = """
 INSERT INTO member (member_id, name, phone, unit_id, residence_community_id, grid_id,
@@ -37,6 +38,22 @@ async def insert(
         raise Conflict("a member with this phone number is already registered") from None
 
 
+async def insert_many(
+    conn: asyncpg.Connection, rows: list[tuple[UUID, MemberDraft]], by: str, at: datetime
+) -> None:
+    """One round trip for a roster; a phone registered meanwhile refuses them all."""
+    try:
+        await conn.executemany(
+            _INSERT,
+            [
+                (m, d.name, d.phone, d.unit_id, d.community_id, d.grid_id, d.show_full_name, by, at)
+                for m, d in rows
+            ],
+        )
+    except asyncpg.UniqueViolationError:
+        raise Conflict("a member with this phone number is already registered") from None
+
+
 async def existing_phones(conn: asyncpg.Connection, phones: list[str]) -> set[str]:
     rows = await conn.fetch("SELECT phone FROM member WHERE phone = ANY($1::text[])", phones)
     return {r["phone"] for r in rows}
@@ -48,6 +65,16 @@ async def get(conn: asyncpg.Connection, member_id: UUID, *, lock: bool = False) 
     if row is None:
         raise NotFound(f"member {member_id} not found")
     return row
+
+
+async def get_many(
+    conn: asyncpg.Connection, member_ids: list[UUID], *, lock: bool = False
+) -> dict[UUID, asyncpg.Record]:
+    """The members found among `member_ids`; locked in id order, so two bulk commands over
+    overlapping members cannot deadlock."""
+    sql = "SELECT * FROM member WHERE member_id = ANY($1::uuid[]) ORDER BY member_id"
+    rows = await conn.fetch(sql + (" FOR UPDATE" if lock else ""), member_ids)
+    return {r["member_id"]: r for r in rows}
 
 
 async def find(conn: asyncpg.Connection, member_id: UUID) -> asyncpg.Record | None:
@@ -83,6 +110,30 @@ async def accept_report(conn: asyncpg.Connection, member_id: UUID, at: datetime)
     )
     assert row is not None
     return row
+
+
+async def accept_reports(
+    conn: asyncpg.Connection, member_ids: list[UUID], at: datetime
+) -> dict[UUID, asyncpg.Record]:
+    rows = await conn.fetch(
+        """UPDATE member SET status = 'reported', community_id = requested_community_id,
+               requested_community_id = NULL, reported_at = $2
+           WHERE member_id = ANY($1::uuid[]) RETURNING *""",
+        member_ids,
+        at,
+    )
+    return {r["member_id"]: r for r in rows}
+
+
+async def decline_reports(
+    conn: asyncpg.Connection, member_ids: list[UUID]
+) -> dict[UUID, asyncpg.Record]:
+    rows = await conn.fetch(
+        "UPDATE member SET status = 'registered', requested_community_id = NULL "
+        "WHERE member_id = ANY($1::uuid[]) RETURNING *",
+        member_ids,
+    )
+    return {r["member_id"]: r for r in rows}
 
 
 async def decline_report(conn: asyncpg.Connection, member_id: UUID) -> None:
@@ -126,13 +177,17 @@ async def set_show_full_name(conn: asyncpg.Connection, member_id: UUID, value: b
     )
 
 
-async def of_community(conn: asyncpg.Connection, community_id: UUID) -> list[asyncpg.Record]:
+async def of_community(
+    conn: asyncpg.Connection, community_id: UUID, *, limit: int, offset: int
+) -> Slice:
     """Members serving the community, and those asking to report to it."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT * FROM member
+    return await fetch_slice(
+        conn,
+        """SELECT *, count(*) OVER () AS total_rows FROM member
            WHERE (community_id = $1 AND status = 'reported')
               OR (requested_community_id = $1 AND status = 'requested')
            ORDER BY registered_at, member_id""",
         community_id,
+        limit=limit,
+        offset=offset,
     )
-    return rows

@@ -7,6 +7,8 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts.events.evaluation import MemberScored
 
+from cobuild_points.store.paging import Slice, fetch_slice
+
 
 async def record(conn: asyncpg.Connection, event: MemberScored) -> None:
     """The latest assessment of a member-year wins."""
@@ -31,16 +33,19 @@ async def record(conn: asyncpg.Connection, event: MemberScored) -> None:
 
 
 async def honour_roll(
-    conn: asyncpg.Connection, community_id: UUID, year: int, grade: str
-) -> list[asyncpg.Record]:
+    conn: asyncpg.Connection, community_id: UUID, year: int, grade: str, *, limit: int, offset: int
+) -> Slice:
     """The community's members scored at `grade` in `year`, best first, with their names."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT s.rank_in_community, s.score, s.grade, m.name, m.show_full_name
+    return await fetch_slice(
+        conn,
+        """SELECT s.rank_in_community, s.score, s.grade, m.name, m.show_full_name,
+                  count(*) OVER () AS total_rows
            FROM member_score s JOIN member m USING (member_id)
            WHERE s.community_id = $1 AND s.year = $2 AND s.grade = $3
            ORDER BY s.rank_in_community, s.score DESC, s.member_id""",
         community_id,
         year,
         grade,
+        limit=limit,
+        offset=offset,
     )
-    return rows

@@ -8,6 +8,8 @@ from uuid import UUID
 import asyncpg
 from cobuild_kit.errors import NotFound
 
+from cobuild_points.store.paging import Slice, fetch_slice
+
 
 async def insert(
     conn: asyncpg.Connection,
@@ -59,15 +61,31 @@ async def move(
 
 
 async def of_community(
-    conn: asyncpg.Connection, community_id: UUID, status: str | None
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT * FROM wish WHERE community_id = $1 AND ($2::text IS NULL OR status = $2)
+    conn: asyncpg.Connection,
+    community_id: UUID,
+    status: str | None,
+    stale_before: datetime | None,
+    stale: bool | None,
+    *,
+    limit: int,
+    offset: int,
+) -> Slice:
+    """The community's wishes; `stale` keeps only the open ones published before
+    `stale_before` (true), or only the others (false)."""
+    return await fetch_slice(
+        conn,
+        """SELECT *, count(*) OVER () AS total_rows FROM wish
+           WHERE community_id = $1 AND ($2::text IS NULL OR status = $2)
+             AND ($4::boolean IS NULL
+                  OR (status = 'open' AND published_at < $3) = $4)
            ORDER BY published_at, wish_id""",
         community_id,
         status,
+        stale_before,
+        stale,
+        limit=limit,
+        offset=offset,
     )
-    return rows
 
 
 async def of_member(conn: asyncpg.Connection, member_id: UUID) -> list[asyncpg.Record]:

@@ -9,7 +9,8 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import Role
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import Forbidden
+from cobuild_kit.errors import Forbidden, NotFound
+from cobuild_kit.parties import authorize
 
 COMMUNITY = frozenset({Role.COMMUNITY_ADMIN})
 UNIT = frozenset({Role.UNIT_ADMIN})
@@ -43,11 +44,31 @@ def serving_community(member: asyncpg.Record) -> UUID:
     return community
 
 
-def member_view(actor: Actor, member: asyncpg.Record, action: str = "see this member") -> View:
+def member_view(actor: Actor, member: asyncpg.Record) -> View:
+    """What the actor may read of the member. To anyone else the member does not exist: a
+    404, as for an unknown id, so reads do not tell strangers who is registered."""
     if is_self(actor, member["member_id"]):
         return View.FULL
     if actor.role is Role.COMMUNITY_ADMIN and actor.party_id == serving_community(member):
         return View.FULL
     if actor.role is Role.UNIT_ADMIN and actor.party_id == member["unit_id"]:
         return View.TOTALS
-    raise Forbidden(f"{actor.role.value} of {actor.party_id} may not {action}")
+    raise NotFound(f"member {member['member_id']} not found")
+
+
+async def authorize_read(
+    conn: asyncpg.Connection,
+    actor: Actor,
+    party_id: UUID,
+    *,
+    roles: frozenset[Role],
+    supervisors_may: bool = False,
+    what: str,
+) -> None:
+    """A read of what lies outside the actor's subtree answers 404 (`what` not found), not
+    403: whether it exists is not the stranger's to learn (ARCHITECTURE.md, "Commands in,
+    facts out"). Commands keep the kit's 403 with its reason."""
+    try:
+        await authorize(conn, actor, party_id, roles=roles, supervisors_may=supervisors_may)
+    except Forbidden:
+        raise NotFound(f"{what} not found") from None

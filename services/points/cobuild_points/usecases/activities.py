@@ -5,26 +5,29 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from uuid import UUID, uuid4
 
 import asyncpg
-from cobuild_contracts import Role
+from cobuild_contracts import Envelope, Event, Role
 from cobuild_contracts.events.points import ActivityPublished, ActivitySignedUp, AttendanceConfirmed
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import Conflict, Forbidden, Invalid
 from cobuild_kit.parties import authorize
-from cobuild_kit.service import Runtime
 
 from cobuild_points.domain import activities as rules
 from cobuild_points.domain import members as lifecycle
 from cobuild_points.domain.activities import ActivityDraft
+from cobuild_points.settings import PointsRuntime
 from cobuild_points.store import activities, members, rulebook
+from cobuild_points.store.paging import Slice
 from cobuild_points.usecases import awards
-from cobuild_points.usecases.access import COMMUNITY, require_self
+from cobuild_points.usecases.access import COMMUNITY, authorize_read, require_self
+from cobuild_points.usecases.bulk import ItemChecks
 
 
-async def publish(rt: Runtime, actor: Actor, draft: ActivityDraft) -> asyncpg.Record:
+async def publish(rt: PointsRuntime, actor: Actor, draft: ActivityDraft) -> asyncpg.Record:
     """The community admin publishes an activity awarding under one of its year's rules."""
     rules.check_window(draft.starts_at, draft.ends_at)
     async with rt.unit_of_work() as uow:
@@ -61,32 +64,34 @@ async def publish(rt: Runtime, actor: Actor, draft: ActivityDraft) -> asyncpg.Re
     return row
 
 
-async def of_community(rt: Runtime, community_id: UUID) -> list[asyncpg.Record]:
+async def of_community(rt: PointsRuntime, community_id: UUID, *, limit: int, offset: int) -> Slice:
     async with rt.pool.acquire() as conn:
-        return await activities.of_community(conn, community_id)
+        return await activities.of_community(conn, community_id, limit=limit, offset=offset)
 
 
-async def check_in_code(rt: Runtime, actor: Actor, activity_id: UUID) -> str:
+async def check_in_code(rt: PointsRuntime, actor: Actor, activity_id: UUID) -> str:
     """The code the community shows on site."""
     async with rt.pool.acquire() as conn:
         row = await activities.get(conn, activity_id)
-        await authorize(
-            conn, actor, row["community_id"], roles=COMMUNITY, action="see the check-in code"
+        await authorize_read(
+            conn, actor, row["community_id"], roles=COMMUNITY, what=f"activity {activity_id}"
         )
     code: str = row["check_in_code"]
     return code
 
 
-async def roster(rt: Runtime, actor: Actor, activity_id: UUID) -> list[asyncpg.Record]:
+async def roster(
+    rt: PointsRuntime, actor: Actor, activity_id: UUID, *, limit: int, offset: int
+) -> Slice:
     async with rt.pool.acquire() as conn:
         row = await activities.get(conn, activity_id)
-        await authorize(
-            conn, actor, row["community_id"], roles=COMMUNITY, action="see who signed up"
+        await authorize_read(
+            conn, actor, row["community_id"], roles=COMMUNITY, what=f"activity {activity_id}"
         )
-        return await activities.roster(conn, activity_id)
+        return await activities.roster(conn, activity_id, limit=limit, offset=offset)
 
 
-async def sign_up(rt: Runtime, actor: Actor, activity_id: UUID) -> datetime:
+async def sign_up(rt: PointsRuntime, actor: Actor, activity_id: UUID) -> datetime:
     """The signed-in member signs up; the activity row lock makes capacity exact."""
     if actor.role is not Role.MEMBER:
         raise Forbidden("only a member signs up")
@@ -113,7 +118,7 @@ async def sign_up(rt: Runtime, actor: Actor, activity_id: UUID) -> datetime:
     return now
 
 
-async def check_in(rt: Runtime, actor: Actor, activity_id: UUID, code: str) -> datetime:
+async def check_in(rt: PointsRuntime, actor: Actor, activity_id: UUID, code: str) -> datetime:
     """The member checks in on site with the code shown there, during the activity."""
     require_self(actor, actor.party_id, "check in")
     async with rt.unit_of_work() as uow:
@@ -141,7 +146,7 @@ class Attendance:
 
 
 async def confirm(
-    rt: Runtime, actor: Actor, activity_id: UUID, member_id: UUID, hours: Decimal
+    rt: PointsRuntime, actor: Actor, activity_id: UUID, member_id: UUID, hours: Decimal
 ) -> Attendance:
     """The community admin confirms a checked-in member's hours; points follow at once."""
     if actor.party_id == member_id:
@@ -188,3 +193,104 @@ async def confirm(
             ),
         )
     return Attendance(now, entry)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    member_id: UUID
+    hours: Decimal
+    confirmed_at: datetime
+    entry: asyncpg.Record | None  # the points awarded; None when the caps left nothing
+    changed: bool  # false: confirmed before with these hours (a repeat), nothing written
+
+
+async def confirm_many(
+    rt: PointsRuntime, actor: Actor, activity_id: UUID, items: list[tuple[UUID, Decimal]]
+) -> list[Confirmation]:
+    """The community admin confirms many checked-in members' hours at once, all or none:
+    each item meets the single confirmation's rules, and emits what it would (attendance
+    confirmed, points awarded). An item confirmed before with the same hours is left as is."""
+    if any(actor.party_id == member_id for member_id, _ in items):
+        raise Forbidden("a member cannot confirm their own attendance")
+    member_ids = [m for m, _ in items]
+    async with rt.unit_of_work() as uow:
+        activity = await activities.get(uow.conn, activity_id)
+        await authorize(
+            uow.conn, actor, activity["community_id"], roles=COMMUNITY, action="confirm attendance"
+        )
+        found = await members.get_many(uow.conn, member_ids, lock=True)  # serialises overlaps
+        signups = await activities.signups(uow.conn, activity_id, member_ids, lock=True)
+        overlaps = await activities.overlapping_attendances(uow.conn, member_ids, activity)
+        checks = ItemChecks("body.attendance")
+        seen: dict[UUID, int] = {}
+        repeats: set[UUID] = set()
+        for index, (member_id, hours) in enumerate(items):
+            signup = signups.get(member_id)
+            if seen.setdefault(member_id, index) != index:
+                checks.fail(index, Invalid(f"repeats item {seen[member_id]}"))
+            elif signup is None:
+                checks.fail(index, Conflict("the member has not signed up for this activity"))
+            elif signup["confirmed_at"] is not None and signup["hours"] == hours:
+                repeats.add(member_id)
+            elif not checks.check(index, partial(_confirmable, signup, hours, activity)):
+                continue
+            elif other := overlaps.get(member_id):
+                checks.fail(
+                    index,
+                    Conflict(
+                        "the member already has a confirmed attendance at the same time "
+                        f"(activity {other})"
+                    ),
+                )
+        checks.refuse_if_any(len(items))
+        todo = [(m, h) for m, h in items if m not in repeats]
+        now = rt.clock.now()
+        await activities.confirm_many(uow.conn, activity_id, todo, actor.subject, now)
+        day = business_date(activity["starts_at"])
+        requests: list[tuple[UUID, awards.AwardRequest]] = []
+        for member_id, hours in todo:
+            env = await uow.emit(
+                AttendanceConfirmed(
+                    activity_id=activity_id, member_id=member_id, hours=hours, confirmed_at=now
+                )
+            )
+            member = found[member_id]
+            requests.append(
+                (
+                    member_id,
+                    awards.AwardRequest(
+                        member_id=member_id,
+                        rule_code=activity["rule_code"],
+                        hours=hours,
+                        cause_event_id=env.event_id,
+                        business_date=day,
+                        source_id=activity_id,
+                        community_id=member["community_id"] or activity["community_id"],
+                        unit_id=member["unit_id"],
+                        at=now,
+                        what=f"activity {activity_id}",
+                    ),
+                )
+            )
+
+        async def emit(event: Event, _member: UUID) -> Envelope:
+            return await uow.emit(event)
+
+        entries = {e["member_id"]: e for e in await awards.award_many(uow.conn, emit, requests)}
+    return [
+        Confirmation(m, signups[m]["hours"], signups[m]["confirmed_at"], None, False)
+        if m in repeats
+        else Confirmation(m, h, now, entries.get(m), True)
+        for m, h in items
+    ]
+
+
+def _confirmable(signup: asyncpg.Record, hours: Decimal, activity: asyncpg.Record) -> None:
+    """The single confirmation's rules for one item (its refusals name `body.hours`)."""
+    rules.check_confirmable(
+        signed_up=True,
+        confirmed_at=signup["confirmed_at"],
+        hours=signup["hours"],
+        checked_in_at=signup["checked_in_at"],
+    )
+    rules.check_hours(hours, activity["starts_at"], activity["ends_at"])

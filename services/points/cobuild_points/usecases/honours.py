@@ -8,9 +8,10 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import Grade
 from cobuild_contracts.events.evaluation import MemberScored
-from cobuild_kit.service import Runtime
 
+from cobuild_points.settings import PointsRuntime
 from cobuild_points.store import scores
+from cobuild_points.store.paging import Slice
 
 
 async def record_score(conn: asyncpg.Connection, event: MemberScored) -> None:
@@ -19,9 +20,11 @@ async def record_score(conn: asyncpg.Connection, event: MemberScored) -> None:
 
 
 async def honour_roll(
-    rt: Runtime, community_id: UUID, year: int, grade: Grade
-) -> list[asyncpg.Record]:
+    rt: PointsRuntime, community_id: UUID, year: int, grade: Grade, *, limit: int, offset: int
+) -> Slice:
     """Members of the community scored at `grade` in `year`, best first, with their names
     and whether they opted in to show the full name."""
     async with rt.pool.acquire() as conn:
-        return await scores.honour_roll(conn, community_id, year, grade.value)
+        return await scores.honour_roll(
+            conn, community_id, year, grade.value, limit=limit, offset=offset
+        )

@@ -8,36 +8,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from uuid import UUID, uuid4
 
 import asyncpg
 from cobuild_contracts import Role
 from cobuild_contracts.events.points import MemberLeft, MemberReported, MemberTransferred
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import Conflict, Forbidden, Invalid
+from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound
 from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import authorize
 from cobuild_kit.rows import NumberedRow, RowError
-from cobuild_kit.service import Runtime
 
 from cobuild_points.domain import members as lifecycle
 from cobuild_points.domain.roster import MemberDraft, parse_roster
+from cobuild_points.settings import PointsRuntime
 from cobuild_points.store import activities, ledger, members, wishes
+from cobuild_points.store.paging import Slice
 from cobuild_points.usecases.access import (
     COMMUNITY,
     View,
+    authorize_read,
     is_self,
     may_register,
     member_view,
     require_self,
     serving_community,
 )
+from cobuild_points.usecases.bulk import ItemChecks
 
 log = get_logger(__name__)
 REGISTRARS = frozenset({Role.UNIT_ADMIN, Role.COMMUNITY_ADMIN})
 
 
-async def register(rt: Runtime, actor: Actor, draft: MemberDraft) -> asyncpg.Record:
+async def register(rt: PointsRuntime, actor: Actor, draft: MemberDraft) -> asyncpg.Record:
     """A unit admin registers its member, or the residence community's admin does."""
     if not may_register(actor, draft.unit_id, draft.community_id):
         raise Forbidden(
@@ -66,7 +70,7 @@ class Imported:
     errors: list[RowError]
 
 
-async def import_roster(rt: Runtime, actor: Actor, rows: list[NumberedRow]) -> Imported:
+async def import_roster(rt: PointsRuntime, actor: Actor, rows: list[NumberedRow]) -> Imported:
     """All rows or none: any bad row (or a phone already registered) rejects the import."""
     numbered, errors = parse_roster(rows)
     errors += [
@@ -92,7 +96,7 @@ async def import_roster(rt: Runtime, actor: Actor, rows: list[NumberedRow]) -> I
     return Imported(ids, [])
 
 
-async def read(rt: Runtime, actor: Actor, member_id: UUID) -> asyncpg.Record:
+async def read(rt: PointsRuntime, actor: Actor, member_id: UUID) -> asyncpg.Record:
     async with rt.pool.acquire() as conn:
         row = await members.get(conn, member_id)
     if member_view(actor, row) is not View.FULL:
@@ -111,12 +115,15 @@ class MemberData:
     exported_at: datetime
 
 
-async def export(rt: Runtime, actor: Actor, member_id: UUID) -> MemberData:
-    """For the member alone."""
-    require_self(actor, member_id, "export their data")
+async def export(rt: PointsRuntime, actor: Actor, member_id: UUID) -> MemberData:
+    """For the member alone (those who may see the member learn only that; others, 404)."""
     async with rt.pool.acquire() as conn:
+        member = await members.get(conn, member_id)
+        if not is_self(actor, member_id):
+            member_view(actor, member)
+            require_self(actor, member_id, "export their data")
         return MemberData(
-            member=await members.get(conn, member_id),
+            member=member,
             activities=await activities.of_member(conn, member_id),
             wishes=await wishes.of_member(conn, member_id),
             points_entries=await ledger.of_member(conn, member_id),
@@ -125,7 +132,7 @@ async def export(rt: Runtime, actor: Actor, member_id: UUID) -> MemberData:
 
 
 async def set_preferences(
-    rt: Runtime, actor: Actor, member_id: UUID, show_full_name: bool
+    rt: PointsRuntime, actor: Actor, member_id: UUID, show_full_name: bool
 ) -> asyncpg.Record:
     """`show_full_name`: opt in to the full name on the public honour roll."""
     require_self(actor, member_id, "change their preferences")
@@ -136,7 +143,7 @@ async def set_preferences(
 
 
 async def request_report(
-    rt: Runtime, actor: Actor, member_id: UUID, community_id: UUID | None
+    rt: PointsRuntime, actor: Actor, member_id: UUID, community_id: UUID | None
 ) -> asyncpg.Record:
     """The member asks to report (报到) to a community, by default where they live."""
     require_self(actor, member_id, "report to a community")
@@ -148,7 +155,7 @@ async def request_report(
         return await members.get(uow.conn, member_id)
 
 
-async def accept(rt: Runtime, actor: Actor, member_id: UUID) -> asyncpg.Record:
+async def accept(rt: PointsRuntime, actor: Actor, member_id: UUID) -> asyncpg.Record:
     """The community's admin accepts a member reporting to it."""
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
@@ -174,7 +181,7 @@ async def accept(rt: Runtime, actor: Actor, member_id: UUID) -> asyncpg.Record:
     return row
 
 
-async def decline(rt: Runtime, actor: Actor, member_id: UUID, reason: str) -> asyncpg.Record:
+async def decline(rt: PointsRuntime, actor: Actor, member_id: UUID, reason: str) -> asyncpg.Record:
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
         await authorize(  # before the state check: a stranger learns nothing of the member
@@ -191,7 +198,7 @@ async def decline(rt: Runtime, actor: Actor, member_id: UUID, reason: str) -> as
 
 
 async def transfer(
-    rt: Runtime, actor: Actor, member_id: UUID, to_community_id: UUID, grid_id: UUID | None
+    rt: PointsRuntime, actor: Actor, member_id: UUID, to_community_id: UUID, grid_id: UUID | None
 ) -> asyncpg.Record:
     """Move a reported member to another community (they moved house); the member or the
     current community's admin does it."""
@@ -222,7 +229,7 @@ async def transfer(
         return await members.get(uow.conn, member_id)
 
 
-async def leave(rt: Runtime, actor: Actor, member_id: UUID, reason: str) -> asyncpg.Record:
+async def leave(rt: PointsRuntime, actor: Actor, member_id: UUID, reason: str) -> asyncpg.Record:
     """The member, their unit's admin or their community's admin ends the membership."""
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
@@ -242,8 +249,147 @@ async def leave(rt: Runtime, actor: Actor, member_id: UUID, reason: str) -> asyn
         return await members.get(uow.conn, member_id)
 
 
-async def of_community(rt: Runtime, actor: Actor, community_id: UUID) -> list[asyncpg.Record]:
+async def of_community(
+    rt: PointsRuntime, actor: Actor, community_id: UUID, *, limit: int, offset: int
+) -> Slice:
     """The members reported to the community, and those waiting for acceptance."""
     async with rt.pool.acquire() as conn:
-        await authorize(conn, actor, community_id, roles=COMMUNITY, action="list its members")
-        return await members.of_community(conn, community_id)
+        await authorize_read(
+            conn, actor, community_id, roles=COMMUNITY, what=f"community {community_id}"
+        )
+        return await members.of_community(conn, community_id, limit=limit, offset=offset)
+
+
+# --- bulk commands: all or nothing ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportDecision:
+    member: asyncpg.Record
+    changed: bool  # false: already so (a repeated accept), nothing written, no event
+
+
+async def _requests_to(
+    conn: asyncpg.Connection, community_id: UUID, member_ids: list[UUID], action: str
+) -> dict[UUID, asyncpg.Record]:
+    """The members, locked, each checked: one not asking (or serving) this community is
+    "not found" to its admin, as a stranger's member is on the single path's reads."""
+    found = await members.get_many(conn, member_ids, lock=True)
+    checks = ItemChecks("body.member_ids")
+    seen: dict[UUID, int] = {}
+    for index, member_id in enumerate(member_ids):
+        row = found.get(member_id)
+        if seen.setdefault(member_id, index) != index:
+            checks.fail(index, Invalid(f"repeats item {seen[member_id]}"))
+        elif row is None or row["status"] == "left" or serving_community(row) != community_id:
+            checks.fail(index, NotFound(f"member {member_id} not found"))
+        elif not (action == "accept" and row["status"] == "reported"):
+            checks.check(index, partial(lifecycle.require, action, row["status"]))
+    checks.refuse_if_any(len(member_ids))
+    return found
+
+
+async def accept_many(
+    rt: PointsRuntime, actor: Actor, community_id: UUID, member_ids: list[UUID]
+) -> list[ReportDecision]:
+    """The community's admin accepts members reporting to it, all or none. A member already
+    reported here is left as is (a repeated request is harmless)."""
+    async with rt.unit_of_work() as uow:
+        await authorize(
+            uow.conn,
+            actor,
+            community_id,
+            roles=COMMUNITY,
+            action="accept members reporting to this community",
+        )
+        found = await _requests_to(uow.conn, community_id, member_ids, "accept")
+        waiting = [m for m in member_ids if found[m]["status"] == "requested"]
+        now = rt.clock.now()
+        accepted = await members.accept_reports(uow.conn, waiting, now)
+        for member_id in waiting:  # in the request's order, as single accepts would emit
+            row = accepted[member_id]
+            await uow.emit(
+                MemberReported(
+                    member_id=member_id,
+                    unit_id=row["unit_id"],
+                    community_id=row["community_id"],
+                    grid_id=row["grid_id"],
+                    reported_at=now,
+                )
+            )
+    return [
+        ReportDecision(accepted[m], True) if m in accepted else ReportDecision(found[m], False)
+        for m in member_ids
+    ]
+
+
+async def decline_many(
+    rt: PointsRuntime, actor: Actor, community_id: UUID, member_ids: list[UUID], reason: str
+) -> list[ReportDecision]:
+    """The community's admin declines members asking to report to it, all or none."""
+    async with rt.unit_of_work() as uow:
+        await authorize(
+            uow.conn,
+            actor,
+            community_id,
+            roles=COMMUNITY,
+            action="decline members reporting to this community",
+        )
+        await _requests_to(uow.conn, community_id, member_ids, "decline")
+        declined = await members.decline_reports(uow.conn, member_ids)
+    log.info("member.reports_declined", count=len(member_ids), reason=reason)
+    return [ReportDecision(declined[m], True) for m in member_ids]
+
+
+async def register_many(
+    rt: PointsRuntime, actor: Actor, unit_id: UUID, drafts: list[MemberDraft]
+) -> list[asyncpg.Record]:
+    """Members of one unit registered at once, all or none. A phone already registered
+    refuses the request naming the item, with what the single path says ("is already
+    registered") and nothing more: not whose it is, nor where."""
+    if (
+        not (actor.role is Role.UNIT_ADMIN and actor.party_id == unit_id)
+        and actor.role is not Role.COMMUNITY_ADMIN
+    ):
+        raise Forbidden(
+            f"{actor.role.value} of {actor.party_id} may not register members of unit {unit_id}"
+        )
+    checks = ItemChecks("body.members")
+    seen: dict[str, int] = {}
+    for index, draft in enumerate(drafts):
+        if draft.unit_id != unit_id:
+            checks.fail(index, Invalid(f"is not the unit {unit_id}", field="body.unit_id"))
+        elif not may_register(actor, draft.unit_id, draft.community_id):
+            checks.fail(
+                index,
+                Forbidden(
+                    f"{actor.role.value} of {actor.party_id} may not register members living "
+                    f"in community {draft.community_id}"
+                ),
+            )
+        if draft.phone in seen:
+            checks.fail(index, Invalid(f"repeats item {seen[draft.phone]}", field="body.phone"))
+        seen.setdefault(draft.phone, index)
+    async with rt.unit_of_work() as uow:
+        taken = await members.existing_phones(uow.conn, [d.phone for d in drafts])
+        for index, draft in enumerate(drafts):
+            if draft.phone in taken:
+                checks.fail(
+                    index,
+                    Conflict(
+                        "a member with this phone number is already registered", field="body.phone"
+                    ),
+                )
+        checks.failures.sort(key=lambda f: _item_index(f.field))
+        checks.refuse_if_any(len(drafts))
+        ids = [uuid4() for _ in drafts]
+        await members.insert_many(
+            uow.conn, list(zip(ids, drafts, strict=True)), actor.subject, rt.clock.now()
+        )
+        found = await members.get_many(uow.conn, ids)
+    log.info("members.registered", count=len(ids), unit_id=str(unit_id), actor=actor.subject)
+    return [found[i] for i in ids]
+
+
+def _item_index(field: str) -> int:
+    return int(field.split(".")[2])

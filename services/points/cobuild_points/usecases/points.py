@@ -13,13 +13,14 @@ from cobuild_contracts import Role
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Forbidden, NotFound
 from cobuild_kit.parties import authorize
-from cobuild_kit.service import Runtime
 
 from cobuild_points.domain.chain import VerifyReport, YearAudit
 from cobuild_points.domain.rules import RuleSet
+from cobuild_points.settings import PointsRuntime
 from cobuild_points.store import ledger, members, rulebook
+from cobuild_points.store.paging import Slice
 from cobuild_points.usecases import awards
-from cobuild_points.usecases.access import COMMUNITY, UNIT, View, member_view
+from cobuild_points.usecases.access import COMMUNITY, UNIT, View, authorize_read, member_view
 
 ADMINS = frozenset({Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
 
@@ -27,47 +28,66 @@ ADMINS = frozenset({Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN
 @dataclass(frozen=True)
 class MemberPoints:
     balance: Decimal | None  # None before the member-year's first entry
-    entries: list[asyncpg.Record] | None  # None for the unit admin: the balance only
+    entries: Slice | None  # a page of the history; None for the unit admin: the balance only
 
 
-async def of_member(rt: Runtime, actor: Actor, member_id: UUID, year: int) -> MemberPoints:
+async def of_member(
+    rt: PointsRuntime, actor: Actor, member_id: UUID, year: int, *, limit: int, offset: int
+) -> MemberPoints:
     """Balance and history of a member-year (the unit admin gets the balance only)."""
     async with rt.pool.acquire() as conn:
         member = await members.get(conn, member_id)
-        access = member_view(actor, member, "see this member's points")
+        access = member_view(actor, member)
         balance = await ledger.balance(conn, member_id, year)
         entries = None
         if access is View.FULL:
-            entries = await ledger.of_member_year(conn, member_id, year)
+            entries = await ledger.of_member_year(conn, member_id, year, limit=limit, offset=offset)
     return MemberPoints(balance, entries)
 
 
+@dataclass(frozen=True)
+class PartyTotals:
+    members: Slice  # each member's balance and count of entries
+    points_total: Decimal  # over all the party's members, not only this page's
+
+
+async def _totals(
+    conn: asyncpg.Connection, column: str, party_id: UUID, year: int, limit: int, offset: int
+) -> PartyTotals:
+    found = await ledger.totals(conn, column, party_id, year, limit=limit, offset=offset)
+    if found.rows:
+        return PartyTotals(found, Decimal(found.rows[0]["points_total"]))
+    return PartyTotals(found, await ledger.points_total(conn, column, party_id, year))
+
+
 async def of_community(
-    rt: Runtime, actor: Actor, community_id: UUID, year: int
-) -> list[asyncpg.Record]:
+    rt: PointsRuntime, actor: Actor, community_id: UUID, year: int, *, limit: int, offset: int
+) -> PartyTotals:
     """Each member's total recorded for the community (the member's at the time of the award)."""
     async with rt.pool.acquire() as conn:
-        await authorize(
+        await authorize_read(
             conn,
             actor,
             community_id,
             roles=COMMUNITY,
             supervisors_may=True,
-            action="see this community's points",
+            what=f"community {community_id}",
         )
-        return await ledger.totals(conn, "community_id", community_id, year)
+        return await _totals(conn, "community_id", community_id, year, limit, offset)
 
 
-async def of_unit(rt: Runtime, actor: Actor, unit_id: UUID, year: int) -> list[asyncpg.Record]:
+async def of_unit(
+    rt: PointsRuntime, actor: Actor, unit_id: UUID, year: int, *, limit: int, offset: int
+) -> PartyTotals:
     """Totals per member id: what a unit admin may see of its members."""
     async with rt.pool.acquire() as conn:
-        await authorize(
-            conn, actor, unit_id, roles=UNIT, supervisors_may=True, action="see this unit's points"
+        await authorize_read(
+            conn, actor, unit_id, roles=UNIT, supervisors_may=True, what=f"unit {unit_id}"
         )
-        return await ledger.totals(conn, "unit_id", unit_id, year)
+        return await _totals(conn, "unit_id", unit_id, year, limit, offset)
 
 
-async def reverse(rt: Runtime, actor: Actor, entry_id: UUID, reason: str) -> asyncpg.Record:
+async def reverse(rt: PointsRuntime, actor: Actor, entry_id: UUID, reason: str) -> asyncpg.Record:
     """A correction: a reversing entry, by the admin of the community the entry counts for."""
     async with rt.unit_of_work() as uow:
         community_id = await ledger.community_of_entry(uow.conn, entry_id)
@@ -83,7 +103,7 @@ async def reverse(rt: Runtime, actor: Actor, entry_id: UUID, reason: str) -> asy
         return await awards.reverse(uow.conn, uow.emit, entry_id, reason=reason, at=rt.clock.now())
 
 
-async def verify(rt: Runtime, actor: Actor, year: int) -> VerifyReport:
+async def verify(rt: PointsRuntime, actor: Actor, year: int) -> VerifyReport:
     """An administrator's check of every member-year hash chain of `year`."""
     if actor.role not in ADMINS:
         raise Forbidden(f"role {actor.role.value} may not verify the ledger")
@@ -107,7 +127,7 @@ class YearRules:
     fixed_at: datetime | None  # when the year's first entry froze it; None while it is not
 
 
-async def rules(rt: Runtime, year: int) -> YearRules:
+async def rules(rt: PointsRuntime, year: int) -> YearRules:
     """The rule set a year uses (frozen once the year's first entry was made)."""
     async with rt.pool.acquire() as conn:
         try:

@@ -13,12 +13,12 @@ from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import Forbidden
 from cobuild_kit.parties import authorize
-from cobuild_kit.service import Runtime
 
 from cobuild_points.domain import members as lifecycle
 from cobuild_points.domain import wishes as flow
-from cobuild_points.settings import options
+from cobuild_points.settings import PointsRuntime
 from cobuild_points.store import members, wishes
+from cobuild_points.store.paging import Slice
 from cobuild_points.usecases import awards
 from cobuild_points.usecases.access import COMMUNITY
 
@@ -30,7 +30,7 @@ def _member_of(actor: Actor) -> UUID:
 
 
 async def publish(
-    rt: Runtime, actor: Actor, community_id: UUID, title: str, description: str
+    rt: PointsRuntime, actor: Actor, community_id: UUID, title: str, description: str
 ) -> asyncpg.Record:
     async with rt.unit_of_work() as uow:
         await authorize(
@@ -49,25 +49,38 @@ async def publish(
 @dataclass(frozen=True)
 class CommunityWishes:
     stale_after_days: int
-    wishes: list[tuple[asyncpg.Record, bool]]  # each wish and whether it is stale
+    wishes: Slice
+    stale: list[bool]  # of each wish of the page
 
 
 async def of_community(
-    rt: Runtime, community_id: UUID, status: flow.WishStatus | None, stale: bool | None
+    rt: PointsRuntime,
+    community_id: UUID,
+    status: flow.WishStatus | None,
+    stale: bool | None,
+    *,
+    limit: int,
+    offset: int,
 ) -> CommunityWishes:
     """Each wish with whether it is stale (open and unclaimed for more than the configured
     days); `stale` keeps only the stale ones, or only the others."""
-    days = options(rt.settings).wish_stale_days
+    days = rt.settings.wish_stale_days
     now = rt.clock.now()
     async with rt.pool.acquire() as conn:
-        rows = await wishes.of_community(conn, community_id, status.value if status else None)
-    items = [(r, flow.is_stale(r["status"], r["published_at"], now, days)) for r in rows]
-    if stale is not None:
-        items = [(r, s) for r, s in items if s is stale]
-    return CommunityWishes(days, items)
+        found = await wishes.of_community(
+            conn,
+            community_id,
+            status.value if status else None,
+            flow.stale_before(now, days),
+            stale,
+            limit=limit,
+            offset=offset,
+        )
+    flags = [flow.is_stale(r["status"], r["published_at"], now, days) for r in found.rows]
+    return CommunityWishes(days, found, flags)
 
 
-async def claim(rt: Runtime, actor: Actor, wish_id: UUID) -> asyncpg.Record:
+async def claim(rt: PointsRuntime, actor: Actor, wish_id: UUID) -> asyncpg.Record:
     member_id = _member_of(actor)
     async with rt.unit_of_work() as uow:
         wish = await wishes.get(uow.conn, wish_id, lock=True)
@@ -82,7 +95,7 @@ async def claim(rt: Runtime, actor: Actor, wish_id: UUID) -> asyncpg.Record:
     return row
 
 
-async def done(rt: Runtime, actor: Actor, wish_id: UUID) -> asyncpg.Record:
+async def done(rt: PointsRuntime, actor: Actor, wish_id: UUID) -> asyncpg.Record:
     """The claiming member reports the wish fulfilled; the community confirms it."""
     member_id = _member_of(actor)
     async with rt.unit_of_work() as uow:
@@ -99,7 +112,7 @@ class Confirmed:
     entry: asyncpg.Record | None  # the points awarded; None when the caps left nothing
 
 
-async def confirm(rt: Runtime, actor: Actor, wish_id: UUID) -> Confirmed:
+async def confirm(rt: PointsRuntime, actor: Actor, wish_id: UUID) -> Confirmed:
     """The community confirms a wish done; its member earns the configured wish rule's points."""
     async with rt.unit_of_work() as uow:
         wish = await wishes.get(uow.conn, wish_id, lock=True)
@@ -118,7 +131,7 @@ async def confirm(rt: Runtime, actor: Actor, wish_id: UUID) -> Confirmed:
             uow.emit,
             awards.AwardRequest(
                 member_id=member["member_id"],
-                rule_code=options(rt.settings).wish_rule_code,
+                rule_code=rt.settings.wish_rule_code,
                 hours=None,
                 cause_event_id=env.event_id,
                 business_date=business_date(now),
