@@ -97,6 +97,9 @@ class AssessmentCompleted(_EvaluationEvent):
     supersedes_assessment_id: UUID | None = None
     reason: Reason | None = None  # why a superseding assessment was run
     completed_at: UtcDatetime
+    # The district whose year was assessed (an assessment is run for one district). Added in
+    # v1, optional: events published before it carry no district.
+    district_id: UUID | None = None
 
     @field_validator("member_grades")
     @classmethod
