@@ -286,7 +286,7 @@ async def test_a_member_year_over_http_and_kafka(env: Env) -> None:
         await env.http.get(f"/members/{member_id}/points?year=2026", headers=env.unit_admin)
     )
     assert unit_view["balance"] == "9.00" and unit_view["entries"] is None
-    assert (await env.http.get(f"/members/{member_id}", headers=env.unit_admin)).status_code == 403
+    assert (await env.http.get(f"/members/{member_id}", headers=env.unit_admin)).status_code == 404
     totals = await ok(
         await env.http.get(f"/units/{env.unit}/points?year=2026", headers=env.unit_admin)
     )
@@ -322,7 +322,7 @@ async def test_a_member_year_over_http_and_kafka(env: Env) -> None:
     assert export.status_code == 200 and export.json()["member"]["phone"] == number
     assert len(export.json()["points_entries"]) == 4
     other = await env.http.get(f"/members/{member_id}/export", headers=env.admin)
-    assert other.status_code == 403
+    assert other.status_code == 404 and other.json()["field"] == "path.member_id"
 
 
 async def test_verify_passes_then_names_the_entry_altered_in_sql(env: Env) -> None:
@@ -471,7 +471,13 @@ async def test_transfer_and_leave_publish_ids_only(env: Env) -> None:
                                          json={"to_community_id": str(elsewhere)}, headers=env.admin))  # fmt: skip
     assert moved["community_id"] == str(elsewhere)
     # The old community no longer looks after the member: to it, the member does not exist.
-    assert (await env.http.get(f"/members/{member_id}", headers=env.admin)).status_code == 404
+    hidden = await env.http.get(f"/members/{member_id}", headers=env.admin)
+    unknown_id = uuid4()
+    unknown = await env.http.get(f"/members/{unknown_id}", headers=env.admin)
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json() == {
+        k: v.replace(str(unknown_id), str(member_id)) for k, v in unknown.json().items()
+    }
     left = await ok(
         await env.http.post(f"/members/{member_id}/leave", json={"reason": "退休"}, headers=me)
     )

@@ -243,8 +243,8 @@ def _report(errors: list[RowError]) -> JSONResponse:
 
 @router.get("/members/{member_id}", responses=BY_ID)
 async def read(member_id: UUID, actor: ActorDep, rt: RuntimeDep) -> MemberOut:
-    """The member, or the community they serve; their unit's admin is refused (403: totals
-    only); to anyone else the member does not exist (404)."""
+    """For the member and the community they serve. To anyone else (their unit's admin too,
+    who sees point totals only) the member is not found (404), as an unknown id."""
     return MemberOut.of(await members.read(rt, actor, member_id))
 
 
@@ -252,8 +252,8 @@ async def read(member_id: UUID, actor: ActorDep, rt: RuntimeDep) -> MemberOut:
 async def export(
     member_id: UUID, actor: ActorDep, rt: RuntimeDep, response: Response
 ) -> MemberExport:
-    """Everything this service holds about the member, for the member alone, as a JSON
-    download."""
+    """Everything this service holds about the member, for the member alone (to anyone else
+    the member is not found), as a JSON download."""
     data = await members.export(rt, actor, member_id)
     response.headers["Content-Disposition"] = f'attachment; filename="member-{member_id}.json"'
     return MemberExport(

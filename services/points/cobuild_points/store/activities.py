@@ -42,6 +42,10 @@ async def get(conn: asyncpg.Connection, activity_id: UUID, *, lock: bool = False
     return row
 
 
+async def find(conn: asyncpg.Connection, activity_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM activity WHERE activity_id = $1", activity_id)
+
+
 async def of_community(
     conn: asyncpg.Connection, community_id: UUID, *, limit: int, offset: int
 ) -> Slice:

@@ -12,6 +12,8 @@ from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Forbidden, NotFound
 from cobuild_kit.parties import authorize
 
+from cobuild_points.store import members
+
 COMMUNITY = frozenset({Role.COMMUNITY_ADMIN})
 UNIT = frozenset({Role.UNIT_ADMIN})
 
@@ -44,16 +46,34 @@ def serving_community(member: asyncpg.Record) -> UUID:
     return community
 
 
-def member_view(actor: Actor, member: asyncpg.Record) -> View:
-    """What the actor may read of the member. To anyone else the member does not exist: a
-    404, as for an unknown id, so reads do not tell strangers who is registered."""
+def hidden(what: str, field: str) -> NotFound:
+    """The one answer for what does not exist and for what lies outside the actor's reach:
+    the same message and field, so a read does not tell a stranger what exists
+    (ARCHITECTURE.md, "Commands in, facts out"). Commands keep their 403 with a reason."""
+    return NotFound(f"{what} not found", field=field)
+
+
+def member_view(actor: Actor, member: asyncpg.Record) -> View | None:
+    """What the actor may read of the member; None: nothing (the member is hidden)."""
     if is_self(actor, member["member_id"]):
         return View.FULL
     if actor.role is Role.COMMUNITY_ADMIN and actor.party_id == serving_community(member):
         return View.FULL
     if actor.role is Role.UNIT_ADMIN and actor.party_id == member["unit_id"]:
         return View.TOTALS
-    raise NotFound(f"member {member['member_id']} not found")
+    return None
+
+
+async def visible_member(
+    conn: asyncpg.Connection, actor: Actor, member_id: UUID, *, needs: View = View.TOTALS
+) -> tuple[asyncpg.Record, View]:
+    """The member and the actor's view of them, at least `needs`; otherwise 404 naming
+    `path.member_id`, as for an unknown id."""
+    row = await members.find(conn, member_id)
+    view = member_view(actor, row) if row is not None else None
+    if row is None or view is None or (needs is View.FULL and view is not View.FULL):
+        raise hidden(f"member {member_id}", "path.member_id")
+    return row, view
 
 
 async def authorize_read(
@@ -64,11 +84,11 @@ async def authorize_read(
     roles: frozenset[Role],
     supervisors_may: bool = False,
     what: str,
+    field: str,
 ) -> None:
-    """A read of what lies outside the actor's subtree answers 404 (`what` not found), not
-    403: whether it exists is not the stranger's to learn (ARCHITECTURE.md, "Commands in,
-    facts out"). Commands keep the kit's 403 with its reason."""
+    """A read of what lies outside the actor's subtree answers 404 (`what` not found, naming
+    `field`), not 403."""
     try:
         await authorize(conn, actor, party_id, roles=roles, supervisors_may=supervisors_may)
     except Forbidden:
-        raise NotFound(f"{what} not found") from None
+        raise hidden(what, field) from None

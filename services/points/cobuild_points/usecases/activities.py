@@ -23,7 +23,7 @@ from cobuild_points.settings import PointsRuntime
 from cobuild_points.store import activities, members, rulebook
 from cobuild_points.store.paging import Slice
 from cobuild_points.usecases import awards
-from cobuild_points.usecases.access import COMMUNITY, authorize_read, require_self
+from cobuild_points.usecases.access import COMMUNITY, authorize_read, hidden, require_self
 from cobuild_points.usecases.bulk import ItemChecks
 
 
@@ -72,10 +72,7 @@ async def of_community(rt: PointsRuntime, community_id: UUID, *, limit: int, off
 async def check_in_code(rt: PointsRuntime, actor: Actor, activity_id: UUID) -> str:
     """The code the community shows on site."""
     async with rt.pool.acquire() as conn:
-        row = await activities.get(conn, activity_id)
-        await authorize_read(
-            conn, actor, row["community_id"], roles=COMMUNITY, what=f"activity {activity_id}"
-        )
+        row = await _visible_activity(conn, actor, activity_id)
     code: str = row["check_in_code"]
     return code
 
@@ -84,10 +81,7 @@ async def roster(
     rt: PointsRuntime, actor: Actor, activity_id: UUID, *, limit: int, offset: int
 ) -> Slice:
     async with rt.pool.acquire() as conn:
-        row = await activities.get(conn, activity_id)
-        await authorize_read(
-            conn, actor, row["community_id"], roles=COMMUNITY, what=f"activity {activity_id}"
-        )
+        await _visible_activity(conn, actor, activity_id)
         return await activities.roster(conn, activity_id, limit=limit, offset=offset)
 
 
@@ -294,3 +288,21 @@ def _confirmable(signup: asyncpg.Record, hours: Decimal, activity: asyncpg.Recor
         checked_in_at=signup["checked_in_at"],
     )
     rules.check_hours(hours, activity["starts_at"], activity["ends_at"])
+
+
+async def _visible_activity(
+    conn: asyncpg.Connection, actor: Actor, activity_id: UUID
+) -> asyncpg.Record:
+    """The activity, for its community's admin; to anyone else not found, as an unknown id."""
+    row = await activities.find(conn, activity_id)
+    if row is None:
+        raise hidden(f"activity {activity_id}", "path.activity_id")
+    await authorize_read(
+        conn,
+        actor,
+        row["community_id"],
+        roles=COMMUNITY,
+        what=f"activity {activity_id}",
+        field="path.activity_id",
+    )
+    return row

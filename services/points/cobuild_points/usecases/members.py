@@ -29,11 +29,12 @@ from cobuild_points.usecases.access import (
     COMMUNITY,
     View,
     authorize_read,
+    hidden,
     is_self,
     may_register,
-    member_view,
     require_self,
     serving_community,
+    visible_member,
 )
 from cobuild_points.usecases.bulk import ItemChecks
 
@@ -97,10 +98,10 @@ async def import_roster(rt: PointsRuntime, actor: Actor, rows: list[NumberedRow]
 
 
 async def read(rt: PointsRuntime, actor: Actor, member_id: UUID) -> asyncpg.Record:
+    """The member's profile, for the member and the community they serve; to anyone else
+    (their unit's admin too, who sees point totals only) the member is not found."""
     async with rt.pool.acquire() as conn:
-        row = await members.get(conn, member_id)
-    if member_view(actor, row) is not View.FULL:
-        raise Forbidden("a unit admin sees its members' point totals only")
+        row, _ = await visible_member(conn, actor, member_id, needs=View.FULL)
     return row
 
 
@@ -116,12 +117,11 @@ class MemberData:
 
 
 async def export(rt: PointsRuntime, actor: Actor, member_id: UUID) -> MemberData:
-    """For the member alone (those who may see the member learn only that; others, 404)."""
+    """For the member alone; to anyone else the member is not found."""
     async with rt.pool.acquire() as conn:
-        member = await members.get(conn, member_id)
-        if not is_self(actor, member_id):
-            member_view(actor, member)
-            require_self(actor, member_id, "export their data")
+        member = await members.find(conn, member_id)
+        if member is None or not is_self(actor, member_id):
+            raise hidden(f"member {member_id}", "path.member_id")
         return MemberData(
             member=member,
             activities=await activities.of_member(conn, member_id),
@@ -255,7 +255,12 @@ async def of_community(
     """The members reported to the community, and those waiting for acceptance."""
     async with rt.pool.acquire() as conn:
         await authorize_read(
-            conn, actor, community_id, roles=COMMUNITY, what=f"community {community_id}"
+            conn,
+            actor,
+            community_id,
+            roles=COMMUNITY,
+            what=f"community {community_id}",
+            field="path.community_id",
         )
         return await members.of_community(conn, community_id, limit=limit, offset=offset)
 

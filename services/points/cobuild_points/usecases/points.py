@@ -17,10 +17,10 @@ from cobuild_kit.parties import authorize
 from cobuild_points.domain.chain import VerifyReport, YearAudit
 from cobuild_points.domain.rules import RuleSet
 from cobuild_points.settings import PointsRuntime
-from cobuild_points.store import ledger, members, rulebook
+from cobuild_points.store import ledger, rulebook
 from cobuild_points.store.paging import Slice
 from cobuild_points.usecases import awards
-from cobuild_points.usecases.access import COMMUNITY, UNIT, View, authorize_read, member_view
+from cobuild_points.usecases.access import COMMUNITY, UNIT, View, authorize_read, visible_member
 
 ADMINS = frozenset({Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DISTRICT_ADMIN})
 
@@ -36,8 +36,7 @@ async def of_member(
 ) -> MemberPoints:
     """Balance and history of a member-year (the unit admin gets the balance only)."""
     async with rt.pool.acquire() as conn:
-        member = await members.get(conn, member_id)
-        access = member_view(actor, member)
+        _, access = await visible_member(conn, actor, member_id)
         balance = await ledger.balance(conn, member_id, year)
         entries = None
         if access is View.FULL:
@@ -72,6 +71,7 @@ async def of_community(
             roles=COMMUNITY,
             supervisors_may=True,
             what=f"community {community_id}",
+            field="path.community_id",
         )
         return await _totals(conn, "community_id", community_id, year, limit, offset)
 
@@ -82,7 +82,13 @@ async def of_unit(
     """Totals per member id: what a unit admin may see of its members."""
     async with rt.pool.acquire() as conn:
         await authorize_read(
-            conn, actor, unit_id, roles=UNIT, supervisors_may=True, what=f"unit {unit_id}"
+            conn,
+            actor,
+            unit_id,
+            roles=UNIT,
+            supervisors_may=True,
+            what=f"unit {unit_id}",
+            field="path.unit_id",
         )
         return await _totals(conn, "unit_id", unit_id, year, limit, offset)
 
