@@ -10,13 +10,16 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import openpyxl
 import pytest
 import pytest_asyncio
 from cobuild_contracts import Role
+from cobuild_contracts.events.commitments import CommitmentFulfilled
 from cobuild_kit.testing import caught_up, eventually
 from evaluation_scenario import (
     Served,
@@ -178,14 +181,51 @@ async def test_street_admin_reads_its_subtree_only(svc: tuple[Served, World]) ->
     hdr = h(s, Role.STREET_ADMIN, w.s1)
     ok = await s.client.get("/ledger", params={"scope": "community", "id": str(w.c1)}, headers=hdr)
     assert ok.status_code == 200
+    # Outside its subtree: 404, the answer for what does not exist, so existence does not leak.
     other = await s.client.get(
         "/ledger", params={"scope": "community", "id": str(w.c3)}, headers=hdr
     )
-    assert other.status_code == 403 and "may not" in other.json()["message"]
+    assert other.status_code == 404, other.text
+    nowhere = await s.client.get(
+        "/ledger", params={"scope": "community", "id": str(uuid4())}, headers=hdr
+    )
+    assert nowhere.json()["message"].startswith("no community")
+    assert other.json()["message"] == f"no community {w.c3}"
     whole = await s.client.get(
         "/ledger", params={"scope": "district", "id": str(w.district)}, headers=hdr
     )
-    assert whole.status_code == 403
+    assert whole.status_code == 404
+    # A role that never reads ledgers is 403 whatever it names: that leaks nothing.
+    member = await s.client.get(
+        "/ledger", params={"scope": "community", "id": str(w.c1)}, headers=h(s, Role.MEMBER, w.m[1])
+    )
+    assert member.status_code == 403 and "may not" in member.json()["message"]
+
+
+async def test_the_whole_ledger_is_the_operators(svc: tuple[Served, World]) -> None:
+    """scope=all reaches every district: operators only; a district admin reads its own."""
+    s, w = svc
+    params = {"scope": "all", "as_of": "2026-12-31"}
+    district = h(s, Role.DISTRICT_ADMIN, w.district)
+    refused = await s.client.get("/ledger", params=params, headers=district)
+    assert refused.status_code == 403 and "operators" in refused.json()["message"]
+    export = await s.client.get("/exports/ledger.csv", params=params, headers=district)
+    assert export.status_code == 403
+    operator = h(s, Role.OPERATOR, uuid4())
+    whole = await s.client.get("/ledger", params=params, headers=operator)
+    assert whole.status_code == 200, whole.text
+    assert str(w.district) in {c["id"] for c in whole.json()["children"]}
+    assert whole.json()["figures"]["signed"] >= 5
+    csv = await s.client.get("/exports/ledger.csv", params=params, headers=operator)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    own = await s.client.get(
+        "/ledger", params={"scope": "district", "id": str(w.district)}, headers=district
+    )
+    assert own.status_code == 200
+    another = await s.client.get(
+        "/ledger", params={"scope": "district", "id": str(uuid4())}, headers=district
+    )
+    assert another.status_code == 404
 
 
 async def test_rebuild_equals_incremental(svc: tuple[Served, World]) -> None:
@@ -196,13 +236,14 @@ async def test_rebuild_equals_incremental(svc: tuple[Served, World]) -> None:
         known = await conn.fetch(parties)
         await conn.execute("DELETE FROM ledger_daily WHERE scope_kind = 'community'")
         await conn.execute("DELETE FROM ledger_agreements WHERE agreement_id = $1", w.a1)
-    r = await s.client.post("/ops/ledger/rebuild", headers=h(s, Role.DISTRICT_ADMIN, w.district))
+    r = await s.client.post("/ops/ledger/rebuild", headers=h(s, Role.OPERATOR, uuid4()))
     assert r.status_code == 200 and r.json()["journal_entries"] >= 10
     assert await snapshot(s, w) == before
     async with s.rt.pool.acquire() as conn:
         assert await conn.fetch(parties) == known and len(known) >= 3
-    refused = await s.client.post("/ops/ledger/rebuild", headers=h(s, Role.STREET_ADMIN, w.s1))
-    assert refused.status_code == 403
+    for role, party in ((Role.STREET_ADMIN, w.s1), (Role.DISTRICT_ADMIN, w.district)):
+        refused = await s.client.post("/ops/ledger/rebuild", headers=h(s, role, party))
+        assert refused.status_code == 403 and "operators only" in refused.json()["message"]
 
 
 async def test_resident_codes_single_use(svc: tuple[Served, World]) -> None:
@@ -281,6 +322,14 @@ async def test_experts_score_within_assignment_only(svc: tuple[Served, World]) -
         headers=eh,
     )
     assert ok.status_code == 201 and ok.json()["score"] == "85.00"
+    mine = await s.client.get("/expert-assignments", headers=eh)
+    assert mine.status_code == 200, mine.text
+    (only,) = mine.json()["items"]
+    assert only["subject_id"] == str(w.k[5]) and only["evaluated_at"] is not None
+    assert mine.json()["total"] == 1 and mine.json()["next_offset"] is None
+    assert (await s.client.get("/expert-assignments", headers=admin)).status_code == 403
+    listed = await s.client.get("/experts", params={"limit": 500}, headers=admin)
+    assert eid in {e["expert_id"] for e in listed.json()["items"]}
     rated = await s.client.post(
         "/member-ratings",
         json={"member_id": str(w.m[1]), "year": 2026, "score": "80"},
@@ -297,6 +346,16 @@ async def test_experts_score_within_assignment_only(svc: tuple[Served, World]) -
 
 async def _publishable(s: Served) -> None:
     await eventually(lambda: caught_up(s.rt), timeout=30)
+
+
+async def results(s: Served, w: World, subject: str, headers: dict[str, str]) -> dict[str, Any]:
+    r = await s.client.get(
+        "/assessments/2026",
+        params={"district_id": str(w.district), "subject": subject},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
 
 
 async def test_preview_equals_publish_and_is_deterministic(svc: tuple[Served, World]) -> None:
@@ -325,13 +384,30 @@ async def test_preview_equals_publish_and_is_deterministic(svc: tuple[Served, Wo
     pub = await s.client.post("/assessments/2026/publish", json=body, headers=admin)
     assert pub.status_code == 201, pub.text
     assert pub.json()["digest"] == preview["digest"]
-    stored = (
-        await s.client.get(
-            "/assessments/2026", params={"district_id": str(w.district)}, headers=admin
-        )
-    ).json()
-    assert stored["members"] == preview["members"] and stored["units"] == preview["units"]
+    stored = await results(s, w, "member", admin)
+    assert stored["items"] == preview["members"] and stored["total"] == 4
+    assert (await results(s, w, "unit", admin))["items"] == preview["units"]
     assert stored["totals"] == preview["totals"]
+    paged = await s.client.get(
+        "/assessments/2026",
+        params={"district_id": str(w.district), "limit": 3, "offset": 3},
+        headers=admin,
+    )
+    assert paged.json()["items"] == preview["members"][3:] and paged.json()["next_offset"] is None
+    elsewhere = await s.client.get(
+        "/assessments/2026",
+        params={"district_id": str(w.district)},
+        headers=h(s, Role.DISTRICT_ADMIN, uuid4()),
+    )
+    assert elsewhere.status_code == 404  # another district's: as if never published
+    async with s.rt.pool.acquire() as conn:
+        completed = await conn.fetchval(
+            """SELECT envelope->'payload'->>'district_id' FROM outbox
+               WHERE event_type = 'assessment.completed'
+                 AND envelope->'payload'->>'assessment_id' = $1""",
+            pub.json()["assessment_id"],
+        )
+    assert completed == str(w.district)  # assessment.completed names the district assessed
 
     async with s.rt.pool.acquire() as conn:
         kinds = await conn.fetch(
@@ -367,10 +443,17 @@ async def test_preview_equals_publish_and_is_deterministic(svc: tuple[Served, Wo
         params={"district_id": str(w.district), "scope": "community", "id": str(w.c1)},
         headers=h(s, Role.COMMUNITY_ADMIN, w.c1),
     )
-    assert [(r["rank"], r["subject_id"]) for r in ranks.json()["ranking"]] == [
+    assert [(r["rank"], r["subject_id"]) for r in ranks.json()["items"]] == [
         (1, str(w.m[1])),
         (2, str(w.m[2])),
     ]
+    assert ranks.json()["total"] == 2
+    outside = await s.client.get(
+        "/assessments/2026/rankings",
+        params={"district_id": str(w.district), "scope": "community", "id": str(w.c3)},
+        headers=h(s, Role.COMMUNITY_ADMIN, w.c1),
+    )
+    assert outside.status_code == 404
 
 
 async def test_xlsx_and_csv_exports(svc: tuple[Served, World]) -> None:
@@ -453,3 +536,94 @@ async def test_public_board_renders_in_chromium(svc: tuple[Served, World]) -> No
     assert page.status_code == 200 and f"实验学校 {w.tag}" in page.text
     for m in w.m.values():
         assert str(m) not in dom and str(m) not in page.text  # no personal data
+
+
+async def test_work_confirmed_after_publication_waits_for_a_republication(
+    svc: tuple[Served, World], kafka_bootstrap: str
+) -> None:
+    """The documented rule (publish's description): the ledger books late work on its
+    confirmation date at once; the published scores stay until the year is published again,
+    and a re-publication still reads the year's ledger as of 31 December."""
+    s, _ = svc
+    w = World()  # a district of its own: the module's district is published already
+    late = {3, 5}  # k3 (unit u1) and k5 (unit u2) stay open until after the publication
+    done = [
+        e
+        for e in commitment_events(w)
+        if not (isinstance(e, CommitmentFulfilled) and e.commitment_id in {w.k[i] for i in late})
+    ]
+    await send(kafka_bootstrap, "agreements", agreement_events(w))
+    await send(kafka_bootstrap, "commitments", done)
+    admin = h(s, Role.DISTRICT_ADMIN, w.district)
+    body = {"district_id": str(w.district), "policy_version": "2026-v1"}
+    v2 = {"district_id": str(w.district), "policy_version": "2026-v2"}
+
+    async def journal(n: int) -> bool:
+        async with s.rt.pool.acquire() as conn:
+            got = await conn.fetchval(
+                "SELECT count(*) FROM ledger_journal WHERE commitment_id = ANY($1)",
+                list(w.k.values()),
+            )
+        return bool(got == n)
+
+    await eventually(lambda: journal(9), timeout=60)
+    await _publishable(s)
+    pub = await s.client.post("/assessments/2026/publish", json=body, headers=admin)
+    assert pub.status_code == 201, pub.text
+    before = await results(s, w, "unit", admin)
+    v2_before = (await s.client.post("/assessments/2026/preview", json=v2, headers=admin)).json()
+    u1_2026 = (await ledger(s, w, "unit", w.u1, "2026-12-31"))["figures"]
+
+    plan = w.plan()
+
+    def fulfilled(i: int, confirmed: datetime) -> CommitmentFulfilled:
+        agreement, community, unit_id, deadline, fen = plan[i]
+        return CommitmentFulfilled(
+            commitment_id=w.k[i],
+            agreement_id=agreement,
+            community_id=community,
+            unit_id=unit_id,
+            obligor_party_id=unit_id,
+            beneficiary_party_id=community,
+            participants=[],
+            committed_quantity=1,
+            actual_quantity=1,
+            partial=False,
+            committed_fen=fen,
+            paid_fen=fen,
+            deadline=deadline,
+            done_at=confirmed,
+            done_date=confirmed.date(),
+            confirmed_at=confirmed,
+            on_time=False,
+        )
+
+    # k3 confirmed within the year (20 December), k5 in the next (10 January 2027).
+    await send(
+        kafka_bootstrap,
+        "commitments",
+        [fulfilled(3, at(2026, 12, 20)), fulfilled(5, at(2027, 1, 10))],
+    )
+    await eventually(lambda: journal(11), timeout=60)
+
+    # The ledger books each on its confirmation date.
+    assert (await ledger(s, w, "commitment", w.k[3], "2026-12-19"))["figures"]["fulfilled"] == 0
+    assert (await ledger(s, w, "commitment", w.k[3], "2026-12-20"))["figures"]["fulfilled"] == 1
+    assert (await ledger(s, w, "commitment", w.k[5], "2026-12-31"))["figures"]["fulfilled"] == 0
+    assert (await ledger(s, w, "commitment", w.k[5], "2027-01-10"))["figures"]["fulfilled"] == 1
+    assert (await ledger(s, w, "unit", w.u1, "2026-12-31"))["figures"] != u1_2026
+
+    # The published scores do not move.
+    assert await results(s, w, "unit", admin) == before
+
+    # A re-publication scores the inputs as they stand: k3 (dated 2026) counts, k5 (2027) not.
+    await _publishable(s)
+    re = await s.client.post(
+        "/assessments/2026/publish", json=v2 | {"reason": "late confirmations"}, headers=admin
+    )
+    assert re.status_code == 201, re.text
+    assert re.json()["supersedes_assessment_id"] == pub.json()["assessment_id"]
+    after = {u["subject_id"]: u for u in (await results(s, w, "unit", admin))["items"]}
+    was = {u["subject_id"]: u for u in v2_before["units"]}
+    assert after[str(w.u1)] != was[str(w.u1)]  # k3's fulfilment reached the year's scores
+    assert after[str(w.u2)] == was[str(w.u2)]  # k5's, dated 2027, did not

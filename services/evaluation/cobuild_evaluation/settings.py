@@ -1,8 +1,13 @@
-"""Settings of the evaluation service (environment prefix COBUILD_EVALUATION_)."""
+"""Settings of the evaluation service (environment prefix COBUILD_EVALUATION_), and the
+runtime typed by them: `RuntimeDep` for routers, `EvaluationRuntime` for use cases."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from cobuild_kit.service import Runtime, get_runtime
 from cobuild_kit.settings import DEFAULT_PORTS, ServiceSettings, service_config
+from fastapi import Depends
 
 
 class EvaluationSettings(ServiceSettings):
@@ -14,3 +19,7 @@ class EvaluationSettings(ServiceSettings):
     resident_redeem_attempts_per_minute: int = 30
     # The points service's public base URL, for the link to its member honour roll.
     points_public_url: str = "http://127.0.0.1:8103"
+
+
+EvaluationRuntime = Runtime[EvaluationSettings]
+RuntimeDep = Annotated[EvaluationRuntime, Depends(get_runtime)]

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from ..errors import StackError
-from .common import Stack, VarDir, clear_errors, console, district_or_only, parse_uuid
+from .common import (
+    NO_PARTY,
+    Stack,
+    VarDir,
+    clear_errors,
+    console,
+    district_or_only,
+    parse_uuid,
+)
 
 app = typer.Typer(
     help="Download the ledger or assessment results as CSV or XLSX.", no_args_is_help=True
@@ -68,8 +76,14 @@ def ledger(
         params["id"] = str(parse_uuid(id, "--id"))
     if as_of:
         params["as_of"] = as_of
-    actor = district_or_only(stack, district)
-    with stack.client("evaluation", "district_admin", actor) as api:
+    # The whole ledger (every district) is operations' work: an operator's token. Any other
+    # scope is a district's: its admin's.
+    role, actor = (
+        ("operator", NO_PARTY)
+        if scope is Scope.ALL
+        else ("district_admin", district_or_only(stack, district))
+    )
+    with stack.client("evaluation", role, actor) as api:
         response = api.request("GET", f"/exports/ledger.{fmt.value}", params=params)
     _save(response.content, out)
 

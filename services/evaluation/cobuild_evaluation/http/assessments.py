@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from cobuild_kit.service import ActorDep, RuntimeDep
+from cobuild_kit.api import AUTHENTICATED, Limit, Offset, page_of, refusals
+from cobuild_kit.service import ActorDep
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from cobuild_evaluation.http.models import Outcome, Published, Ranked, Ranking, Result, Results
 from cobuild_evaluation.http.params import YearPath
+from cobuild_evaluation.settings import RuntimeDep
 from cobuild_evaluation.usecases import assessment
 
-router = APIRouter(tags=["assessment"])
+router = APIRouter(tags=["assessment"], responses=AUTHENTICATED)
+Subject = Annotated[Literal["member", "unit"], Query(description="members or units")]
 
 
 class RunIn(BaseModel):
@@ -27,7 +31,14 @@ class PublishIn(RunIn):
     )
 
 
-@router.post("/assessments/{year}/preview")
+@router.post(
+    "/assessments/{year}/preview",
+    response_class=StreamingResponse,
+    responses={
+        200: {"model": Outcome, "description": "the canonical outcome, with its digest"},
+        **refusals(404, 409),
+    },
+)
 async def preview(
     year: YearPath, body: RunIn, actor: ActorDep, rt: RuntimeDep
 ) -> StreamingResponse:
@@ -40,35 +51,60 @@ async def preview(
     return StreamingResponse(body_pieces, media_type="application/json")
 
 
-@router.post("/assessments/{year}/publish", status_code=201)
-async def publish(
-    year: YearPath, body: PublishIn, actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
+@router.post("/assessments/{year}/publish", status_code=201, responses=refusals(404, 409))
+async def publish(year: YearPath, body: PublishIn, actor: ActorDep, rt: RuntimeDep) -> Published:
     """Freeze the year: store the results and emit member.scored, unit.scored and
-    assessment.completed. A second publish needs a new policy version and a reason."""
+    assessment.completed (naming the district). A second publish needs a new policy version
+    and a reason (409 under a version already published; 409 too while the inputs' consumers
+    lag: retry).
+
+    Work confirmed after the year's assessment was published: the fulfilment ledger books
+    it on its confirmation date at once (GET /ledger), but the published results do not
+    change: `GET /assessments/{year}` answers the same scores until the year is published
+    again. A re-publication (a new policy version and a reason) scores the inputs as they
+    stand then and supersedes the earlier one. It still reads the year's ledger as of 31
+    December, so a confirmation dated in a later year never reaches this year's scores; one
+    dated within the year reaches them only through a re-publication."""
     year = assessment.check_year(year)
     await assessment.authorize_district(rt, actor, body.district_id)
     policy = assessment.policy_of(body.policy_version)
     done = await assessment.publish(
         rt, actor, year=year, district_id=body.district_id, policy=policy, reason=body.reason
     )
-    return {
-        "assessment_id": str(done.assessment_id),
-        "digest": done.digest,
-        "supersedes_assessment_id": str(done.supersedes) if done.supersedes else None,
-        **done.totals,
-    }
+    return Published.model_validate(
+        {
+            "assessment_id": done.assessment_id,
+            "digest": done.digest,
+            "supersedes_assessment_id": done.supersedes,
+            **done.totals,
+        }
+    )
 
 
-@router.get("/assessments/{year}")
+@router.get("/assessments/{year}", responses=refusals(404))
 async def results(
-    year: YearPath, district_id: Annotated[UUID, Query()], actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
-    """The published (current) assessment of a district's year, with every result."""
-    return await assessment.published_results(rt, actor, district_id, year, "read results")
+    year: YearPath,
+    district_id: Annotated[UUID, Query()],
+    actor: ActorDep,
+    rt: RuntimeDep,
+    subject: Subject = "member",
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Results:
+    """The published (current) assessment of a district's year, with a page of its results
+    of one kind of subject, by subject id. Its district admins read it; another district's
+    is 404, as one not published. Published results stay as published: work confirmed
+    later changes them only through a re-publication (see the publish)."""
+    head, rows, total = await assessment.results_page(
+        rt, actor, district_id=district_id, year=year, subject=subject, limit=limit, offset=offset
+    )
+    page = page_of(
+        [Result.model_validate(r) for r in rows], limit=limit, offset=offset, total=total
+    )
+    return Results.model_validate({**page.model_dump(), **head, "subject": subject})
 
 
-@router.get("/assessments/{year}/rankings")
+@router.get("/assessments/{year}/rankings", responses=refusals(404))
 async def rankings(
     year: YearPath,
     district_id: Annotated[UUID, Query()],
@@ -76,9 +112,24 @@ async def rankings(
     rt: RuntimeDep,
     scope: Annotated[Literal["district", "street", "community"], Query()] = "district",
     id: Annotated[UUID | None, Query(description="the street or community")] = None,
-    subject: Annotated[Literal["member", "unit"], Query()] = "member",
-) -> dict[str, Any]:
-    """Ranked results within a community, a street or the district (member ids only)."""
-    return await assessment.rankings(
-        rt, actor, year=year, district_id=district_id, scope=scope, sid=id, subject=subject
+    subject: Subject = "member",
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Ranking:
+    """A page of the ranked results within a community, a street or the district (member
+    ids only), in rank order. A scope outside the actor's subtree or the district is 404."""
+    head, rows, total = await assessment.rankings(
+        rt,
+        actor,
+        year=year,
+        district_id=district_id,
+        scope=scope,
+        sid=id,
+        subject=subject,
+        limit=limit,
+        offset=offset,
     )
+    page = page_of(
+        [Ranked.model_validate(r) for r in rows], limit=limit, offset=offset, total=total
+    )
+    return Ranking.model_validate({**page.model_dump(), **head})

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from cobuild_contracts.base import Year
 from cobuild_contracts.enums import SubjectKind
+from cobuild_kit.api import AUTHENTICATED, Limit, Offset, Page, page_of, refusals
 from cobuild_kit.logging import get_logger
 from cobuild_kit.rate_limits import rate_limit
-from cobuild_kit.service import ActorDep, PublicRateLimit, RuntimeDep
+from cobuild_kit.service import ActorDep, PublicRateLimit
+from cobuild_kit.settings import ServiceSettings
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from cobuild_evaluation.http.models import (
+    Aggregates,
+    Assigned,
+    Assignment,
+    Codes,
+    Evaluated,
+    Expert,
+    ExpertEvaluated,
+    ResidentEvaluated,
+)
+from cobuild_evaluation.settings import EvaluationSettings, RuntimeDep
 from cobuild_evaluation.usecases import evaluations
 
-router = APIRouter(tags=["evaluations"])
+router = APIRouter(tags=["evaluations"], responses=AUTHENTICATED)
+# The resident's redeem takes no token: its refusals are listed on it alone.
+public = APIRouter(tags=["evaluations"])
 log = get_logger(__name__)
 
 
@@ -28,22 +43,15 @@ class CodesIn(BaseModel):
     count: int = Field(default=1, ge=1, le=200, description="how many one-time codes")
 
 
-class CodesOut(BaseModel):
-    commitment_id: UUID
-    codes: list[str]
-    expires_at: str
-
-
-@router.post("/commitments/{commitment_id}/resident-codes", status_code=201)
-async def issue_codes(
-    commitment_id: UUID, body: CodesIn, actor: ActorDep, rt: RuntimeDep
-) -> CodesOut:
-    """The beneficiary's admin hands out one-time codes for a fulfilled commitment."""
-    ttl = timedelta(hours=rt.settings.resident_code_ttl_hours)  # type: ignore[attr-defined]
+@router.post(
+    "/commitments/{commitment_id}/resident-codes", status_code=201, responses=refusals(404, 409)
+)
+async def issue_codes(commitment_id: UUID, body: CodesIn, actor: ActorDep, rt: RuntimeDep) -> Codes:
+    """The beneficiary's admin hands out one-time codes for a fulfilled commitment (409
+    while it is open or cancelled)."""
+    ttl = timedelta(hours=rt.settings.resident_code_ttl_hours)
     issued = await evaluations.issue_codes(rt, actor, commitment_id, body.count, ttl)
-    return CodesOut(
-        commitment_id=commitment_id, codes=issued.codes, expires_at=issued.expires_at.isoformat()
-    )
+    return Codes(commitment_id=commitment_id, codes=issued.codes, expires_at=issued.expires_at)
 
 
 class ResidentIn(BaseModel):
@@ -54,22 +62,26 @@ class ResidentIn(BaseModel):
 
 # Code guesses per client address, on top of the public limit (the one-time codes carry 132
 # bits, so this is about load more than luck).
-RedeemRateLimit = rate_limit(
-    "resident-code",
-    lambda s: s.resident_redeem_attempts_per_minute,  # type: ignore[attr-defined]
-    what="code attempts",
-)
+def _redeem_per_minute(settings: ServiceSettings) -> int:
+    # The kit hands every limit the runtime's settings: this service's own class.
+    assert isinstance(settings, EvaluationSettings)
+    return settings.resident_redeem_attempts_per_minute
 
 
-@router.post(
+RedeemRateLimit = rate_limit("resident-code", _redeem_per_minute, what="code attempts")
+
+
+@public.post(
     "/public/resident-evaluations",
     status_code=201,
     dependencies=[PublicRateLimit, RedeemRateLimit],
+    responses=refusals(404, 410, 422, 429),
 )
-async def redeem(body: ResidentIn, rt: RuntimeDep) -> dict[str, Any]:
-    """A resident's 1–5 rating with a one-time code (no token). A code works once."""
+async def redeem(body: ResidentIn, rt: RuntimeDep) -> ResidentEvaluated:
+    """A resident's 1–5 rating with a one-time code (no token). A code works once: an
+    unknown code is 404, a used or expired one 410."""
     event = await evaluations.redeem(rt, body.code, body.rating, body.comment)
-    return {"evaluation_id": str(event.evaluation_id), "commitment_id": str(event.subject_id)}
+    return ResidentEvaluated(evaluation_id=event.evaluation_id, commitment_id=event.subject_id)
 
 
 # --- experts ---------------------------------------------------------------------------
@@ -81,19 +93,22 @@ class ExpertIn(BaseModel):
     field: str = Field(default="", max_length=200)
 
 
-@router.post("/experts", status_code=201)
-async def add_expert(body: ExpertIn, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+@router.post("/experts", status_code=201, responses=refusals(409))
+async def add_expert(body: ExpertIn, actor: ActorDep, rt: RuntimeDep) -> Expert:
+    """District admins add an expert to the directory (409 if the id is taken)."""
     expert_id = body.expert_id or uuid4()
     await evaluations.add_expert(rt, actor, expert_id, body.name, body.field)
-    return {"expert_id": str(expert_id), "name": body.name, "field": body.field}
+    return Expert(expert_id=expert_id, name=body.name, field=body.field)
 
 
 @router.get("/experts")
-async def list_experts(actor: ActorDep, rt: RuntimeDep) -> list[dict[str, Any]]:
-    rows = await evaluations.expert_directory(rt, actor)
-    return [
-        {"expert_id": str(r["expert_id"]), "name": r["name"], "field": r["field"]} for r in rows
-    ]
+async def list_experts(
+    actor: ActorDep, rt: RuntimeDep, limit: Limit = 100, offset: Offset = 0
+) -> Page[Expert]:
+    """The expert directory, by name (district admins)."""
+    rows, total = await evaluations.expert_directory(rt, actor, limit, offset)
+    items = [Expert(expert_id=r["expert_id"], name=r["name"], field=r["field"]) for r in rows]
+    return page_of(items, limit=limit, offset=offset, total=total)
 
 
 Criterion = Annotated[str, Field(min_length=1, max_length=64)]
@@ -106,9 +121,10 @@ class AssignmentIn(BaseModel):
     criteria: list[Criterion] = Field(min_length=1, max_length=20)
 
 
-@router.post("/expert-assignments", status_code=201)
-async def assign(body: AssignmentIn, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
-    """A district admin assigns an expert to a commitment or an agreement in its district."""
+@router.post("/expert-assignments", status_code=201, responses=refusals(404, 409))
+async def assign(body: AssignmentIn, actor: ActorDep, rt: RuntimeDep) -> Assigned:
+    """A district admin assigns an expert to a commitment or an agreement in its district
+    (409 if the expert is already assigned to it)."""
     assignment_id = uuid4()
     await evaluations.assign(
         rt,
@@ -119,7 +135,29 @@ async def assign(body: AssignmentIn, actor: ActorDep, rt: RuntimeDep) -> dict[st
         subject_id=body.subject_id,
         criteria=body.criteria,
     )
-    return {"assignment_id": str(assignment_id), **body.model_dump(mode="json")}
+    return Assigned(assignment_id=assignment_id, **body.model_dump())
+
+
+@router.get("/expert-assignments")
+async def my_assignments(
+    actor: ActorDep, rt: RuntimeDep, limit: Limit = 100, offset: Offset = 0
+) -> Page[Assignment]:
+    """An expert's own assignments, oldest first: what to evaluate against which criteria,
+    and whether it has (`evaluated_at`)."""
+    rows, total = await evaluations.my_assignments(rt, actor, limit, offset)
+    items = [
+        Assignment(
+            assignment_id=r["assignment_id"],
+            expert_id=r["expert_id"],
+            subject_kind=r["subject_kind"],
+            subject_id=r["subject_id"],
+            criteria=list(r["criteria"]),
+            assigned_at=r["assigned_at"],
+            evaluated_at=r["evaluated_at"],
+        )
+        for r in rows
+    ]
+    return page_of(items, limit=limit, offset=offset, total=total)
 
 
 class ExpertEvaluationIn(BaseModel):
@@ -129,11 +167,12 @@ class ExpertEvaluationIn(BaseModel):
     comment: str = Field(default="", max_length=500)
 
 
-@router.post("/expert-evaluations", status_code=201)
+@router.post("/expert-evaluations", status_code=201, responses=refusals(409))
 async def expert_evaluates(
     body: ExpertEvaluationIn, actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
-    """An assigned expert scores 0–100 against the assignment's named criteria, once."""
+) -> ExpertEvaluated:
+    """An assigned expert scores 0–100 against the assignment's named criteria, once (409
+    the second time)."""
     event = await evaluations.expert_evaluates(
         rt,
         actor,
@@ -142,7 +181,8 @@ async def expert_evaluates(
         criteria=body.criteria,
         comment=body.comment,
     )
-    return {"evaluation_id": str(event.evaluation_id), "score": format(event.score, "f")}
+    assert event.score is not None  # an expert's evaluation is a score
+    return ExpertEvaluated(evaluation_id=event.evaluation_id, score=format(event.score, "f"))
 
 
 # --- communities rate their members ----------------------------------------------------
@@ -155,22 +195,26 @@ class MemberRatingIn(BaseModel):
     comment: str = Field(default="", max_length=500)
 
 
-@router.post("/member-ratings", status_code=201)
-async def rate_member(body: MemberRatingIn, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
-    """A community admin rates a member's service in its community for a year (once)."""
+@router.post("/member-ratings", status_code=201, responses=refusals(409))
+async def rate_member(body: MemberRatingIn, actor: ActorDep, rt: RuntimeDep) -> Evaluated:
+    """A community admin rates a member's service in its community for a year (once: 409
+    the second time)."""
     event = await evaluations.rate_member(
         rt, actor, member_id=body.member_id, year=body.year, score=body.score, comment=body.comment
     )
-    return {"evaluation_id": str(event.evaluation_id)}
+    return Evaluated(evaluation_id=event.evaluation_id)
 
 
-@router.get("/evaluations")
+@router.get("/evaluations", responses=refusals(404))
 async def evaluation_aggregates(
     actor: ActorDep,
     rt: RuntimeDep,
     subject_kind: Annotated[SubjectKind, Query()],
     subject_id: Annotated[UUID, Query()],
-) -> dict[str, Any]:
-    """Count, mean and distribution per evaluator kind for one subject."""
+) -> Aggregates:
+    """Count, mean and distribution per evaluator kind for one subject. A commitment or
+    agreement outside the actor's subtree is 404."""
     aggs = await evaluations.aggregates(rt, actor, subject_kind, subject_id)
-    return {"subject_kind": subject_kind.value, "subject_id": str(subject_id), **aggs}
+    return Aggregates.model_validate(
+        {"subject_kind": subject_kind.value, "subject_id": subject_id, **aggs}
+    )

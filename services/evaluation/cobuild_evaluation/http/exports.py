@@ -7,22 +7,32 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from cobuild_contracts.base import BusinessDate
+from cobuild_kit.api import AUTHENTICATED, refusals
 from cobuild_kit.clock import business_date
-from cobuild_kit.service import ActorDep, RuntimeDep
+from cobuild_kit.service import ActorDep
 from cobuild_kit.sheets import to_csv, to_xlsx
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from cobuild_evaluation.domain.ledger import MEASURES
 from cobuild_evaluation.http.params import YearPath
+from cobuild_evaluation.settings import RuntimeDep
 from cobuild_evaluation.usecases import assessment, ledger_view
 from cobuild_evaluation.usecases.scopes import ScopeKind, scope_id
 
-router = APIRouter(tags=["exports"])
+router = APIRouter(tags=["exports"], responses=AUTHENTICATED)
 Format = Literal["csv", "xlsx"]
 RATES = ("fulfilment_rate", "fulfilment_rate_fen", "on_time_rate", "on_time_rate_fen")
 LEDGER_HEADER = ["level", "scope", "id", "name", *MEASURES, *RATES]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A download: CSV (UTF-8 with a BOM, for spreadsheets) or XLSX, as `fmt` in the path says.
+FILES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the file (content-disposition: attachment)",
+        "content": {"text/csv": {}, XLSX: {}},
+    },
+    **refusals(404),
+}
 
 
 def _rate_cell(value: str | None) -> Decimal | None:
@@ -55,7 +65,7 @@ def _file(fmt: Format, name: str, title: str, header: list[str], rows: list[list
     )
 
 
-@router.get("/exports/ledger.{fmt}")
+@router.get("/exports/ledger.{fmt}", response_class=Response, responses=FILES)
 async def export_ledger(
     fmt: Format,
     actor: ActorDep,
@@ -64,7 +74,9 @@ async def export_ledger(
     id: Annotated[UUID | None, Query()] = None,
     as_of: Annotated[BusinessDate | None, Query()] = None,
 ) -> Response:
-    """The scope's row, then one row per child scope (the drill-down)."""
+    """The scope's row, then one row per child scope (the drill-down). Who may export what
+    as GET /ledger: `scope=all` is for operators; a scope outside the actor's subtree is 404.
+    Money in fen, rates as numbers with 4 places."""
     sid = scope_id(scope, id)
     day = as_of or business_date(rt.clock.now())
     v = await ledger_view.read(rt, actor, scope, sid, day)
@@ -82,7 +94,7 @@ async def export_ledger(
     )
 
 
-@router.get("/exports/assessments/{year}.{fmt}")
+@router.get("/exports/assessments/{year}.{fmt}", response_class=Response, responses=FILES)
 async def export_assessment(
     year: YearPath,
     fmt: Format,
@@ -90,7 +102,8 @@ async def export_assessment(
     actor: ActorDep,
     rt: RuntimeDep,
 ) -> Response:
-    """Published results: member ids (names are joined by the points service) and units."""
+    """Published results: member ids (names are joined by the points service) and units.
+    For the district's admins; another district's is 404."""
     res = await assessment.published_results(rt, actor, district_id, year, "export results")
     header = [
         "subject_kind",

@@ -371,22 +371,70 @@ async def results(conn: asyncpg.Connection, assessment_id: UUID) -> list[asyncpg
 _RANK_COLUMN = {"district": None, "street": "street_id", "community": "community_id"}
 
 
-async def ranking(
-    conn: asyncpg.Connection, assessment_id: UUID, subject: str, scope: str, sid: UUID | None
-) -> list[asyncpg.Record]:
-    """The subjects' results within the scope (the whole district, or the street or
-    community `sid`), in rank order."""
-    column = _RANK_COLUMN[scope]
+async def results_page(
+    conn: asyncpg.Connection, assessment_id: UUID, subject: str, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of one kind of subject's results, by subject id, and how many there are."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT *, count(*) OVER () AS total FROM assessment_results
+           WHERE assessment_id = $1 AND subject_kind = $2
+           ORDER BY subject_id LIMIT $3 OFFSET $4""",
+        assessment_id,
+        subject,
+        limit,
+        offset,
+    )
+    return rows, await _total(conn, rows, offset, assessment_id, subject)
+
+
+async def _total(
+    conn: asyncpg.Connection,
+    rows: list[asyncpg.Record],
+    offset: int,
+    assessment_id: UUID,
+    subject: str,
+    column: str | None = None,
+    sid: UUID | None = None,
+) -> int:
+    # The window count comes with any row; a page past the end has none to carry it.
+    if rows:
+        return int(rows[0]["total"])
+    if offset == 0:
+        return 0
     where = f"AND {column} = $3" if column else ""
-    args: list[Any] = [assessment_id, subject]
+    args: list[Any] = [assessment_id, subject, *([sid] if column else [])]
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM assessment_results WHERE assessment_id = $1 "
+            f"AND subject_kind = $2 {where}",
+            *args,
+        )
+    )
+
+
+async def ranking(
+    conn: asyncpg.Connection,
+    assessment_id: UUID,
+    subject: str,
+    scope: str,
+    sid: UUID | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of the subjects' results within the scope (the whole district, or the street
+    or community `sid`), in rank order, and how many there are."""
+    column = _RANK_COLUMN[scope]
+    where = f"AND {column} = $5" if column else ""
+    args: list[Any] = [assessment_id, subject, limit, offset]
     if column:
         args.append(sid)
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"""SELECT * FROM assessment_results WHERE assessment_id = $1 AND subject_kind = $2 {where}
-            ORDER BY rank_{scope}, subject_id""",
+        f"""SELECT *, count(*) OVER () AS total FROM assessment_results
+            WHERE assessment_id = $1 AND subject_kind = $2 {where}
+            ORDER BY rank_{scope}, subject_id LIMIT $3 OFFSET $4""",
         *args,
     )
-    return rows
+    return rows, await _total(conn, rows, offset, assessment_id, subject, column, sid)
 
 
 async def honour_units(

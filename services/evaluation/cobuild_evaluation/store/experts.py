@@ -23,12 +23,37 @@ async def add(
     return inserted is not None
 
 
-async def directory(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """expert_id, name and field of every expert, by name."""
+async def directory(
+    conn: asyncpg.Connection, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of the experts (expert_id, name, field), by name, and how many there are."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT expert_id, name, field FROM experts ORDER BY name, expert_id"
+        """SELECT expert_id, name, field FROM experts ORDER BY name, expert_id
+           LIMIT $1 OFFSET $2""",
+        limit,
+        offset,
     )
-    return rows
+    total: int = await conn.fetchval("SELECT count(*) FROM experts")
+    return rows, total
+
+
+async def assignments_of(
+    conn: asyncpg.Connection, expert_id: UUID, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of an expert's assignments, oldest first, and how many there are."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT assignment_id, expert_id, subject_kind, subject_id, criteria, assigned_at,
+                  evaluated_at
+           FROM expert_assignments WHERE expert_id = $1
+           ORDER BY assigned_at, assignment_id LIMIT $2 OFFSET $3""",
+        expert_id,
+        limit,
+        offset,
+    )
+    total: int = await conn.fetchval(
+        "SELECT count(*) FROM expert_assignments WHERE expert_id = $1", expert_id
+    )
+    return rows, total
 
 
 async def exists(conn: asyncpg.Connection, expert_id: UUID) -> bool:

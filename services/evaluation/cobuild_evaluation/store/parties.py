@@ -80,6 +80,24 @@ class PartyTree:
                 todo.append(above.parent_id)
         return seen
 
+    def permits(
+        self,
+        actor: Actor,
+        party_id: UUID,
+        *,
+        roles: frozenset[Role] | set[Role],
+        supervisors_may: bool = False,
+    ) -> bool:
+        """Whether the actor may act for the party: its own admin in one of `roles`, or (with
+        `supervisors_may`) a street or district admin above it."""
+        if actor.party_id == party_id and actor.role in roles:
+            return True
+        return (
+            supervisors_may
+            and actor.role in SUPERVISORS
+            and actor.party_id in self.ancestors(party_id)
+        )
+
     def authorize(
         self,
         actor: Actor,
@@ -90,13 +108,7 @@ class PartyTree:
         action: str = "act",
     ) -> None:
         """cobuild_kit.parties.authorize against this copy (same rules, same reasons)."""
-        if actor.party_id == party_id and actor.role in roles:
-            return
-        if (
-            supervisors_may
-            and actor.role in SUPERVISORS
-            and actor.party_id in self.ancestors(party_id)
-        ):
+        if self.permits(actor, party_id, roles=roles, supervisors_may=supervisors_may):
             return
         if actor.role not in roles and not (supervisors_may and actor.role in SUPERVISORS):
             raise Forbidden(f"role {actor.role.value} may not {action}")

@@ -31,7 +31,6 @@ from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound
 from cobuild_kit.logging import correlation_id, get_logger
 from cobuild_kit.outbox import Outbox, OutboxRow
 from cobuild_kit.parties import authorize
-from cobuild_kit.service import Runtime
 
 from cobuild_evaluation.domain.assessment import (
     Q4,
@@ -44,8 +43,11 @@ from cobuild_evaluation.domain.assessment import (
     totals_of,
 )
 from cobuild_evaluation.domain.policy import Policy
+from cobuild_evaluation.settings import EvaluationRuntime
 from cobuild_evaluation.store import assessments as store
 from cobuild_evaluation.store import policies
+from cobuild_evaluation.store.parties import TREES
+from cobuild_evaluation.usecases.scopes import hide_outside
 
 log = get_logger(__name__)
 CHUNK = 5_000  # members per fetch, per JSON piece and per outbox batch
@@ -303,16 +305,22 @@ def _closing_envelopes(
             supersedes_assessment_id=head["supersedes"],
             reason=head["reason"],
             completed_at=head["completed_at"],
+            district_id=head["district_id"],
         )
     )
     return [(e.TOPIC, outbox.envelope(e, correlation_id=correlation_id)) for e in events]
 
 
 def head_of(
-    assessment_id: UUID, supersedes: UUID | None, completed_at: datetime, reason: str | None
+    assessment_id: UUID,
+    supersedes: UUID | None,
+    completed_at: datetime,
+    reason: str | None,
+    district_id: UUID | None = None,
 ) -> dict[str, Any]:
     return {
         "assessment_id": assessment_id,
+        "district_id": district_id,
         "supersedes": supersedes,
         "completed_at": completed_at,
         "reason": reason,
@@ -335,7 +343,7 @@ def check_year(year: int) -> int:
     return year
 
 
-async def authorize_district(rt: Runtime, actor: Actor, district_id: UUID) -> None:
+async def authorize_district(rt: EvaluationRuntime, actor: Actor, district_id: UUID) -> None:
     if actor.role != Role.DISTRICT_ADMIN:
         raise Forbidden(f"role {actor.role.value} may not run assessments")
     async with rt.pool.acquire() as conn:
@@ -349,7 +357,7 @@ async def authorize_district(rt: Runtime, actor: Actor, district_id: UUID) -> No
 
 
 async def preview(
-    rt: Runtime, year: int, district_id: UUID, policy: Policy
+    rt: EvaluationRuntime, year: int, district_id: UUID, policy: Policy
 ) -> AsyncIterator[bytes]:
     """A dry run: exactly the results a publish would store, nothing written; the canonical
     outcome (sorted keys) with its digest as the last key, in pieces. Its first piece is
@@ -377,7 +385,7 @@ async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[byte
 
 
 async def _stream(
-    rt: Runtime, conn: asyncpg.Connection, tx: Transaction, run: Run
+    rt: EvaluationRuntime, conn: asyncpg.Connection, tx: Transaction, run: Run
 ) -> AsyncIterator[bytes]:
     h = hashlib.sha256()
     last = b""
@@ -394,7 +402,7 @@ async def _stream(
         await rt.pool.release(conn)
 
 
-async def _refuse_while_lagging(rt: Runtime) -> None:
+async def _refuse_while_lagging(rt: EvaluationRuntime) -> None:
     lag = await rt.lag()
     behind = {g: per for g, per in lag.items() if any(v > 0 for v in per.values())}
     if behind:
@@ -410,7 +418,7 @@ class Published:
 
 
 async def publish(
-    rt: Runtime,
+    rt: EvaluationRuntime,
     actor: Actor,
     *,
     year: int,
@@ -443,7 +451,7 @@ async def publish(
             published_at=now,
         )
         await store_results(conn, run, assessment_id)
-        head = head_of(assessment_id, supersedes, now, reason if supersedes else None)
+        head = head_of(assessment_id, supersedes, now, reason if supersedes else None, district_id)
         await emit(conn, rt.outbox, run, head, correlation_id.get())
     log.info(
         "assessment.published",
@@ -477,7 +485,8 @@ async def _check_republication(
 async def _current(conn: asyncpg.Connection, district_id: UUID, year: int) -> asyncpg.Record:
     row = await store.current(conn, district_id, year)
     if row is None:
-        raise NotFound(f"no published assessment for {year} in district {district_id}")
+        # Named like the refusal of another district's, so neither tells the other apart.
+        raise NotFound(_missing(district_id, year), field="query.district_id")
     return row
 
 
@@ -497,15 +506,27 @@ def result_dict(r: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def published_results(
-    rt: Runtime, actor: Actor, district_id: UUID, year: int, action: str
-) -> dict[str, Any]:
-    """The published (current) assessment of a district's year, with every result; for its
-    district admins (`action` names what they do with it)."""
-    async with rt.pool.acquire() as conn:
-        await authorize(conn, actor, district_id, roles={Role.DISTRICT_ADMIN}, action=action)
-        head = await _current(conn, district_id, year)
-        rows = await store.results(conn, head["assessment_id"])
+async def _readable_head(
+    conn: asyncpg.Connection, actor: Actor, district_id: UUID, year: int, action: str
+) -> asyncpg.Record:
+    """The current publication, for its district's admins (and operators); another
+    district's is 404, as one never published."""
+    if actor.role != Role.OPERATOR:
+        tree = await TREES.current(conn)
+        hide_outside(
+            tree,
+            actor,
+            district_id,
+            roles=frozenset({Role.DISTRICT_ADMIN}),
+            action=action,
+            missing=_missing(district_id, year),
+            field="query.district_id",
+            supervisors_may=False,
+        )
+    return await _current(conn, district_id, year)
+
+
+def head_dict(head: asyncpg.Record, year: int) -> dict[str, Any]:
     return {
         "assessment_id": str(head["assessment_id"]),
         "year": year,
@@ -514,13 +535,47 @@ async def published_results(
         "supersedes_assessment_id": str(head["supersedes"]) if head["supersedes"] else None,
         "reason": head["reason"],
         "totals": head["totals"],
+    }
+
+
+async def published_results(
+    rt: EvaluationRuntime, actor: Actor, district_id: UUID, year: int, action: str
+) -> dict[str, Any]:
+    """The published (current) assessment of a district's year with every result, for an
+    export; for its district admins (`action` names what they do with it)."""
+    async with rt.pool.acquire() as conn:
+        head = await _readable_head(conn, actor, district_id, year, action)
+        rows = await store.results(conn, head["assessment_id"])
+    return {
+        **head_dict(head, year),
         "members": [result_dict(r) for r in rows if r["subject_kind"] == "member"],
         "units": [result_dict(r) for r in rows if r["subject_kind"] == "unit"],
     }
 
 
+async def results_page(
+    rt: EvaluationRuntime,
+    actor: Actor,
+    *,
+    district_id: UUID,
+    year: int,
+    subject: str,
+    limit: int,
+    offset: int,
+) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """The published (current) assessment's head, a page of one kind of subject's results
+    (by subject id) and how many there are."""
+    async with rt.pool.acquire() as conn:
+        head = await _readable_head(conn, actor, district_id, year, "read results")
+        rows, total = await store.results_page(conn, head["assessment_id"], subject, limit, offset)
+    return head_dict(head, year), [result_dict(r) for r in rows], total
+
+
+RANKING_READERS = frozenset({Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
+
+
 async def rankings(
-    rt: Runtime,
+    rt: EvaluationRuntime,
     actor: Actor,
     *,
     year: int,
@@ -528,28 +583,46 @@ async def rankings(
     scope: str,
     sid: UUID | None,
     subject: str,
-) -> dict[str, Any]:
-    """Ranked results within a community, a street or the district (member ids only)."""
+    limit: int,
+    offset: int,
+) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """Ranked results within a community, a street or the district (member ids only): the
+    ranking's head, a page of it in rank order, and how many are ranked. A street or
+    community outside the district, or outside the actor's subtree, is 404."""
     if scope != "district" and sid is None:
         raise Invalid(f"an id is required for scope {scope}", field="query.id")
     if subject == "unit" and scope != "district":
         raise Invalid("units are ranked within the district", field="query.scope")
     target = sid if sid is not None else district_id
     async with rt.pool.acquire() as conn:
-        await authorize(
-            conn,
-            actor,
-            target,
-            roles={Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN},
-            supervisors_may=True,
-            action="read these rankings",
-        )
+        if actor.role != Role.OPERATOR:
+            tree = await TREES.current(conn)
+            missing = _missing(district_id, year)
+            field = "query.district_id" if sid is None else "query.id"
+            hide_outside(
+                tree,
+                actor,
+                target,
+                roles=RANKING_READERS,
+                action="read these rankings",
+                missing=missing,
+                field=field,
+            )
+            if target != district_id and district_id not in tree.ancestors(target):
+                raise NotFound(missing, field=field)
         head = await _current(conn, district_id, year)
-        rows = await store.ranking(conn, head["assessment_id"], subject, scope, sid)
-    return {
+        rows, total = await store.ranking(
+            conn, head["assessment_id"], subject, scope, sid, limit, offset
+        )
+    ranked = [{"rank": r[f"rank_{scope}"], **result_dict(r)} for r in rows]
+    out = {
         "assessment_id": str(head["assessment_id"]),
         "scope": scope,
         "id": str(target),
         "subject": subject,
-        "ranking": [{"rank": r[f"rank_{scope}"], **result_dict(r)} for r in rows],
     }
+    return out, ranked, total
+
+
+def _missing(district_id: UUID, year: int) -> str:
+    return f"no published assessment for {year} in district {district_id}"

@@ -12,8 +12,8 @@ from uuid import UUID
 import asyncpg
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import NotFound
-from cobuild_kit.service import Runtime
 
+from cobuild_evaluation.settings import EvaluationRuntime
 from cobuild_evaluation.store import agreements, assessments, parties, policies
 from cobuild_evaluation.usecases import ledger_view
 from cobuild_evaluation.usecases.scopes import ScopeKind
@@ -34,7 +34,7 @@ class Board:
     member_roll_links: list[tuple[str, str]]  # (community name, url)
 
 
-async def board(rt: Runtime, kind: ScopeKind, sid: UUID, year: int | None) -> Board:
+async def board(rt: EvaluationRuntime, kind: ScopeKind, sid: UUID, year: int | None) -> Board:
     """The board of a street or a community as of today; the honour roll of `year` (default:
     this year) or the latest published year before it."""
     today = business_date(rt.clock.now())
@@ -59,7 +59,7 @@ async def board(rt: Runtime, kind: ScopeKind, sid: UUID, year: int | None) -> Bo
         )
         label = await parties.names(conn, communities)
         signed = await _agreements(conn, communities)
-    base = rt.settings.points_public_url.rstrip("/")  # type: ignore[attr-defined]
+    base = rt.settings.points_public_url.rstrip("/")
     links = (
         [(label.get(c, str(c)), f"{base}/public/communities/{c}/honour-roll") for c in communities]
         if member_roll or shown_year is None

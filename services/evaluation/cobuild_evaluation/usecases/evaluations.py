@@ -19,7 +19,7 @@ from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from cobuild_kit.parties import authorize
-from cobuild_kit.service import Runtime, UnitOfWork
+from cobuild_kit.service import UnitOfWork
 
 from cobuild_evaluation.domain.evaluation import (
     Aggregate,
@@ -29,6 +29,7 @@ from cobuild_evaluation.domain.evaluation import (
     expert_score,
     new_code,
 )
+from cobuild_evaluation.settings import EvaluationRuntime
 from cobuild_evaluation.store import evaluations, experts, ledger, members, resident_codes
 from cobuild_evaluation.usecases.scopes import ScopeKind, authorize_read, parties_of
 
@@ -85,7 +86,7 @@ class Codes:
 
 
 async def issue_codes(
-    rt: Runtime, actor: Actor, commitment_id: UUID, count: int, ttl: timedelta
+    rt: EvaluationRuntime, actor: Actor, commitment_id: UUID, count: int, ttl: timedelta
 ) -> Codes:
     """The beneficiary's admin hands out one-time codes for a fulfilled commitment."""
     now = rt.clock.now()
@@ -111,7 +112,9 @@ async def issue_codes(
     return Codes(codes, expires)
 
 
-async def redeem(rt: Runtime, code: str, rating: int, comment: str) -> EvaluationSubmitted:
+async def redeem(
+    rt: EvaluationRuntime, code: str, rating: int, comment: str
+) -> EvaluationSubmitted:
     """A resident's 1–5 rating with a one-time code. A code works once."""
     now = rt.clock.now()
     hashed = code_hash(code)
@@ -144,7 +147,9 @@ def district_admin(actor: Actor, action: str) -> None:
         raise Forbidden(f"role {actor.role.value} may not {action}")
 
 
-async def add_expert(rt: Runtime, actor: Actor, expert_id: UUID, name: str, field: str) -> None:
+async def add_expert(
+    rt: EvaluationRuntime, actor: Actor, expert_id: UUID, name: str, field: str
+) -> None:
     district_admin(actor, "manage the expert directory")
     async with rt.unit_of_work() as uow:
         added = await experts.add(uow.conn, expert_id, name, field, rt.clock.now())
@@ -152,14 +157,29 @@ async def add_expert(rt: Runtime, actor: Actor, expert_id: UUID, name: str, fiel
         raise Conflict(f"expert {expert_id} already exists", field="body.expert_id")
 
 
-async def expert_directory(rt: Runtime, actor: Actor) -> list[asyncpg.Record]:
+async def expert_directory(
+    rt: EvaluationRuntime, actor: Actor, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of the directory, by name, and how many experts there are."""
     district_admin(actor, "read the expert directory")
     async with rt.pool.acquire() as conn:
-        return await experts.directory(conn)
+        return await experts.directory(conn, limit, offset)
+
+
+async def my_assignments(
+    rt: EvaluationRuntime, actor: Actor, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """An expert's own assignments (what it is to evaluate, and whether it has), oldest first."""
+    if actor.role != Role.EXPERT:
+        raise Forbidden(
+            f"role {actor.role.value} may not list assignments: an expert lists its own"
+        )
+    async with rt.pool.acquire() as conn:
+        return await experts.assignments_of(conn, actor.party_id, limit, offset)
 
 
 async def assign(
-    rt: Runtime,
+    rt: EvaluationRuntime,
     actor: Actor,
     *,
     assignment_id: UUID,
@@ -198,7 +218,7 @@ async def _supervises(conn: asyncpg.Connection, actor: Actor, kind: ScopeKind, s
 
 
 async def expert_evaluates(
-    rt: Runtime,
+    rt: EvaluationRuntime,
     actor: Actor,
     *,
     subject_kind: str,
@@ -241,7 +261,7 @@ async def expert_evaluates(
 
 
 async def rate_member(
-    rt: Runtime, actor: Actor, *, member_id: UUID, year: int, score: Decimal, comment: str
+    rt: EvaluationRuntime, actor: Actor, *, member_id: UUID, year: int, score: Decimal, comment: str
 ) -> EvaluationSubmitted:
     """A community admin rates a member's service in its community for a year (once)."""
     if actor.role != Role.COMMUNITY_ADMIN:
@@ -266,12 +286,14 @@ async def rate_member(
 
 
 async def aggregates(
-    rt: Runtime, actor: Actor, subject_kind: SubjectKind, subject_id: UUID
+    rt: EvaluationRuntime, actor: Actor, subject_kind: SubjectKind, subject_id: UUID
 ) -> dict[str, Any]:
     """Count, mean and distribution per evaluator kind for one subject."""
     async with rt.pool.acquire() as conn:
         if subject_kind in (SubjectKind.COMMITMENT, SubjectKind.AGREEMENT):
-            await authorize_read(conn, actor, ScopeKind(subject_kind.value), subject_id)
+            await authorize_read(
+                conn, actor, ScopeKind(subject_kind.value), subject_id, field="query.subject_id"
+            )
         elif actor.role not in (Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN):
             raise Forbidden(f"role {actor.role.value} may not read these evaluations")
         rows = await evaluations.buckets(conn, subject_kind.value, subject_id)

@@ -12,8 +12,8 @@ from uuid import UUID
 
 import asyncpg
 from cobuild_kit.auth import Actor
-from cobuild_kit.service import Runtime
 
+from cobuild_evaluation.settings import EvaluationRuntime
 from cobuild_evaluation.store import ledger
 from cobuild_evaluation.store.ledger import EVERY_CHILD, Page
 from cobuild_evaluation.store.parties import TREES, PartyTree
@@ -91,7 +91,7 @@ async def view(
 
 
 async def read(
-    rt: Runtime,
+    rt: EvaluationRuntime,
     actor: Actor,
     kind: ScopeKind,
     sid: UUID,

@@ -13,6 +13,7 @@ import asyncpg
 from cobuild_contracts import Role
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Forbidden, Invalid, NotFound
+from cobuild_kit.parties import SUPERVISORS
 
 from cobuild_evaluation.domain.ledger import ALL_SCOPE
 from cobuild_evaluation.store import agreements, ledger
@@ -72,8 +73,11 @@ def party_children(tree: PartyTree, kind: ScopeKind, sid: UUID) -> list[UUID]:
     return []
 
 
-async def parties_of(conn: asyncpg.Connection, kind: ScopeKind, sid: UUID) -> list[UUID]:
-    """The parties whose admins (or supervisors) may read this scope."""
+async def parties_of(
+    conn: asyncpg.Connection, kind: ScopeKind, sid: UUID, field: str | None = None
+) -> list[UUID]:
+    """The parties whose admins (or supervisors) may read this scope; `field` names the
+    input that named it, for the 404."""
     if kind == ScopeKind.AGREEMENT:
         parties = await agreements.parties_of_agreement(conn, sid)
     elif kind == ScopeKind.COMMITMENT:
@@ -81,8 +85,35 @@ async def parties_of(conn: asyncpg.Connection, kind: ScopeKind, sid: UUID) -> li
     else:
         return [sid]
     if parties is None:
-        raise NotFound(f"no {kind.value} {sid}")
+        raise NotFound(f"no {kind.value} {sid}", field=field)
     return list(parties)
+
+
+def may_read_in_role(
+    actor: Actor, roles: frozenset[Role], action: str, *, supervisors_may: bool = True
+) -> None:
+    """403 for a role that may never do this, whatever the party: that leaks nothing."""
+    if actor.role not in roles and not (supervisors_may and actor.role in SUPERVISORS):
+        raise Forbidden(f"role {actor.role.value} may not {action}")
+
+
+def hide_outside(
+    tree: PartyTree,
+    actor: Actor,
+    party: UUID,
+    *,
+    roles: frozenset[Role],
+    action: str,
+    missing: str,
+    field: str,
+    supervisors_may: bool = True,
+) -> None:
+    """A read of a party's data: 403 for a role that may never read it, 404 (`missing`, the
+    same answer as for what does not exist) when the party lies outside the actor's subtree,
+    so that existence does not leak (ARCHITECTURE.md, "Commands in, facts out")."""
+    may_read_in_role(actor, roles, action, supervisors_may=supervisors_may)
+    if not tree.permits(actor, party, roles=roles, supervisors_may=supervisors_may):
+        raise NotFound(missing, field=field)
 
 
 async def authorize_read(
@@ -91,22 +122,24 @@ async def authorize_read(
     kind: ScopeKind,
     sid: UUID,
     tree: PartyTree | None = None,
+    field: str = "query.id",
 ) -> PartyTree:
-    """A party's own admins and the street/district admins above it; 'all' is the district's.
+    """Operators read every scope, and only they read 'all' (the whole system, across
+    districts); a party's own admins and the street/district admins above it read its
+    scopes. A scope outside the actor's subtree is 404, as one that does not exist.
     Returns the parties copy it checked against, for the view to reuse."""
     tree = tree or await TREES.current(conn)
-    if kind == ScopeKind.ALL:
-        if actor.role != Role.DISTRICT_ADMIN:
-            raise Forbidden(f"role {actor.role.value} may not read the whole ledger")
+    if actor.role == Role.OPERATOR:
+        if kind != ScopeKind.ALL:
+            await parties_of(conn, kind, sid, field)  # an unknown agreement or commitment
         return tree
-    refusal: Forbidden | None = None
-    for party in await parties_of(conn, kind, sid):
-        try:
-            tree.authorize(
-                actor, party, roles=READERS, supervisors_may=True, action="read this ledger"
-            )
+    if kind == ScopeKind.ALL:
+        raise Forbidden(
+            f"role {actor.role.value} may not read the whole ledger (scope all is for "
+            "operators; a district admin reads its own district: scope=district)"
+        )
+    may_read_in_role(actor, READERS, "read the ledger")
+    for party in await parties_of(conn, kind, sid, field):
+        if tree.permits(actor, party, roles=READERS, supervisors_may=True):
             return tree
-        except Forbidden as exc:
-            refusal = exc
-    assert refusal is not None
-    raise refusal
+    raise NotFound(f"no {kind.value} {sid}", field=field)
