@@ -552,6 +552,11 @@ async def test_bulk_register_refuses_a_taken_phone_naming_the_item_only(env: Env
         url, json={"members": items[:3]}, headers=env.as_(Role.UNIT_ADMIN, uuid4())
     )
     assert foreign.status_code == 403
+    # One who may not register these members learns nothing of which phones are taken.
+    stranger = await env.http.post(
+        url, json={"members": items}, headers=env.as_(Role.COMMUNITY_ADMIN, uuid4())
+    )
+    assert stranger.status_code == 403 and "already registered" not in stranger.text
     too_many = {"members": [items[0]] * 1001}
     bound = await env.http.post(url, json=too_many, headers=env.unit_admin)
     assert bound.status_code == 422 and bound.json()["field"] == "body.members"

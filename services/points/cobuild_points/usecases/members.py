@@ -286,7 +286,7 @@ async def _requests_to(
         row = found.get(member_id)
         if seen.setdefault(member_id, index) != index:
             checks.fail(index, Invalid(f"repeats item {seen[member_id]}"))
-        elif row is None or row["status"] == "left" or serving_community(row) != community_id:
+        elif row is None or serving_community(row) != community_id:
             checks.fail(index, NotFound(f"member {member_id} not found"))
         elif not (action == "accept" and row["status"] == "reported"):
             checks.check(index, partial(lifecycle.require, action, row["status"]))
@@ -375,6 +375,10 @@ async def register_many(
         if draft.phone in seen:
             checks.fail(index, Invalid(f"repeats item {seen[draft.phone]}", field="body.phone"))
         seen.setdefault(draft.phone, index)
+    if any(isinstance(f.error, Forbidden) for f in checks.failures):
+        # Refused before the phones are looked up: one who may not register these members
+        # learns nothing of which phones are registered.
+        checks.refuse_if_any(len(drafts))
     async with rt.unit_of_work() as uow:
         taken = await members.existing_phones(uow.conn, [d.phone for d in drafts])
         for index, draft in enumerate(drafts):
