@@ -70,11 +70,18 @@ async def _run_once(root: Path) -> Run:
             balances: dict[str, Decimal] = {}
             for c in played.plan.communities:
                 admin = api.actor("community_admin", played.world.parties[c.code])
-                totals = await admin.get(
-                    "points", f"/communities/{played.world.parties[c.code]}/points", year=2026
-                )
-                for m in totals["members"]:
-                    balances[str(m["member_id"])] = Decimal(m["balance"])
+                offset = 0
+                while offset is not None:  # a page of members at a time
+                    totals = await admin.get(
+                        "points",
+                        f"/communities/{played.world.parties[c.code]}/points",
+                        year=2026,
+                        limit=500,
+                        offset=offset,
+                    )
+                    for m in totals["items"]:
+                        balances[str(m["member_id"])] = Decimal(m["balance"])
+                    offset = totals["next_offset"]
             async with httpx.AsyncClient() as client:
                 metrics = {
                     n: (await client.get(f"{s['url']}/metrics")).text
