@@ -372,4 +372,6 @@ def _entries(body: Any) -> list[dict[str, Any]]:
         for key in ("entries", "journal", "ledger"):
             if isinstance(body.get(key), list):
                 return body[key]  # type: ignore[no-any-return]
+            if isinstance(body.get(key), dict) and isinstance(body[key].get("items"), list):
+                return body[key]["items"]  # type: ignore[no-any-return]  # a page
     return []
