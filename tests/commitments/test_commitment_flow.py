@@ -106,10 +106,21 @@ async def test_signed_agreement_opens_each_commitment_once_even_when_redelivered
         f"/communities/{community}/tasks", headers=issuer.headers(Role.COMMUNITY_ADMIN, community)
     )
     assert [x["commitment_id"] for x in r.json()["items"]] == [str(ids[1])]
-    # A stranger sees nothing of it.
+    # A stranger sees nothing of it, not even that it exists: the answer to an id that does
+    # not exist, word for word.
     stranger = issuer.headers(Role.UNIT_ADMIN, uuid4())
-    assert (await stack.client.get(f"/commitments/{ids[0]}", headers=stranger)).status_code == 403
-    assert (await stack.client.get(f"/units/{unit}/tasks", headers=stranger)).status_code == 403
+    hidden = await stack.client.get(f"/commitments/{ids[0]}", headers=stranger)
+    missing = await stack.client.get(f"/commitments/{(nobody := uuid4())}", headers=stranger)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["message"].replace(str(ids[0]), "?") == missing.json()["message"].replace(
+        str(nobody), "?"
+    )
+    assert hidden.json()["field"] == "path.commitment_id"
+    for path in ("history", "evidence", f"evidence/{uuid4()}"):
+        r = await stack.client.get(f"/commitments/{ids[0]}/{path}", headers=stranger)
+        assert r.status_code == 404 and r.json()["field"] == "path.commitment_id", path
+    r = await stack.client.get(f"/units/{unit}/tasks", headers=stranger)
+    assert r.status_code == 404 and r.json()["field"] == "path.unit_id"
 
 
 async def test_claim_progress_evidence_done_refuse_done_confirm_fulfils(
@@ -184,9 +195,9 @@ async def test_claim_progress_evidence_done_refuse_done_confirm_fulfils(
         return (await c.get(url, headers=street_admin)).status_code == 200
 
     await eventually(street_sees, timeout=20)  # once the directory has caught up
-    assert (await c.get(url, headers=issuer.headers(Role.STREET_ADMIN, uuid4()))).status_code == 403
-    assert (await c.get(url, headers=issuer.headers(Role.UNIT_ADMIN, uuid4()))).status_code == 403
-    assert (await c.get(url, headers=issuer.headers(Role.MEMBER, m1))).status_code == 403
+    assert (await c.get(url, headers=issuer.headers(Role.STREET_ADMIN, uuid4()))).status_code == 404
+    assert (await c.get(url, headers=issuer.headers(Role.UNIT_ADMIN, uuid4()))).status_code == 404
+    assert (await c.get(url, headers=issuer.headers(Role.MEMBER, m1))).status_code == 404
 
     # Confirming before done is illegal and says where it stands.
     r = await c.post(f"/commitments/{cid}/confirm", headers=community_admin)
@@ -263,7 +274,8 @@ async def test_claim_progress_evidence_done_refuse_done_confirm_fulfils(
 
     r = await c.get(f"/commitments/{cid}/history", headers=street_admin)
     assert r.status_code == 200
-    assert [h["event_type"] for h in r.json()] == [
+    assert r.json()["total"] == 10 and r.json()["next_offset"] is None  # whole, by default
+    assert [h["event_type"] for h in r.json()["items"]] == [
         "commitment.opened",
         "task.claimed",
         "task.assigned",
@@ -315,7 +327,7 @@ async def test_evidence_over_the_limit_or_of_a_refused_type_is_422_and_leaves_no
     assert r.status_code == 422 and r.json()["field"] == "body.file"
     assert files_under(stack.data_dir) == before
     r = await stack.client.get(url, headers=unit_admin)
-    assert r.json() == []
+    assert r.json()["items"] == [] and r.json()["total"] == 0
 
 
 async def test_no_orphan_file_when_the_database_write_fails(
@@ -435,3 +447,64 @@ async def test_query_filters_and_pagination(stack: Stack, issuer: TestIssuer) ->
         "/commitments", params={"unit_id": str(unit)}, headers=issuer.headers(Role.MEMBER, uuid4())
     )
     assert r.status_code == 403
+
+
+async def test_evidence_downloads_as_what_its_bytes_are(stack: Stack, issuer: TestIssuer) -> None:
+    """The download's name takes the extension of the sniffed type, not of the uploaded name,
+    and `nosniff` forbids a browser to guess another type; the evidence list is a page."""
+    community, unit = uuid4(), uuid4()
+    it = item(unit, community, DEADLINE)
+    await publish(stack.bootstrap, envelope(signed(community, unit, [it])))
+    cid = it.commitment_id
+    await opened(stack.rt, cid)
+    unit_admin = issuer.headers(Role.UNIT_ADMIN, unit)
+    assert (await stack.client.post(f"/commitments/{cid}/claim", headers=unit_admin)).is_success
+    uploads = [
+        ("invoice.html", PNG, "text/html", "image/png", 'attachment; filename="invoice.png"'),
+        (
+            "照片.jpeg",
+            PNG + b"2",
+            "image/jpeg",
+            "image/png",
+            "filename*=utf-8''%E7%85%A7%E7%89%87.png",
+        ),
+        (
+            "a;b<c>.exe",
+            b"%PDF-1.4\n%%EOF",
+            "application/x-msdownload",
+            "application/pdf",
+            '"a_b_c_.pdf"',
+        ),
+    ]
+    ids = []
+    for name, content, claimed, real, disposition in uploads:
+        r = await stack.client.post(
+            f"/commitments/{cid}/evidence",
+            files={"file": (name, content, claimed)},
+            headers=unit_admin,
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["evidence_id"])
+        r = await stack.client.get(f"/commitments/{cid}/evidence/{ids[-1]}", headers=unit_admin)
+        assert r.status_code == 200 and r.content == content
+        assert r.headers["content-type"] == real
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["content-disposition"].startswith("attachment;")
+        assert disposition in r.headers["content-disposition"], r.headers["content-disposition"]
+
+    r = await stack.client.get(
+        f"/commitments/{cid}/evidence", params={"limit": 2}, headers=unit_admin
+    )
+    page = r.json()
+    assert (page["total"], page["limit"], page["next_offset"]) == (3, 2, 2)
+    r = await stack.client.get(
+        f"/commitments/{cid}/evidence", params={"offset": 2}, headers=unit_admin
+    )
+    # One instant of the test clock: uploaded_at ties, the evidence id breaks them.
+    assert sorted(e["evidence_id"] for e in page["items"] + r.json()["items"]) == sorted(ids)
+    assert r.json()["next_offset"] is None
+    r = await stack.client.get(
+        f"/commitments/{cid}/history", params={"limit": 1, "offset": 1}, headers=unit_admin
+    )
+    assert [h["event_type"] for h in r.json()["items"]] == ["task.claimed"]
+    assert r.json()["next_offset"] == 2 and r.json()["total"] == 5

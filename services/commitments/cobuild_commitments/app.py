@@ -12,6 +12,41 @@ from cobuild_commitments import consumers, workers
 from cobuild_commitments.http import routers
 from cobuild_commitments.settings import CommitmentsSettings
 
+DESCRIPTION = """\
+Fulfil (履约): one commitment per signed item, claimed, reported with evidence, marked done by
+the obligor, confirmed or refused by the beneficiary, and flagged once when overdue.
+
+**Business dates.** A deadline is a date in Asia/Shanghai. `done_date` is the Asia/Shanghai
+date of `done_at`, the moment the obligor marked the work done.
+
+**On time.** A fulfilled commitment is on time when its `done_date` is on or before its deadline,
+however late the beneficiary confirms it.
+
+**The overdue flag** (`overdue`, `overdue_at`; event `commitment.overdue`) is raised once and
+never lowered; it is a flag, not a state, and a flagged commitment can still be fulfilled (late).
+From the day after the deadline:
+- work still owed (`opened`, `claimed`, `in_progress`) is flagged by the deadlines worker;
+- work marked done **on or before** the deadline and not yet confirmed is **not** flagged,
+  however long it waits for confirmation; confirmed, it is fulfilled on time;
+- work marked done **after** the deadline and not yet confirmed is flagged like owed work (if it
+  was not already); confirmed, it is fulfilled late (`on_time: false`);
+- a refusal sends the work back to `in_progress` and its done date no longer counts. Refused
+  **after** the deadline's date, the commitment is flagged **at once**, in the refusal's own
+  transaction (`commitment.confirmation_refused`, then `commitment.overdue`), even though it
+  had been marked done in time; refused on or before the deadline, it is flagged after the
+  deadline if it is still owed then. Only the next marking done decides `on_time`;
+- fulfilled and cancelled commitments are never flagged.
+One reminder (`commitment.reminder_due`) goes out in the `reminder_days` before the deadline,
+only while the work is owed and never after the flag.
+
+**Fulfilment's date.** `commitment.fulfilled` carries `done_date`, not the confirmation's date:
+the points service awards the participants' task points in that date's year.
+
+**Refusals.** A commitment, its history or evidence, or a task inbox that the caller may not
+read answers 404, exactly as one that does not exist. A command for a party the caller may not
+act for answers 403 with the reason; one the commitment's state forbids, 409 naming the state.
+"""
+
 # Multipart overhead on top of the file itself; a file over the limit still gets a 422.
 _MULTIPART_SLACK = 1024 * 1024
 
@@ -21,7 +56,7 @@ def definition(
     *,
     verifier: TokenVerifier | None = None,
     clock: Clock | None = None,
-) -> ServiceDefinition:
+) -> ServiceDefinition[CommitmentsSettings]:
     s = settings or CommitmentsSettings()
     return ServiceDefinition(
         name="commitments",
@@ -30,10 +65,7 @@ def definition(
         routers=list(routers),
         consumers=[consumers.spec],
         workers=[workers.watch_deadlines],
-        description=(
-            "Fulfil (履约): one commitment per signed item, claimed, reported with evidence, "
-            "confirmed by the beneficiary, and flagged once when overdue."
-        ),
+        description=DESCRIPTION,
         # Path prefix limits: the evidence upload lives under /commitments/.
         body_limits={"/commitments/": s.evidence_max_bytes + _MULTIPART_SLACK},
         verifier=verifier,

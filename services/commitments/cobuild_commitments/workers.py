@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 
-from cobuild_kit.service import Runtime
-
-from cobuild_commitments.settings import settings_of
+from cobuild_commitments.settings import CommitmentsRuntime
 from cobuild_commitments.usecases import deadlines
 
 
-async def watch_deadlines(rt: Runtime) -> None:
+async def watch_deadlines(rt: CommitmentsRuntime) -> None:
     """Forever: scan, then sleep the configured interval (the kit restarts it on a crash)."""
-    interval = settings_of(rt).deadline_scan_interval_s
+    interval = rt.settings.deadline_scan_interval_s
     while True:
         candidates, _, _ = await deadlines.scan(rt)
         if candidates < deadlines.BATCH:  # a full batch: more may be waiting, go again

@@ -17,7 +17,15 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"GIF89a", 0, "image/gif"),
     (b"%PDF-", 0, "application/pdf"),
 )
-ALLOWED_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+# Each accepted type's extension: a download is named by what its bytes are.
+EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+}
+ALLOWED_TYPES = frozenset(EXTENSIONS)
 SNIFF_BYTES = 16
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]]+")
 
@@ -53,3 +61,15 @@ def safe_filename(name: str | None) -> str:
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
     base = _UNSAFE.sub("_", base).strip(" .")
     return base[:255] or "evidence"
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The name a download is served under: the stored (already safe) name's stem with the
+    extension of the stored content type. The uploaded name's own extension is dropped, so a
+    PNG uploaded as `invoice.html` downloads as `invoice.png`, and a browser or a desktop
+    that picks a handler by extension opens what the bytes are."""
+    stem = safe_filename(filename)
+    dot = stem.rfind(".")
+    if dot > 0:
+        stem = stem[:dot]
+    return f"{stem[:200]}{EXTENSIONS.get(content_type, '.bin')}"

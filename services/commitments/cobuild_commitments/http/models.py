@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from cobuild_contracts.base import MAX_FEN, MAX_QUANTITY
+from cobuild_contracts.base import MAX_FEN, MAX_QUANTITY, Hours
 from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_commitments.domain.commitment import Commitment, Participation, Status
-
-Hours = Annotated[Decimal, Field(gt=0, le=24, decimal_places=2)]
 
 
 class _In(BaseModel):
@@ -55,7 +52,7 @@ class RefuseIn(_In):
 
 class ParticipantOut(BaseModel):
     member_id: UUID
-    hours: Decimal
+    hours: Hours  # a decimal string, as in commitment.fulfilled
 
 
 class ReminderOut(BaseModel):
@@ -87,6 +84,10 @@ class CommitmentOut(BaseModel):
     paid_fen: int
     payment_ref: str | None
     done_at: datetime | None
+    done_date: date | None = Field(
+        description="the Asia/Shanghai business date of done_at: what on_time compares with the "
+        "deadline, and the date commitment.fulfilled carries (the year of its task points)"
+    )
     participants: list[ParticipantOut]
     actual_quantity: int | None
     partial: bool | None
@@ -94,7 +95,9 @@ class CommitmentOut(BaseModel):
     confirmed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str | None
-    overdue: bool
+    overdue: bool = Field(
+        description="the one-time overdue flag; see the API description for when it is raised"
+    )
     overdue_at: datetime | None
     # Set when a reminder is due or sent and the work is still owed (task inbox).
     reminder: ReminderOut | None
@@ -122,19 +125,12 @@ class CommitmentOut(BaseModel):
         return cls(**data)
 
 
-class Page(BaseModel):
-    items: list[CommitmentOut]
-    total: int
-    limit: int
-    offset: int
-    next_offset: int | None
-
-
 class HistoryEntry(BaseModel):
     seq: int
     event_id: UUID
     event_type: str
     occurred_at: datetime
+    # The event's payload as published; its schema is docs/contracts/<event_type>.schema.json.
     payload: dict[str, Any]
     published: bool  # false for steps that publish no event (marking done)
 

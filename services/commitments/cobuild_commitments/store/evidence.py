@@ -25,12 +25,21 @@ async def insert_evidence(conn: asyncpg.Connection, e: Evidence) -> None:
     )
 
 
-async def evidence_of(conn: asyncpg.Connection, commitment_id: UUID) -> list[Evidence]:
+async def evidence_of(
+    conn: asyncpg.Connection, commitment_id: UUID, *, limit: int, offset: int
+) -> tuple[list[Evidence], int]:
+    """One page of the commitment's evidence, oldest first, and how many files it has."""
     rows = await conn.fetch(
-        "SELECT * FROM evidence WHERE commitment_id = $1 ORDER BY uploaded_at, evidence_id",
+        """SELECT * FROM evidence WHERE commitment_id = $1
+           ORDER BY uploaded_at, evidence_id LIMIT $2 OFFSET $3""",
         commitment_id,
+        limit,
+        offset,
     )
-    return [Evidence(**dict(r)) for r in rows]
+    total = await conn.fetchval(
+        "SELECT count(*) FROM evidence WHERE commitment_id = $1", commitment_id
+    )
+    return [Evidence(**dict(r)) for r in rows], int(total)
 
 
 async def evidence_by_id(conn: asyncpg.Connection, evidence_id: UUID) -> Evidence | None:

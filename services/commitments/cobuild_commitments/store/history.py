@@ -45,11 +45,20 @@ async def record_many(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -
     )
 
 
-async def history(conn: asyncpg.Connection, commitment_id: UUID) -> list[dict[str, Any]]:
+async def history(
+    conn: asyncpg.Connection, commitment_id: UUID, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the commitment's journal in order, and how many entries it has in all (a
+    count over the (commitment_id, seq) index: a commitment has tens of entries, not more)."""
     rows = await conn.fetch(
         """SELECT seq, event_id, event_type, occurred_at, payload, published
            FROM commitment_history
-           WHERE commitment_id = $1 ORDER BY seq""",
+           WHERE commitment_id = $1 ORDER BY seq LIMIT $2 OFFSET $3""",
         commitment_id,
+        limit,
+        offset,
     )
-    return [dict(r) for r in rows]
+    total = await conn.fetchval(
+        "SELECT count(*) FROM commitment_history WHERE commitment_id = $1", commitment_id
+    )
+    return [dict(r) for r in rows], int(total)

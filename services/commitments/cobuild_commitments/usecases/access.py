@@ -2,7 +2,8 @@
 
 The obligor party's admin claims and reports; the beneficiary party's admin confirms (in a
 two-way agreement either party may be the obligor); the two parties and the street/district
-admins above them read (and download evidence).
+admins above them read (and download evidence). A read refused answers 404, as for an id
+that does not exist; a command refused answers 403 with the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import Role
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import Conflict, Forbidden, Invalid
+from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound
+from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import SUPERVISORS, authorize, subtree
 
 from cobuild_commitments.domain.commitment import (
@@ -23,6 +25,8 @@ from cobuild_commitments.domain.commitment import (
     IllegalTransition,
     RuleViolation,
 )
+
+log = get_logger(__name__)
 
 
 def admin_role(c: Commitment, party_id: UUID) -> Role:
@@ -45,16 +49,42 @@ async def as_beneficiary(
 async def as_reader(
     conn: asyncpg.Connection, actor: Actor, c: Commitment, action: str = "read this commitment"
 ) -> None:
+    """Either party's admin, or a street/district admin above either, may read. Anyone else
+    gets the 404 a commitment that does not exist gets: a read must not tell a stranger that
+    the id is real (ARCHITECTURE.md, "Commands in, facts out")."""
+    with hidden(f"no commitment {c.commitment_id}", field="path.commitment_id"):
+        try:
+            party = c.obligor_party_id
+            await authorize(
+                conn,
+                actor,
+                party,
+                roles={admin_role(c, party)},
+                supervisors_may=True,
+                action=action,
+            )
+        except Forbidden:
+            party = c.beneficiary_party_id
+            await authorize(
+                conn,
+                actor,
+                party,
+                roles={admin_role(c, party)},
+                supervisors_may=True,
+                action=action,
+            )
+
+
+@contextmanager
+def hidden(message: str, *, field: str) -> Iterator[None]:
+    """A read refused as Forbidden answers NotFound(`message`), word for word what the caller
+    says for a thing that does not exist. The kit logs 403s and not 404s, so the refusal and
+    its reason are logged here."""
     try:
-        party = c.obligor_party_id
-        await authorize(
-            conn, actor, party, roles={admin_role(c, party)}, supervisors_may=True, action=action
-        )
-    except Forbidden:
-        party = c.beneficiary_party_id
-        await authorize(
-            conn, actor, party, roles={admin_role(c, party)}, supervisors_may=True, action=action
-        )
+        yield
+    except Forbidden as exc:
+        log.warning("request.refused_as_not_found", reason=exc.message, field=field)
+        raise NotFound(message, field=field) from exc
 
 
 async def visible_parties(conn: asyncpg.Connection, actor: Actor) -> list[UUID]:

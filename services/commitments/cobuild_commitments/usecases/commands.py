@@ -12,17 +12,19 @@ from uuid import UUID
 
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
-from cobuild_kit.service import Runtime
 
 from cobuild_commitments.domain import events
 from cobuild_commitments.domain.commitment import Commitment, Participation
+from cobuild_commitments.settings import CommitmentsRuntime
 from cobuild_commitments.store import commitments
 from cobuild_commitments.usecases.access import as_beneficiary, as_obligor, domain_rules
 from cobuild_commitments.usecases.deadlines import raise_overdue
 from cobuild_commitments.usecases.lookup import locked
 
 
-async def claim(rt: Runtime, actor: Actor, commitment_id: UUID, now: datetime) -> Commitment:
+async def claim(
+    rt: CommitmentsRuntime, actor: Actor, commitment_id: UUID, now: datetime
+) -> Commitment:
     """The obligor party's admin takes the task on."""
     async with locked(rt, commitment_id) as (uow, c):
         await as_obligor(uow.conn, actor, c, "claim this task")
@@ -33,7 +35,11 @@ async def claim(rt: Runtime, actor: Actor, commitment_id: UUID, now: datetime) -
 
 
 async def assign(
-    rt: Runtime, actor: Actor, commitment_id: UUID, member_ids: tuple[UUID, ...], now: datetime
+    rt: CommitmentsRuntime,
+    actor: Actor,
+    commitment_id: UUID,
+    member_ids: tuple[UUID, ...],
+    now: datetime,
 ) -> Commitment:
     """Assign the obligor's members (replaces the earlier assignment)."""
     async with locked(rt, commitment_id) as (uow, c):
@@ -45,7 +51,7 @@ async def assign(
 
 
 async def progress(
-    rt: Runtime,
+    rt: CommitmentsRuntime,
     actor: Actor,
     commitment_id: UUID,
     *,
@@ -66,7 +72,7 @@ async def progress(
 
 
 async def mark_done(
-    rt: Runtime,
+    rt: CommitmentsRuntime,
     actor: Actor,
     commitment_id: UUID,
     participants: tuple[Participation, ...],
@@ -85,7 +91,7 @@ async def mark_done(
 
 
 async def confirm(
-    rt: Runtime,
+    rt: CommitmentsRuntime,
     actor: Actor,
     commitment_id: UUID,
     participants: tuple[Participation, ...] | None,
@@ -102,7 +108,7 @@ async def confirm(
 
 
 async def refuse(
-    rt: Runtime, actor: Actor, commitment_id: UUID, reason: str, now: datetime
+    rt: CommitmentsRuntime, actor: Actor, commitment_id: UUID, reason: str, now: datetime
 ) -> Commitment:
     """The beneficiary refuses, with a reason: back to in progress. Past the deadline, the
     commitment is flagged overdue at once (ARCHITECTURE.md, "Overdue")."""

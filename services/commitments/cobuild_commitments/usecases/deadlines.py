@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 import asyncpg
 from cobuild_kit.clock import business_date
 from cobuild_kit.logging import get_logger
-from cobuild_kit.service import Runtime
 
 from cobuild_commitments.domain import events
 from cobuild_commitments.domain.commitment import Commitment
-from cobuild_commitments.settings import settings_of
+from cobuild_commitments.settings import CommitmentsRuntime
 from cobuild_commitments.store import deadlines, history
 from cobuild_commitments.store.history import Emit
 
@@ -40,12 +39,12 @@ async def _remind(conn: asyncpg.Connection, emit: Emit, c: Commitment, now: date
     return True
 
 
-async def scan(rt: Runtime) -> tuple[int, int, int]:
+async def scan(rt: CommitmentsRuntime) -> tuple[int, int, int]:
     """One pass: (candidates, overdue flagged, reminders sent); zeros when another replica
     holds the scan."""
     now = rt.clock.now()
     today = business_date(now)
-    days = settings_of(rt).reminder_days
+    days = rt.settings.reminder_days
     overdue = reminders = 0
     async with rt.unit_of_work() as uow:
         if not await deadlines.try_scan_lock(uow.conn):

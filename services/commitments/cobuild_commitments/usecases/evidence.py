@@ -14,7 +14,6 @@ from uuid import UUID, uuid4
 
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Invalid, NotFound
-from cobuild_kit.service import Runtime
 
 from cobuild_commitments.domain import events
 from cobuild_commitments.domain.evidence import (
@@ -23,9 +22,9 @@ from cobuild_commitments.domain.evidence import (
     safe_filename,
     sniff_content_type,
 )
-from cobuild_commitments.settings import settings_of
-from cobuild_commitments.store import commitments, history
+from cobuild_commitments.settings import CommitmentsRuntime
 from cobuild_commitments.store import evidence as evidence_rows
+from cobuild_commitments.store import history
 from cobuild_commitments.store.evidence_files import EvidenceFiles, Spooled, TooLarge
 from cobuild_commitments.usecases.access import as_obligor, as_reader, domain_rules
 from cobuild_commitments.usecases.lookup import existing, locked
@@ -49,9 +48,13 @@ async def _spool(files: EvidenceFiles, source: BinaryIO, max_bytes: int) -> Spoo
 
 
 async def submit(
-    rt: Runtime, actor: Actor, commitment_id: UUID, source: BinaryIO, filename: str | None
+    rt: CommitmentsRuntime,
+    actor: Actor,
+    commitment_id: UUID,
+    source: BinaryIO,
+    filename: str | None,
 ) -> Evidence:
-    settings = settings_of(rt)
+    settings = rt.settings
     files = EvidenceFiles(settings.data_dir)
     async with locked(rt, commitment_id) as (uow, c):  # refuse strangers before spooling
         await as_obligor(uow.conn, actor, c, "submit evidence")
@@ -87,26 +90,28 @@ async def submit(
     return evidence
 
 
-async def evidence_of(rt: Runtime, actor: Actor, commitment_id: UUID) -> list[Evidence]:
+async def evidence_of(
+    rt: CommitmentsRuntime, actor: Actor, commitment_id: UUID, limit: int, offset: int
+) -> tuple[list[Evidence], int]:
+    """A page of the commitment's evidence, oldest first, and how many files it has."""
     async with rt.pool.acquire() as conn:
         c = await existing(conn, commitment_id)
         await as_reader(conn, actor, c, "see this commitment's evidence")
-        return await evidence_rows.evidence_of(conn, commitment_id)
+        return await evidence_rows.evidence_of(conn, commitment_id, limit=limit, offset=offset)
 
 
 async def stored_file(
-    rt: Runtime, actor: Actor, commitment_id: UUID, evidence_id: UUID
+    rt: CommitmentsRuntime, actor: Actor, commitment_id: UUID, evidence_id: UUID
 ) -> tuple[Evidence, Path]:
-    """The evidence and where its bytes lie, for a reader of the commitment."""
+    """The evidence and where its bytes lie, for a reader of the commitment. The commitment is
+    looked at first, so one the actor may not read answers exactly as one that does not exist."""
     async with rt.pool.acquire() as conn:
-        c = await commitments.load(conn, commitment_id, lock=False)
-        evidence = await evidence_rows.evidence_by_id(conn, evidence_id)
-        if c is None or evidence is None or evidence.commitment_id != commitment_id:
-            raise NotFound(
-                f"no evidence {evidence_id} on {commitment_id}", field="path.evidence_id"
-            )
+        c = await existing(conn, commitment_id)
         await as_reader(conn, actor, c, "download this evidence")
-    path = EvidenceFiles(settings_of(rt).data_dir).path_of(evidence.sha256)
+        evidence = await evidence_rows.evidence_by_id(conn, evidence_id)
+    if evidence is None or evidence.commitment_id != commitment_id:
+        raise NotFound(f"no evidence {evidence_id} on {commitment_id}", field="path.evidence_id")
+    path = EvidenceFiles(rt.settings.data_dir).path_of(evidence.sha256)
     if not path.is_file():
         raise NotFound("the evidence file is missing from storage", field="path.evidence_id")
     return evidence, path

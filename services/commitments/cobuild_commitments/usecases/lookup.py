@@ -9,14 +9,17 @@ from uuid import UUID
 
 import asyncpg
 from cobuild_kit.errors import NotFound
-from cobuild_kit.service import Runtime, UnitOfWork
+from cobuild_kit.service import UnitOfWork
 
 from cobuild_commitments.domain.commitment import Commitment
+from cobuild_commitments.settings import CommitmentsRuntime
 from cobuild_commitments.store import commitments
 
 
 @asynccontextmanager
-async def locked(rt: Runtime, commitment_id: UUID) -> AsyncIterator[tuple[UnitOfWork, Commitment]]:
+async def locked(
+    rt: CommitmentsRuntime, commitment_id: UUID
+) -> AsyncIterator[tuple[UnitOfWork, Commitment]]:
     async with rt.unit_of_work() as uow:
         c = await commitments.load(uow.conn, commitment_id, lock=True)
         if c is None:

@@ -9,32 +9,34 @@ from uuid import UUID
 from cobuild_contracts import Role
 from cobuild_kit.auth import Actor
 from cobuild_kit.parties import authorize
-from cobuild_kit.service import Runtime
 
 from cobuild_commitments.domain.commitment import Commitment
 from cobuild_commitments.domain.listing import Filters
+from cobuild_commitments.settings import CommitmentsRuntime
 from cobuild_commitments.store import commitments, history
-from cobuild_commitments.usecases.access import as_reader, domain_rules, visible_parties
+from cobuild_commitments.usecases.access import as_reader, domain_rules, hidden, visible_parties
 from cobuild_commitments.usecases.lookup import existing
 
 
-async def commitment(rt: Runtime, actor: Actor, commitment_id: UUID) -> Commitment:
+async def commitment(rt: CommitmentsRuntime, actor: Actor, commitment_id: UUID) -> Commitment:
     async with rt.pool.acquire() as conn:
         c = await existing(conn, commitment_id)
         await as_reader(conn, actor, c)
     return c
 
 
-async def history_of(rt: Runtime, actor: Actor, commitment_id: UUID) -> list[dict[str, Any]]:
-    """Every event of the commitment, in order."""
+async def history_of(
+    rt: CommitmentsRuntime, actor: Actor, commitment_id: UUID, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the commitment's events in order, and how many there are."""
     async with rt.pool.acquire() as conn:
         c = await existing(conn, commitment_id)
         await as_reader(conn, actor, c)
-        return await history.history(conn, commitment_id)
+        return await history.history(conn, commitment_id, limit=limit, offset=offset)
 
 
 async def _search(
-    rt: Runtime, f: Filters, limit: int, offset: int, *, inbox: bool
+    rt: CommitmentsRuntime, f: Filters, limit: int, offset: int, *, inbox: bool
 ) -> tuple[list[Commitment], int]:
     with domain_rules():
         f.check()
@@ -43,7 +45,7 @@ async def _search(
 
 
 async def visible(
-    rt: Runtime, actor: Actor, f: Filters, limit: int, offset: int
+    rt: CommitmentsRuntime, actor: Actor, f: Filters, limit: int, offset: int
 ) -> tuple[list[Commitment], int]:
     """Commitments the caller may see (its party's, or its subtree's), filtered by `f`."""
     async with rt.pool.acquire() as conn:
@@ -52,7 +54,7 @@ async def visible(
 
 
 async def inbox(
-    rt: Runtime,
+    rt: CommitmentsRuntime,
     actor: Actor,
     party_id: UUID,
     role: Role,
@@ -62,8 +64,16 @@ async def inbox(
 ) -> tuple[list[Commitment], int]:
     """What `party_id` owes, for its admin or a supervisor: overdue first, then open work, then
     awaiting confirmation, then finished; each by deadline."""
+    # Another party's inbox is hidden like a commitment one may not read (a 404).
+    field = "path.unit_id" if role is Role.UNIT_ADMIN else "path.community_id"
     async with rt.pool.acquire() as conn:
-        await authorize(
-            conn, actor, party_id, roles={role}, supervisors_may=True, action="see the task inbox"
-        )
+        with hidden(f"no task inbox of party {party_id}", field=field):
+            await authorize(
+                conn,
+                actor,
+                party_id,
+                roles={role},
+                supervisors_may=True,
+                action="see the task inbox",
+            )
     return await _search(rt, f, limit, offset, inbox=True)
