@@ -78,12 +78,19 @@ async def test_authorisation_rules(agreements_service: Service) -> None:
         json={"party_id": str(uuid4()), "kind": "district", "name": "x"},
     )
     assert code == 403
-    # Supervisors see the subtree; a street admin elsewhere does not; a member never.
+    # Supervisors see the subtree; a street admin elsewhere does not; a member never. To them
+    # the agreement does not exist: the answer is the one for an unknown id.
     assert (await status("GET", f"/agreements/{aid}", Role.STREET_ADMIN, w.street))[0] == 200
     assert (await status("GET", f"/agreements/{aid}", Role.DISTRICT_ADMIN, w.district))[0] == 200
-    assert (await status("GET", f"/agreements/{aid}", Role.STREET_ADMIN, uuid4()))[0] == 403
-    assert (await status("GET", f"/agreements/{aid}", Role.UNIT_ADMIN, w.other_unit))[0] == 403
-    assert (await status("GET", f"/agreements/{aid}", Role.MEMBER, w.unit))[0] == 403
+    unknown = await status("GET", f"/agreements/{uuid4()}", Role.STREET_ADMIN, w.street)
+    assert unknown[0] == 404
+    for role, party in (
+        (Role.STREET_ADMIN, uuid4()),
+        (Role.UNIT_ADMIN, w.other_unit),
+        (Role.MEMBER, w.unit),
+    ):
+        code, why = await status("GET", f"/agreements/{aid}", role, party)
+        assert (code, why) == (404, f"agreement {aid} does not exist"), role
     # No token at all.
     assert (await s.client.get(f"/agreements/{aid}")).status_code == 401
     # The proposer's own side cannot counter its own draft (it awaits the other side).

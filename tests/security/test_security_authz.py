@@ -9,8 +9,9 @@ Each row below names a route and, per role, whether a token of that role may cal
 Own and other parties come from the seeded world (security_support.World): district D
 supervises street S, S supervises community C, unit U is paired with C, member M works for U
 and serves in C, expert E is assigned to commitment K1. The "other" party of each kind (d, s,
-c, u, m, e) sits elsewhere. Allowed → not 401/403; refused → 403 with a reason, and nothing
-written (no outbox row in any service). A route without a row fails the coverage test.
+c, u, m, e) sits elsewhere. Allowed → not 401/403; refused → 403 with a reason (a hidden read:
+404 naming a path parameter, and allowed → not 404 either), and nothing written (no outbox row
+in any service). A route without a row fails the coverage test.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Row:
     # Some refusals are not 403 by nature: an import refuses rows in its 422 row report,
     # a member checking in to an activity they never signed up for gets 409.
     deny_also: tuple[int, ...] = ()
+    # A read of what lies outside the actor's subtree answers 404, as for an id that does not
+    # exist (so existence does not leak): the refusal is a 404 naming a path parameter.
+    hidden: bool = False
 
 
 def req(method: str, url: str, **kw: Any) -> dict[str, Any]:
@@ -132,22 +136,25 @@ AGREEMENTS = [
     Row(A, "PUT /needs/{need_id}",                         ("-",   "-",   "own", "-",   "-", "-"),
         lambda w: req("PUT", f"/needs/{w.need}", json=_fields(need_body(w.C), "community_id"))),
     Row(A, "GET /needs/{need_id}",                         ("own", "own", "own", "any", "-", "-"),
-        lambda w: req("GET", f"/needs/{w.need}")),
+        lambda w: req("GET", f"/needs/{w.need}"), hidden=True),
     Row(A, "GET /needs",                                   ("own", "own", "own", "-",   "-", "-"),
         lambda w: req("GET", "/needs", params={"community_id": str(w.C)})),
     Row(A, "GET /needs/{need_id}/matches",                 ("own", "own", "own", "any", "-", "-"),
-        lambda w: req("GET", f"/needs/{w.need}/matches")),
+        lambda w: req("GET", f"/needs/{w.need}/matches"), hidden=True),
     Row(A, "POST /communities/{community_id}/needs/import", ("-",  "-",   "own", "-",   "-", "-"),
         lambda w: req("POST", f"/communities/{w.C}/needs/import", files=_needs_csv(w))),
+    Row(A, "POST /communities/{community_id}/needs/bulk",  ("-",   "-",   "own", "-",   "-", "-"),
+        lambda w: req("POST", f"/communities/{w.C}/needs/bulk",
+                      json={"items": [_fields(need_body(w.C), "community_id")]})),
     Row(A, "POST /resources",                              ("-",   "-",   "-",   "own", "-", "-"),
         lambda w: req("POST", "/resources", json=resource_body(w.U))),
     Row(A, "PUT /resources/{resource_id}",                 ("-",   "-",   "-",   "own", "-", "-"),
         lambda w: req("PUT", f"/resources/{w.resource}",
                       json=_fields(resource_body(w.U), "unit_id"))),
     Row(A, "GET /resources/{resource_id}",                 ("own", "own", "any", "own", "-", "-"),
-        lambda w: req("GET", f"/resources/{w.resource}")),
+        lambda w: req("GET", f"/resources/{w.resource}"), hidden=True),
     Row(A, "GET /resources/{resource_id}/matches",         ("own", "own", "-",   "own", "-", "-"),
-        lambda w: req("GET", f"/resources/{w.resource}/matches")),
+        lambda w: req("GET", f"/resources/{w.resource}/matches"), hidden=True),
     Row(A, "POST /agreements",                             ("-",   "-",   "own", "own", "-", "-"),
         lambda w: req("POST", "/agreements", json=_proposal(w))),
     Row(A, "POST /agreements/{agreement_id}/counters",     ("-",   "-",   "own", "own", "-", "-"),
@@ -157,7 +164,7 @@ AGREEMENTS = [
     Row(A, "POST /agreements/{agreement_id}/signatures",   ("-",   "-",   "own", "own", "-", "-"),
         lambda w: req("POST", f"/agreements/{w.agreement}/signatures", json={"version": 1})),
     Row(A, "GET /agreements/{agreement_id}",               ("own", "own", "own", "own", "-", "-"),
-        lambda w: req("GET", f"/agreements/{w.agreement}")),
+        lambda w: req("GET", f"/agreements/{w.agreement}"), hidden=True),
     Row(A, "GET /agreements",                              ("own", "own", "own", "-",   "-", "-"),
         lambda w: req("GET", "/agreements", params={"party_id": str(w.C)})),
     Row(A, "POST /needs/{need_id}/claims",                 ("-",   "-",   "-",   "own", "-", "-"),
@@ -177,6 +184,7 @@ AGREEMENTS = [
         lambda w: req("GET", f"/public/communities/{w.C}/needs")),
     Row(A, "GET /public/communities/{community_id}/agreements", PUB,
         lambda w: req("GET", f"/public/communities/{w.C}/agreements")),
+    Row(A, "GET /reference", PUB, lambda w: req("GET", "/reference")),
 ]
 
 K = "commitments"
@@ -392,7 +400,15 @@ async def test_every_role_and_party_gets_its_expected_answer(suite: Suite, servi
             continue
         r = await send(suite, row, world, suite.h(role, world.party(role, own)))
         body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
-        if r.status_code == 403 and body.get("message"):
+        if r.status_code == 403 and body.get("message") and not row.hidden:
+            continue
+        if row.hidden and r.status_code == 404 and str(body.get("field")).startswith("path."):
+            continue
+        # A read naming its id in the query (evaluation's ledger and results): a role that may
+        # never read it is 403, a party outside the actor's subtree 404 naming the parameter.
+        if 404 in row.deny_also and r.status_code == 404 and str(body.get("field")).startswith(
+            "query."
+        ):
             continue
         if r.status_code in row.deny_also and "may not" in r.text:
             continue
@@ -405,7 +421,8 @@ async def test_every_role_and_party_gets_its_expected_answer(suite: Suite, servi
         if not allowed:
             continue
         r = await send(suite, row, world, suite.h(role, world.party(role, own)))
-        if r.status_code in (401, 403) or r.status_code >= 500:
+        refused = (401, 403, 404) if row.hidden else (401, 403)
+        if r.status_code in refused or r.status_code >= 500:
             wrong.append(f"{row.route} as {role.value} ({'own' if own else 'other'}): "
                          f"wanted allowed, got {r.status_code} {r.text[:160]}")  # fmt: skip
     for row in rows:

@@ -69,7 +69,7 @@ async def build(
     exports = await _exports(district, district_id)
     await asyncio.to_thread(write_files, out_dir, figures, exports)
     # Not part of report.json (an id): where the public board of the first street is.
-    board = await district.get("agreements", "/parties", parent_id=district_id, kind="street")
+    board = await _parties(district, parent_id=district_id, kind="street")
     by_name = {p["name"]: str(p["party_id"]) for p in board}
     first = streets[0]["name"] if streets else None
     return {**figures, "board_street_id": by_name.get(first) if first else None}
@@ -78,9 +78,20 @@ async def build(
 async def _names(district: Actor) -> dict[str, str]:
     out: dict[str, str] = {}
     for kind in ("street", "community", "unit"):
-        for p in await district.get("agreements", "/parties", kind=kind, limit=1000):
+        for p in await _parties(district, kind=kind):
             out[str(p["party_id"])] = p["name"]
     return out
+
+
+async def _parties(district: Actor, **params: Any) -> list[dict[str, Any]]:
+    """Every party the directory lists with `params`, page by page."""
+    items: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await district.get("agreements", "/parties", **params, limit=500, offset=offset)
+        items += page["items"]
+        offset = page["next_offset"]
+    return items
 
 
 async def _fulfilment(district: Actor, district_id: str, as_of: str) -> dict[str, Any]:

@@ -2,37 +2,46 @@
 
 from __future__ import annotations
 
+from cobuild_kit.auth import TokenVerifier
+from cobuild_kit.clock import Clock
 from cobuild_kit.service import ServiceDefinition, asyncapi, create_app
 from fastapi import FastAPI
 from faststream import FastStream
 
-from cobuild_agreements.http import agreements, needs, parties, public, resources
+from cobuild_agreements.http import agreements, needs, parties, public, reference, resources
 from cobuild_agreements.settings import AgreementsSettings
 
-IMPORT_LIMIT = 10_000_000  # bytes: spreadsheets are bigger than JSON commands
+# bytes: spreadsheets, and bulk commands of up to 1,000 needs, are bigger than JSON commands
+IMPORT_LIMIT = 10_000_000
 
 
-def definition(**overrides: object) -> ServiceDefinition:
-    """`overrides` go to ServiceDefinition (tests pass settings, verifier and clock)."""
-    fields: dict[str, object] = {
-        "name": "agreements",
-        "settings": AgreementsSettings(),
-        "migrations_package": "cobuild_agreements",
-        "routers": [
+def definition(
+    settings: AgreementsSettings | None = None,
+    *,
+    verifier: TokenVerifier | None = None,
+    clock: Clock | None = None,
+) -> ServiceDefinition[AgreementsSettings]:
+    return ServiceDefinition(
+        name="agreements",
+        settings=settings or AgreementsSettings(),
+        migrations_package="cobuild_agreements",
+        routers=[
             parties.router,
             needs.router,
+            needs.bulk_router,
             resources.router,
             agreements.router,
             public.router,
+            reference.router,
         ],
-        "consumers": [],
-        "workers": [],
-        "description": "Talk and sign (谈约 · 签约): parties, needs, resources, matching, "
+        consumers=[],
+        workers=[],
+        description="Talk and sign (谈约 · 签约): parties, needs, resources, matching, "
         "negotiation, agreements and direct claims.",
-        "body_limits": {"/parties/import": IMPORT_LIMIT, "/communities/": IMPORT_LIMIT},
-    }
-    fields.update(overrides)
-    return ServiceDefinition(**fields)  # type: ignore[arg-type]
+        body_limits={"/parties/import": IMPORT_LIMIT, "/communities/": IMPORT_LIMIT},
+        verifier=verifier,
+        clock=clock,
+    )
 
 
 def app() -> FastAPI:

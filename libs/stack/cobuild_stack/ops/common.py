@@ -161,7 +161,7 @@ def describe_failure(response: httpx.Response) -> str:
 def only_district(stack: Stack) -> UUID:
     """The district to act for when none is named: the only one in the agreements directory."""
     with stack.client("agreements", "district_admin", NO_PARTY) as api:
-        districts = api.json("GET", "/parties", params={"kind": "district"})
+        districts = api.json("GET", "/parties", params={"kind": "district"})["items"]
     if not districts:
         raise StackError("no district is registered yet: pass --district")
     if len(districts) > 1:

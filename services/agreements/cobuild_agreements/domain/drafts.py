@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from cobuild_contracts import CommitmentItem, ItemKind, uuid7
+from cobuild_contracts.reference import valid_codes
 from cobuild_kit.errors import Invalid
 
 
@@ -74,7 +75,7 @@ class DraftRules:
                 )
             if item.category not in self.categories:
                 raise Invalid(
-                    f"unknown category {item.category!r}; known: {sorted(self.categories)}",
+                    f"unknown category {item.category!r}; {valid_codes(self.categories)}",
                     field=f"{where}.category",
                 )
             if item.deadline < self.today:

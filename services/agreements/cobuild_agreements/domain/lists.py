@@ -9,6 +9,7 @@ from datetime import date
 from uuid import UUID
 
 from cobuild_contracts import Visibility
+from cobuild_contracts.reference import valid_codes
 from cobuild_kit.errors import Conflict, Forbidden, Invalid
 
 CATEGORY = r"^[a-z][a-z0-9_]{1,39}$"  # the shape of a category code, in lists and drafts alike
@@ -22,7 +23,7 @@ class ListRules:
     def category(self, code: str, field: str) -> None:
         if code not in self.categories:
             raise Invalid(
-                f"unknown category {code!r}; known: {', '.join(sorted(self.categories))}",
+                f"unknown category {code!r}; {valid_codes(self.categories)}",
                 field=field,
             )
 

@@ -1,88 +1,184 @@
-"""Needs lists: a community's admin publishes, revises, withdraws and imports its needs."""
+"""Needs lists: a community's admin publishes, revises, withdraws, imports and bulk-publishes
+its needs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from uuid import UUID
 
-from cobuild_kit.service import ActorDep, RuntimeDep
-from fastapi import APIRouter, File, UploadFile
+from cobuild_kit.api import AUTHENTICATED, DEFAULT_PAGE, Limit, Offset, Page, page_of, refusals
+from cobuild_kit.service import ActorDep
+from fastapi import APIRouter, File, Request, Response, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
-from cobuild_agreements.domain.matching import Suggestion
+from cobuild_agreements.http.answers import (
+    BulkNeedOut,
+    BulkNeedsOut,
+    NeedDetail,
+    NeedMatch,
+    NeedOut,
+    NeedPublishedOut,
+    NeedsImported,
+    ranked,
+)
 from cobuild_agreements.http.uploads import read_upload
-from cobuild_agreements.usecases import imports, needs
+from cobuild_agreements.settings import RuntimeDep
+from cobuild_agreements.usecases import bulk, imports, needs
+from cobuild_agreements.usecases.bulk import BulkNeedsIn, BulkRejected, ItemRefusal
 from cobuild_agreements.usecases.imports import ImportRejected
 from cobuild_agreements.usecases.needs import NeedFields, NeedIn, WithdrawIn
-from cobuild_agreements.usecases.rules import settings
 
-router = APIRouter(tags=["needs"])
-
-
-def _suggestion(s: Suggestion) -> dict[str, Any]:
-    return {
-        "need_id": s.need_id,
-        "resource_id": s.resource_id,
-        "unit_id": s.unit_id,
-        "score": s.score,
-        "reasons": list(s.reasons),
-    }
+router = APIRouter(tags=["needs"], responses=AUTHENTICATED)
 
 
 @router.post("/needs", status_code=201)
-async def publish(body: NeedIn, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+async def publish(body: NeedIn, actor: ActorDep, rt: RuntimeDep) -> NeedPublishedOut:
     row, found = await needs.publish(rt, actor, body)
-    return {**dict(row), "matches": [_suggestion(s) for s in found]}
+    return NeedPublishedOut.of(row, found)
 
 
-@router.put("/needs/{need_id}")
+@router.put("/needs/{need_id}", responses=refusals(404, 409))
 async def revise(
     need_id: UUID, body: NeedFields, actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
+) -> NeedPublishedOut:
     """A new version (history kept), published with version + 1."""
     row, found = await needs.revise(rt, actor, need_id, body)
-    return {**dict(row), "matches": [_suggestion(s) for s in found]}
+    return NeedPublishedOut.of(row, found)
 
 
-@router.post("/needs/{need_id}/withdraw")
-async def withdraw(
-    need_id: UUID, body: WithdrawIn, actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
-    return dict(await needs.withdraw(rt, actor, need_id, body.reason))
+@router.post("/needs/{need_id}/withdraw", responses=refusals(404, 409))
+async def withdraw(need_id: UUID, body: WithdrawIn, actor: ActorDep, rt: RuntimeDep) -> NeedOut:
+    return NeedOut.model_validate(dict(await needs.withdraw(rt, actor, need_id, body.reason)))
 
 
-@router.get("/needs/{need_id}")
-async def show(need_id: UUID, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+@router.get("/needs/{need_id}", responses=refusals(404))
+async def show(need_id: UUID, actor: ActorDep, rt: RuntimeDep) -> NeedDetail:
+    """The need and every version of it; 404 also for a need the actor may not see."""
     row, history = await needs.show(rt, actor, need_id)
-    return {**dict(row), "history": [dict(h) for h in history]}
+    return NeedDetail.of(row, history)
 
 
 @router.get("/needs")
 async def of_community(
-    community_id: UUID, actor: ActorDep, rt: RuntimeDep, status: str | None = None
-) -> list[dict[str, Any]]:
-    return [dict(r) for r in await needs.of_community(rt, actor, community_id, status)]
+    community_id: UUID,
+    actor: ActorDep,
+    rt: RuntimeDep,
+    status: str | None = None,
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
+) -> Page[NeedOut]:
+    """The community's needs, soonest wanted first; `status` picks published, withdrawn or
+    claimed ones."""
+    rows, total = await needs.of_community(rt, actor, community_id, status, limit, offset)
+    items = [NeedOut.model_validate(dict(r)) for r in rows]
+    return page_of(items, limit=limit, offset=offset, total=total)
 
 
-@router.get("/needs/{need_id}/matches")
-async def need_matches(need_id: UUID, actor: ActorDep, rt: RuntimeDep) -> list[dict[str, Any]]:
-    rows = await needs.matches_of(rt, actor, need_id)
-    return [{"rank": n, **dict(r)} for n, r in enumerate(rows, start=1)]
+@router.get("/needs/{need_id}/matches", responses=refusals(404))
+async def need_matches(
+    need_id: UUID,
+    actor: ActorDep,
+    rt: RuntimeDep,
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
+) -> Page[NeedMatch]:
+    """The resources suggested for the need, best first (rank 1)."""
+    rows, total = await needs.matches_of(rt, actor, need_id, limit, offset)
+    return page_of(ranked(NeedMatch, rows, offset), limit=limit, offset=offset, total=total)
 
 
 @router.post(
     "/communities/{community_id}/needs/import",
     status_code=201,
-    responses={422: {"description": "row report: nothing imported"}},
+    response_model=NeedsImported,
+    responses=refusals(404, 409, 413),
 )
 async def import_needs(
     community_id: UUID, actor: ActorDep, rt: RuntimeDep, file: Annotated[UploadFile, File()]
-) -> Any:
-    """CSV or XLSX, one need a row, columns named as the fields of POST /needs. All or none."""
+) -> NeedsImported | JSONResponse:
+    """CSV or XLSX, one need a row, columns named as the fields of POST /needs. All rows or
+    none: a file with a bad row is refused with 422, `error` "import_rejected" and `rows`,
+    each `{row, field, message}`."""
     await imports.may_import_needs(rt, actor, community_id)  # authority first: parsing is not free
-    rows = await read_upload(file, imports.NEED_COLUMNS, settings(rt).max_import_rows)
+    rows = await read_upload(file, imports.NEED_COLUMNS, rt.settings.max_import_rows)
     try:
         published = await imports.import_needs(rt, actor, community_id, rows)
     except ImportRejected as rejected:
         return JSONResponse(rejected.body(), status_code=422)
-    return {"imported": len(published), "need_ids": [e.need_id for e in published]}
+    return NeedsImported(imported=len(published), need_ids=[e.need_id for e in published])
+
+
+# --- bulk ------------------------------------------------------------------------------
+
+
+def _bulk_refusal(refused: list[ItemRefusal], total: int, *, status: int) -> JSONResponse:
+    """The kit's refusal body (`fields` as every 422 has them) plus `items`, one entry per
+    refused item: `{index, field, message}`."""
+    message = f"{len({r.index for r in refused})} of {total} item(s) refused; nothing was published"
+    code = "conflict" if status == 409 else "bulk_rejected"
+    return JSONResponse(
+        {
+            "error": code,
+            "message": message,
+            "field": "body.items",
+            "fields": [{"field": r.field, "message": r.message} for r in refused],
+            "items": [{"index": r.index, "field": r.field, "message": r.message} for r in refused],
+        },
+        status_code=status,
+    )
+
+
+class BulkRoute(APIRoute):
+    """A bulk command answers a schema refusal of its items as it answers their rule
+    refusals: per item. Other schema refusals (no `items`, too many) keep the kit's body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                refused = [
+                    ItemRefusal(int(loc[2]), ".".join(str(p) for p in loc), e.get("msg", ""))
+                    for e in exc.errors()
+                    if len(loc := tuple(e.get("loc", ()))) > 2
+                    and loc[:2] == ("body", "items")
+                    and isinstance(loc[2], int)
+                ]
+                if not refused:
+                    raise
+                body = await request.json()
+                return _bulk_refusal(refused, len(body.get("items", [])), status=422)
+
+        return route
+
+
+bulk_router = APIRouter(tags=["needs"], responses=AUTHENTICATED, route_class=BulkRoute)
+
+
+@bulk_router.post(
+    "/communities/{community_id}/needs/bulk",
+    status_code=201,
+    response_model=BulkNeedsOut,
+    responses=refusals(404, 409, 413),
+)
+async def publish_needs(
+    community_id: UUID, body: BulkNeedsIn, actor: ActorDep, rt: RuntimeDep
+) -> BulkNeedsOut | JSONResponse:
+    """Publish up to 1,000 needs of the community at once, each as POST /needs would (without
+    `community_id`), all or none. A refusal writes nothing and lists every refused item in
+    `items`, each `{index, field, message}`: 422 for bad items, 409 when every refused item
+    names a `need_id` that exists with other content. An item with a `need_id` of the
+    client's own that was already published from the same item is answered as it stands."""
+    try:
+        done = await bulk.publish_needs(rt, actor, community_id, body.items)
+    except BulkRejected as rejected:
+        status = 409 if rejected.conflict else 422
+        return _bulk_refusal(rejected.refusals, len(body.items), status=status)
+    return BulkNeedsOut(
+        items=[BulkNeedOut(index=p.index, need_id=p.need_id, version=p.version) for p in done]
+    )

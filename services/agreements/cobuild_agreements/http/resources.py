@@ -2,49 +2,64 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from cobuild_kit.service import ActorDep, RuntimeDep
+from cobuild_kit.api import AUTHENTICATED, DEFAULT_PAGE, Limit, Offset, Page, page_of, refusals
+from cobuild_kit.service import ActorDep
 from fastapi import APIRouter
 
+from cobuild_agreements.http.answers import (
+    ResourceDetail,
+    ResourceMatch,
+    ResourceOffer,
+    ResourceOut,
+    ranked,
+)
+from cobuild_agreements.settings import RuntimeDep
 from cobuild_agreements.usecases import resources
 from cobuild_agreements.usecases.needs import WithdrawIn
 from cobuild_agreements.usecases.resources import ResourceFields, ResourceIn
 
-router = APIRouter(tags=["resources"])
+router = APIRouter(tags=["resources"], responses=AUTHENTICATED)
 
 
 @router.post("/resources", status_code=201)
-async def offer(body: ResourceIn, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+async def offer(body: ResourceIn, actor: ActorDep, rt: RuntimeDep) -> ResourceOffer:
     row, found = await resources.offer(rt, actor, body)
-    return {**dict(row), "matches": [s.__dict__ for s in found]}
+    return ResourceOffer.of(row, found)
 
 
-@router.put("/resources/{resource_id}")
+@router.put("/resources/{resource_id}", responses=refusals(404, 409))
 async def revise(
     resource_id: UUID, body: ResourceFields, actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
+) -> ResourceOffer:
     row, found = await resources.revise(rt, actor, resource_id, body)
-    return {**dict(row), "matches": [s.__dict__ for s in found]}
+    return ResourceOffer.of(row, found)
 
 
-@router.post("/resources/{resource_id}/withdraw")
+@router.post("/resources/{resource_id}/withdraw", responses=refusals(404, 409))
 async def withdraw(
     resource_id: UUID, body: WithdrawIn, actor: ActorDep, rt: RuntimeDep
-) -> dict[str, Any]:
-    return dict(await resources.withdraw(rt, actor, resource_id, body.reason))
+) -> ResourceOut:
+    row = await resources.withdraw(rt, actor, resource_id, body.reason)
+    return ResourceOut.model_validate(dict(row))
 
 
-@router.get("/resources/{resource_id}")
-async def show(resource_id: UUID, actor: ActorDep, rt: RuntimeDep) -> dict[str, Any]:
+@router.get("/resources/{resource_id}", responses=refusals(404))
+async def show(resource_id: UUID, actor: ActorDep, rt: RuntimeDep) -> ResourceDetail:
+    """The resource and every version of it; 404 also for one the actor may not see."""
     row, history = await resources.show(rt, actor, resource_id)
-    return {**dict(row), "history": [dict(h) for h in history]}
+    return ResourceDetail.of(row, history)
 
 
-@router.get("/resources/{resource_id}/matches")
+@router.get("/resources/{resource_id}/matches", responses=refusals(404))
 async def resource_matches(
-    resource_id: UUID, actor: ActorDep, rt: RuntimeDep
-) -> list[dict[str, Any]]:
-    rows = await resources.matches_of(rt, actor, resource_id)
-    return [{"rank": n, **dict(r)} for n, r in enumerate(rows, start=1)]
+    resource_id: UUID,
+    actor: ActorDep,
+    rt: RuntimeDep,
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
+) -> Page[ResourceMatch]:
+    """The needs suggested for the resource, best first (rank 1)."""
+    rows, total = await resources.matches_of(rt, actor, resource_id, limit, offset)
+    return page_of(ranked(ResourceMatch, rows, offset), limit=limit, offset=offset, total=total)

@@ -11,6 +11,7 @@ from cobuild_contracts import AgreementOrigin, CommitmentItem
 from cobuild_kit.errors import NotFound
 
 from cobuild_agreements.domain.negotiation import AgreementState, Negotiation, Round
+from cobuild_agreements.store.paging import TOTAL, page
 
 
 def _round(row: asyncpg.Record) -> Round:
@@ -211,21 +212,29 @@ async def in_force(conn: asyncpg.Connection, agreement_id: UUID) -> list[Commitm
     return [CommitmentItem.model_validate(r["item"]) for r in rows]
 
 
-async def of_party(conn: asyncpg.Connection, party_id: UUID, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT * FROM agreement WHERE community_id = $1 OR unit_id = $1
-           ORDER BY created_at DESC LIMIT $2""",
+async def of_party(
+    conn: asyncpg.Connection, party_id: UUID, *, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    return await page(
+        conn,
+        f"""SELECT *, {TOTAL} FROM agreement WHERE community_id = $1 OR unit_id = $1
+            ORDER BY created_at DESC, agreement_id""",
         party_id,
-        limit,
+        limit=limit,
+        offset=offset,
     )
-    return rows
 
 
-async def signed_of_community(conn: asyncpg.Connection, community_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT a.*, u.name AS unit_name FROM agreement a JOIN party u ON u.party_id = a.unit_id
-           WHERE a.community_id = $1 AND a.state IN ('signed', 'amending')
-           ORDER BY a.signed_at DESC""",
+async def signed_of_community(
+    conn: asyncpg.Connection, community_id: UUID, *, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    return await page(
+        conn,
+        f"""SELECT a.*, u.name AS unit_name, {TOTAL}
+            FROM agreement a JOIN party u ON u.party_id = a.unit_id
+            WHERE a.community_id = $1 AND a.state IN ('signed', 'amending')
+            ORDER BY a.signed_at DESC, a.agreement_id""",
         community_id,
+        limit=limit,
+        offset=offset,
     )
-    return rows

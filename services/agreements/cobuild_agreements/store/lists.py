@@ -11,6 +11,7 @@ from cobuild_contracts import NeedPublished, ResourceOffered
 from cobuild_kit.errors import NotFound
 
 from cobuild_agreements.domain.matching import NeedView, ResourceView
+from cobuild_agreements.store.paging import TOTAL, page
 
 _NEED_COLUMNS = (
     "category, kind, title, description, quantity, quantity_unit, funds_fen, wanted_by, "
@@ -139,18 +140,26 @@ async def need_versions(conn: asyncpg.Connection, need_id: UUID) -> list[asyncpg
 
 
 async def community_needs(
-    conn: asyncpg.Connection, community_id: UUID, *, public_only: bool, status: str | None
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT * FROM need WHERE community_id = $1
-               AND ($2::text IS NULL OR status = $2)
-               AND (NOT $3 OR visibility = 'public')
-           ORDER BY wanted_by, published_at""",
+    conn: asyncpg.Connection,
+    community_id: UUID,
+    *,
+    public_only: bool,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[asyncpg.Record], int]:
+    return await page(
+        conn,
+        f"""SELECT *, {TOTAL} FROM need WHERE community_id = $1
+                AND ($2::text IS NULL OR status = $2)
+                AND (NOT $3 OR visibility = 'public')
+            ORDER BY wanted_by, published_at, need_id""",
         community_id,
         status,
         public_only,
+        limit=limit,
+        offset=offset,
     )
-    return rows
 
 
 def need_view(row: asyncpg.Record) -> NeedView:
@@ -284,3 +293,19 @@ async def published_like(
         kind,
     )
     return rows
+
+
+async def first_versions(
+    conn: asyncpg.Connection, need_ids: list[UUID]
+) -> dict[UUID, asyncpg.Record]:
+    """Of the needs that exist among `need_ids`: their community, current version and status,
+    and the snapshot they were first published with (a bulk command compares a re-sent item
+    with it)."""
+    rows = await conn.fetch(
+        """SELECT n.need_id, n.community_id, n.version, n.status, v.snapshot
+           FROM need n JOIN need_version v
+             ON v.need_id = n.need_id AND v.version = 1 AND v.event = 'need.published'
+           WHERE n.need_id = ANY($1::uuid[])""",
+        need_ids,
+    )
+    return {r["need_id"]: r for r in rows}

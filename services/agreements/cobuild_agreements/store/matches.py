@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from cobuild_agreements.domain.matching import Suggestion
+from cobuild_agreements.store.paging import TOTAL, page
 
 _UPSERT = """
 INSERT INTO match_suggestion (need_id, resource_id, score, reasons, suggested_at)
@@ -38,23 +39,33 @@ async def _upsert(conn: asyncpg.Connection, found: Sequence[Suggestion], at: dat
     )
 
 
-async def for_need(conn: asyncpg.Connection, need_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT m.*, r.unit_id, r.title, r.category, r.kind, r.capacity, r.capacity_unit
-           FROM match_suggestion m JOIN resource r USING (resource_id)
-           WHERE m.need_id = $1 AND r.status = 'offered'
-           ORDER BY m.score DESC, m.resource_id""",
+async def for_need(
+    conn: asyncpg.Connection, need_id: UUID, *, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    return await page(
+        conn,
+        f"""SELECT m.*, r.unit_id, r.title, r.category, r.kind, r.capacity, r.capacity_unit,
+                   {TOTAL}
+            FROM match_suggestion m JOIN resource r USING (resource_id)
+            WHERE m.need_id = $1 AND r.status = 'offered'
+            ORDER BY m.score DESC, m.resource_id""",
         need_id,
+        limit=limit,
+        offset=offset,
     )
-    return rows
 
 
-async def for_resource(conn: asyncpg.Connection, resource_id: UUID) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT m.*, n.community_id, n.title, n.category, n.kind, n.quantity, n.quantity_unit
-           FROM match_suggestion m JOIN need n USING (need_id)
-           WHERE m.resource_id = $1 AND n.status = 'published'
-           ORDER BY m.score DESC, m.need_id""",
+async def for_resource(
+    conn: asyncpg.Connection, resource_id: UUID, *, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    return await page(
+        conn,
+        f"""SELECT m.*, n.community_id, n.title, n.category, n.kind, n.quantity, n.quantity_unit,
+                   {TOTAL}
+            FROM match_suggestion m JOIN need n USING (need_id)
+            WHERE m.resource_id = $1 AND n.status = 'published'
+            ORDER BY m.score DESC, m.need_id""",
         resource_id,
+        limit=limit,
+        offset=offset,
     )
-    return rows

@@ -13,6 +13,7 @@ from cobuild_kit.errors import NotFound
 
 from cobuild_agreements.domain.directory import Party
 from cobuild_agreements.domain.matching import Place, UnitReach
+from cobuild_agreements.store.paging import TOTAL, page
 
 
 def _party(row: asyncpg.Record) -> Party:
@@ -63,17 +64,24 @@ async def lineage(conn: asyncpg.Connection, party_id: UUID) -> list[Party]:
 
 
 async def listing(
-    conn: asyncpg.Connection, *, parent_id: UUID | None, kind: PartyKind | None, limit: int
-) -> list[Party]:
-    rows = await conn.fetch(
-        """SELECT * FROM party
-           WHERE ($1::uuid IS NULL OR parent_id = $1) AND ($2::text IS NULL OR kind = $2)
-           ORDER BY kind, name LIMIT $3""",
+    conn: asyncpg.Connection,
+    *,
+    parent_id: UUID | None,
+    kind: PartyKind | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Party], int]:
+    rows, total = await page(
+        conn,
+        f"""SELECT *, {TOTAL} FROM party
+            WHERE ($1::uuid IS NULL OR parent_id = $1) AND ($2::text IS NULL OR kind = $2)
+            ORDER BY kind, name, party_id""",
         parent_id,
         kind.value if kind else None,
-        limit,
+        limit=limit,
+        offset=offset,
     )
-    return [_party(r) for r in rows]
+    return [_party(r) for r in rows], total
 
 
 async def code_taken(conn: asyncpg.Connection, code: str, other_than: UUID | None = None) -> bool:

@@ -1,19 +1,36 @@
 """Who may act or read: each check raises Forbidden (403 with a reason) or NotFound (404).
 
 The checks that need the party tree ask the kit's `authorize`, inside the caller's transaction.
+A read of one need, resource or agreement that the actor may not see answers as if it did not
+exist (`hidden`): a 403 would tell that it does (ARCHITECTURE.md, "Commands in, facts out").
+A list asked for a party is refused with 403 and its reason: parties are public in the
+directory, so the refusal tells nothing a client could not read there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from uuid import UUID
 
 import asyncpg
 from cobuild_contracts import Role, Visibility
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import Forbidden
+from cobuild_kit.errors import Forbidden, NotFound
 from cobuild_kit.parties import authorize
 
 from cobuild_agreements.store import parties
+
+
+@contextmanager
+def hidden(not_found: str, field: str) -> Iterator[None]:
+    """Around loading a thing by its id and checking that the actor may read it: a thing that
+    is missing and one that may not be read both answer 404 with `not_found`, naming the path
+    parameter, so the two cannot be told apart."""
+    try:
+        yield
+    except (Forbidden, NotFound):
+        raise NotFound(not_found, field=field) from None
 
 
 def acting_side(actor: Actor, community_id: UUID, unit_id: UUID, action: str) -> UUID:

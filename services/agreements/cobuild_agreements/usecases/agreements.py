@@ -9,9 +9,9 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import CommitmentItem
 from cobuild_kit.auth import Actor
-from cobuild_kit.service import Runtime
 
 from cobuild_agreements.domain.negotiation import Negotiation, Round
+from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import agreements
 from cobuild_agreements.usecases import access
 
@@ -37,17 +37,20 @@ async def view(conn: asyncpg.Connection, agreement_id: UUID) -> AgreementView:
     )
 
 
-async def show(rt: Runtime, actor: Actor, agreement_id: UUID) -> AgreementView:
+async def show(rt: AgreementsRuntime, actor: Actor, agreement_id: UUID) -> AgreementView:
     async with rt.pool.acquire() as conn:
-        row, _ = await agreements.load(conn, agreement_id)
-        await access.may_read_pair(
-            conn, actor, row["community_id"], row["unit_id"], "this agreement"
-        )
+        with access.hidden(f"agreement {agreement_id} does not exist", "path.agreement_id"):
+            row, _ = await agreements.load(conn, agreement_id)
+            await access.may_read_pair(
+                conn, actor, row["community_id"], row["unit_id"], "this agreement"
+            )
         return await view(conn, agreement_id)
 
 
-async def of_party(rt: Runtime, actor: Actor, party_id: UUID, limit: int) -> list[asyncpg.Record]:
-    """The party's agreements, newest first."""
+async def of_party(
+    rt: AgreementsRuntime, actor: Actor, party_id: UUID, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of the party's agreements, newest first, and how many there are."""
     async with rt.pool.acquire() as conn:
         await access.may_read_agreements_of(conn, actor, party_id)
-        return await agreements.of_party(conn, party_id, limit)
+        return await agreements.of_party(conn, party_id, limit=limit, offset=offset)

@@ -19,11 +19,11 @@ from cobuild_contracts import (
 from cobuild_contracts.base import BusinessDate
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Invalid
-from cobuild_kit.service import Runtime
 from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_agreements.domain.lists import check_claimable, claim_deadline
 from cobuild_agreements.domain.negotiation import Negotiation, Round
+from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import agreements, lists, parties
 from cobuild_agreements.usecases.access import may_claim_needs
 from cobuild_agreements.usecases.agreements import AgreementView, view
@@ -40,7 +40,7 @@ class ClaimIn(BaseModel):
     deadline: BusinessDate | None = None  # default: the need's wanted-by date
 
 
-async def claim(rt: Runtime, actor: Actor, need_id: UUID, body: ClaimIn) -> AgreementView:
+async def claim(rt: AgreementsRuntime, actor: Actor, need_id: UUID, body: ClaimIn) -> AgreementView:
     """A unit claims a published need: a one-commitment agreement, signed at once."""
     now, today = now_and_today(rt)
     async with rt.unit_of_work() as uow:

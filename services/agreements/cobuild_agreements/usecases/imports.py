@@ -15,16 +15,17 @@ from uuid import UUID
 from cobuild_contracts import NeedPublished
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import CobuildError, Invalid
-from cobuild_kit.service import Runtime, UnitOfWork
+from cobuild_kit.service import UnitOfWork
 from cobuild_kit.sheets import NumberedRow, RowError
 from pydantic import ValidationError
 
 from cobuild_agreements.domain.directory import Party, may_register_some
+from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import parties
 from cobuild_agreements.usecases import access, matchmaking
-from cobuild_agreements.usecases.needs import NeedFields, check_community, publish_need
+from cobuild_agreements.usecases.needs import NeedFields, publish_need, require_community
 from cobuild_agreements.usecases.parties import PartyIn, register_in
-from cobuild_agreements.usecases.rules import list_rules, now_and_today, settings
+from cobuild_agreements.usecases.rules import list_rules, now_and_today
 
 NEED_COLUMNS = ("category", "kind", "title", "quantity", "quantity_unit", "wanted_by")
 PARTY_COLUMNS = ("kind", "name")
@@ -63,14 +64,14 @@ def row_errors(row: int, exc: ValidationError | CobuildError) -> list[RowError]:
 # --- needs -----------------------------------------------------------------------------
 
 
-async def may_import_needs(rt: Runtime, actor: Actor, community_id: UUID) -> None:
+async def may_import_needs(rt: AgreementsRuntime, actor: Actor, community_id: UUID) -> None:
     """Before the file is parsed."""
     async with rt.pool.acquire() as conn:
         await access.may_publish_needs(conn, actor, community_id)
 
 
 async def import_needs(
-    rt: Runtime, actor: Actor, community_id: UUID, rows: Sequence[NumberedRow]
+    rt: AgreementsRuntime, actor: Actor, community_id: UUID, rows: Sequence[NumberedRow]
 ) -> list[NeedPublished]:
     """One need a row, published and matched; raises ImportRejected naming every bad row."""
     now, today = now_and_today(rt)
@@ -78,7 +79,7 @@ async def import_needs(
     published: list[NeedPublished] = []
     async with rt.unit_of_work() as uow:
         await access.may_publish_needs(uow.conn, actor, community_id)
-        await check_community(uow.conn, community_id, "path.community_id")
+        await require_community(uow.conn, community_id)
         rules = list_rules(rt)
         for number, cells in rows:
             try:
@@ -93,7 +94,7 @@ async def import_needs(
         if errors:
             raise ImportRejected(errors)
         for event in published:
-            await matchmaking.for_need(uow, event.need_id, today, now, settings(rt).match_top_n)
+            await matchmaking.for_need(uow, event.need_id, today, now, rt.settings.match_top_n)
     return published
 
 
@@ -135,7 +136,9 @@ async def _row_spec(uow: UnitOfWork, cells: dict[str, str]) -> PartyIn:
     return PartyIn.model_validate(data)
 
 
-async def import_parties(rt: Runtime, actor: Actor, rows: Sequence[NumberedRow]) -> list[Party]:
+async def import_parties(
+    rt: AgreementsRuntime, actor: Actor, rows: Sequence[NumberedRow]
+) -> list[Party]:
     """One party a row, in file order; raises ImportRejected naming every bad row."""
     errors: list[RowError] = []
     imported: list[Party] = []

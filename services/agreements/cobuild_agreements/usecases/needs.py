@@ -9,18 +9,20 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from cobuild_contracts import ItemKind, NeedPublished, NeedWithdrawn, PartyKind, Visibility, uuid7
+from cobuild_contracts import NeedPublished, NeedWithdrawn, PartyKind, Visibility, uuid7
 from cobuild_contracts.base import MAX_COUNT, MAX_FEN, MAX_QUANTITY, BusinessDate
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import Conflict, Invalid
-from cobuild_kit.service import Runtime, UnitOfWork
+from cobuild_kit.errors import Conflict, Invalid, NotFound
+from cobuild_kit.service import UnitOfWork
 from pydantic import BaseModel, ConfigDict, Field
 
-from cobuild_agreements.domain.lists import CATEGORY, ListRules
+from cobuild_agreements.domain.lists import ListRules
 from cobuild_agreements.domain.matching import Suggestion
+from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import lists, matches, parties
 from cobuild_agreements.usecases import access, matchmaking
-from cobuild_agreements.usecases.rules import list_rules, now_and_today, settings
+from cobuild_agreements.usecases.reference import CategoryIn, ItemKindCode, VisibilityCode
+from cobuild_agreements.usecases.rules import list_rules, now_and_today
 
 
 # What a need says: the body of a revision, and one row of an import. (No docstring: it
@@ -28,8 +30,8 @@ from cobuild_agreements.usecases.rules import list_rules, now_and_today, setting
 class NeedFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: str = Field(pattern=CATEGORY)
-    kind: ItemKind
+    category: CategoryIn
+    kind: ItemKindCode
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
@@ -37,7 +39,7 @@ class NeedFields(BaseModel):
     funds_fen: int = Field(default=0, ge=0, le=MAX_FEN)
     wanted_by: BusinessDate
     beneficiaries: int = Field(default=0, ge=0, le=MAX_COUNT)  # a head count, never names
-    visibility: Visibility = Visibility.PUBLIC
+    visibility: VisibilityCode = Visibility.PUBLIC
 
 
 class NeedIn(NeedFields):
@@ -52,9 +54,17 @@ class WithdrawIn(BaseModel):
 
 
 async def check_community(conn: asyncpg.Connection, community_id: UUID, field: str) -> None:
+    """A community named in a body: 422 naming the field when it is not one."""
     party = await parties.get(conn, community_id)
     if party is None or party.kind is not PartyKind.COMMUNITY:
         raise Invalid(f"{community_id} is not a registered community", field=field)
+
+
+async def require_community(conn: asyncpg.Connection, community_id: UUID) -> None:
+    """A community named in the path: 404 when there is none (as for any path id)."""
+    party = await parties.get(conn, community_id)
+    if party is None or party.kind is not PartyKind.COMMUNITY:
+        raise NotFound(f"community {community_id} is not registered")
 
 
 async def publish_need(
@@ -83,7 +93,7 @@ async def publish_need(
 
 
 async def publish(
-    rt: Runtime, actor: Actor, body: NeedIn
+    rt: AgreementsRuntime, actor: Actor, body: NeedIn
 ) -> tuple[asyncpg.Record, list[Suggestion]]:
     """A new need (version 1) and the resources that suit it."""
     now, today = now_and_today(rt)
@@ -92,13 +102,13 @@ async def publish(
         await check_community(uow.conn, body.community_id, "body.community_id")
         fields = NeedFields.model_validate(body.model_dump(exclude={"community_id"}))
         event = await publish_need(uow, fields, body.community_id, list_rules(rt), now)
-        found = await matchmaking.for_need(uow, event.need_id, today, now, settings(rt).match_top_n)
+        found = await matchmaking.for_need(uow, event.need_id, today, now, rt.settings.match_top_n)
         row = await lists.get_need(uow.conn, event.need_id)
     return row, found
 
 
 async def revise(
-    rt: Runtime, actor: Actor, need_id: UUID, body: NeedFields
+    rt: AgreementsRuntime, actor: Actor, need_id: UUID, body: NeedFields
 ) -> tuple[asyncpg.Record, list[Suggestion]]:
     """A new version (history kept), published with version + 1."""
     now, today = now_and_today(rt)
@@ -118,12 +128,14 @@ async def revise(
             need_id=need_id,
             version=current["version"] + 1,
         )
-        found = await matchmaking.for_need(uow, need_id, today, now, settings(rt).match_top_n)
+        found = await matchmaking.for_need(uow, need_id, today, now, rt.settings.match_top_n)
         row = await lists.get_need(uow.conn, need_id)
     return row, found
 
 
-async def withdraw(rt: Runtime, actor: Actor, need_id: UUID, reason: str) -> asyncpg.Record:
+async def withdraw(
+    rt: AgreementsRuntime, actor: Actor, need_id: UUID, reason: str
+) -> asyncpg.Record:
     now, _ = now_and_today(rt)
     async with rt.unit_of_work() as uow:
         current = await lists.get_need(uow.conn, need_id, lock=True)
@@ -148,27 +160,38 @@ async def withdraw(rt: Runtime, actor: Actor, need_id: UUID, reason: str) -> asy
 
 
 async def show(
-    rt: Runtime, actor: Actor, need_id: UUID
+    rt: AgreementsRuntime, actor: Actor, need_id: UUID
 ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
     """The need and every version of it as published or withdrawn."""
     async with rt.pool.acquire() as conn:
-        row = await lists.get_need(conn, need_id)
-        await access.may_read_need(conn, actor, row)
+        with access.hidden(f"need {need_id} does not exist", "path.need_id"):
+            row = await lists.get_need(conn, need_id)
+            await access.may_read_need(conn, actor, row)
         history = await lists.need_versions(conn, need_id)
     return row, history
 
 
 async def of_community(
-    rt: Runtime, actor: Actor, community_id: UUID, status: str | None
-) -> list[asyncpg.Record]:
+    rt: AgreementsRuntime,
+    actor: Actor,
+    community_id: UUID,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[asyncpg.Record], int]:
     async with rt.pool.acquire() as conn:
         await access.may_read_needs_of(conn, actor, community_id)
-        return await lists.community_needs(conn, community_id, public_only=False, status=status)
+        return await lists.community_needs(
+            conn, community_id, public_only=False, status=status, limit=limit, offset=offset
+        )
 
 
-async def matches_of(rt: Runtime, actor: Actor, need_id: UUID) -> list[asyncpg.Record]:
-    """The latest ranking of resources for the need, best first."""
+async def matches_of(
+    rt: AgreementsRuntime, actor: Actor, need_id: UUID, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of the latest ranking of resources for the need, best first."""
     async with rt.pool.acquire() as conn:
-        need = await lists.get_need(conn, need_id)
-        await access.may_read_need(conn, actor, need)
-        return await matches.for_need(conn, need_id)
+        with access.hidden(f"need {need_id} does not exist", "path.need_id"):
+            need = await lists.get_need(conn, need_id)
+            await access.may_read_need(conn, actor, need)
+        return await matches.for_need(conn, need_id, limit=limit, offset=offset)

@@ -16,7 +16,6 @@ from cobuild_contracts import (
     AgreementOrigin,
     AgreementSigned,
     AgreementTerminated,
-    ItemKind,
     PartyKind,
     ProposalCountered,
     ProposalMade,
@@ -25,7 +24,7 @@ from cobuild_contracts import (
 from cobuild_contracts.base import MAX_FEN, MAX_QUANTITY, MAX_VERSION, BusinessDate
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Invalid
-from cobuild_kit.service import Runtime, UnitOfWork
+from cobuild_kit.service import UnitOfWork
 from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_agreements.domain.drafts import (
@@ -35,11 +34,12 @@ from cobuild_agreements.domain.drafts import (
     check_cancellations,
     diff,
 )
-from cobuild_agreements.domain.lists import CATEGORY
 from cobuild_agreements.domain.negotiation import AgreementState, Negotiation, Round, SignOutcome
+from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import agreements, lists, parties
 from cobuild_agreements.usecases.access import acting_side
 from cobuild_agreements.usecases.agreements import AgreementView, view
+from cobuild_agreements.usecases.reference import CategoryIn, ItemKindCode
 from cobuild_agreements.usecases.rules import draft_rules, now_and_today
 
 
@@ -51,8 +51,8 @@ class DraftItemIn(BaseModel):
     commitment_id: UUID | None = None
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    kind: ItemKind
-    category: str = Field(pattern=CATEGORY)
+    kind: ItemKindCode
+    category: CategoryIn
     obligor_party_id: UUID
     beneficiary_party_id: UUID
     responsible_title: str = Field(min_length=1, max_length=100)  # a position, not a name
@@ -214,7 +214,7 @@ async def _amended(uow: UnitOfWork, agreement_id: UUID, version: int, now: datet
 # --- commands --------------------------------------------------------------------------
 
 
-async def propose(rt: Runtime, actor: Actor, body: ProposalIn) -> AgreementView:
+async def propose(rt: AgreementsRuntime, actor: Actor, body: ProposalIn) -> AgreementView:
     """Either party's admin opens a negotiation with a first draft (version 1)."""
     now, today = now_and_today(rt)
     side = acting_side(actor, body.community_id, body.unit_id, "propose this agreement")
@@ -248,7 +248,9 @@ async def propose(rt: Runtime, actor: Actor, body: ProposalIn) -> AgreementView:
         return await view(uow.conn, agreement_id)
 
 
-async def counter(rt: Runtime, actor: Actor, agreement_id: UUID, body: CounterIn) -> AgreementView:
+async def counter(
+    rt: AgreementsRuntime, actor: Actor, agreement_id: UUID, body: CounterIn
+) -> AgreementView:
     """The other side answers the current draft with a new version (every round is kept)."""
     now, today = now_and_today(rt)
     async with rt.unit_of_work() as uow:
@@ -279,7 +281,7 @@ async def counter(rt: Runtime, actor: Actor, agreement_id: UUID, body: CounterIn
 
 
 async def sign(
-    rt: Runtime, actor: Actor, agreement_id: UUID, version: int
+    rt: AgreementsRuntime, actor: Actor, agreement_id: UUID, version: int
 ) -> tuple[SignOutcome, AgreementView]:
     """Sign the current draft for the actor's party. Signed when both parties signed the same
     version; the row lock makes simultaneous or repeated signatures yield one agreement.signed."""
@@ -301,7 +303,9 @@ async def sign(
         return outcome, await view(uow.conn, agreement_id)
 
 
-async def amend(rt: Runtime, actor: Actor, agreement_id: UUID, body: AmendIn) -> AgreementView:
+async def amend(
+    rt: AgreementsRuntime, actor: Actor, agreement_id: UUID, body: AmendIn
+) -> AgreementView:
     """Propose adding and cancelling commitments of a signed agreement (or counter a pending
     amendment); it takes effect when both parties sign the new version."""
     now, _ = now_and_today(rt)
@@ -338,7 +342,9 @@ async def amend(rt: Runtime, actor: Actor, agreement_id: UUID, body: AmendIn) ->
         return await view(uow.conn, agreement_id)
 
 
-async def terminate(rt: Runtime, actor: Actor, agreement_id: UUID, reason: str) -> AgreementView:
+async def terminate(
+    rt: AgreementsRuntime, actor: Actor, agreement_id: UUID, reason: str
+) -> AgreementView:
     """Either party ends a signed agreement; what is still open is cancelled downstream."""
     now, _ = now_and_today(rt)
     async with rt.unit_of_work() as uow:

@@ -15,11 +15,13 @@ from cobuild_contracts import PartyKind, PartyRegistered, PartyUpdated, UnitType
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Conflict, Invalid, NotFound
 from cobuild_kit.parties import apply_party
-from cobuild_kit.service import Runtime, UnitOfWork
+from cobuild_kit.service import UnitOfWork
 from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_agreements.domain.directory import Party, check_parent, may_change, may_register
+from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import parties
+from cobuild_agreements.usecases.reference import PartyKindCode, UnitTypeCode
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -34,10 +36,10 @@ class PartyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     party_id: UUID | None = None  # required to bootstrap a district (the admin's own id)
-    kind: PartyKind
+    kind: PartyKindCode
     name: Name
     parent_id: UUID | None = None
-    unit_type: UnitType | None = None
+    unit_type: UnitTypeCode | None = None
     code: Code | None = None
     paired_community_ids: list[UUID] = Field(default_factory=list, max_length=500)
 
@@ -47,7 +49,7 @@ class PartyPatch(BaseModel):
 
     name: Name | None = None
     code: Code | None = None
-    unit_type: UnitType | None = None
+    unit_type: UnitTypeCode | None = None
     active: bool | None = None
 
 
@@ -138,13 +140,13 @@ async def _authority_over(uow: UnitOfWork, actor: Actor, party: Party) -> None:
     may_change(actor, party.kind, party.party_id, above)
 
 
-async def register(rt: Runtime, actor: Actor, body: PartyIn) -> Party:
+async def register(rt: AgreementsRuntime, actor: Actor, body: PartyIn) -> Party:
     """A district (its own admin), or a street, community, grid or unit below the actor."""
     async with rt.unit_of_work() as uow:
         return await register_in(uow, actor, body, rt.clock.now())
 
 
-async def update(rt: Runtime, actor: Actor, party_id: UUID, body: PartyPatch) -> Party:
+async def update(rt: AgreementsRuntime, actor: Actor, party_id: UUID, body: PartyPatch) -> Party:
     async with rt.unit_of_work() as uow:
         current = await parties.require(uow.conn, party_id, lock=True)
         await _authority_over(uow, actor, current)
@@ -165,7 +167,9 @@ async def update(rt: Runtime, actor: Actor, party_id: UUID, body: PartyPatch) ->
     return changed
 
 
-async def pair(rt: Runtime, actor: Actor, party_id: UUID, community_ids: list[UUID]) -> Party:
+async def pair(
+    rt: AgreementsRuntime, actor: Actor, party_id: UUID, community_ids: list[UUID]
+) -> Party:
     """Set the communities a unit is paired with (结对); published as the unit's party.updated."""
     async with rt.unit_of_work() as uow:
         unit = await parties.require(uow.conn, party_id, lock=True)
@@ -186,7 +190,7 @@ async def pair(rt: Runtime, actor: Actor, party_id: UUID, community_ids: list[UU
     return changed
 
 
-async def show(rt: Runtime, party_id: UUID) -> Party:
+async def show(rt: AgreementsRuntime, party_id: UUID) -> Party:
     """The directory is organisations and places only (no personal data): any signed-in actor."""
     async with rt.pool.acquire() as conn:
         party = await parties.get(conn, party_id)
@@ -196,7 +200,9 @@ async def show(rt: Runtime, party_id: UUID) -> Party:
 
 
 async def listing(
-    rt: Runtime, parent_id: UUID | None, kind: PartyKind | None, limit: int
-) -> list[Party]:
+    rt: AgreementsRuntime, parent_id: UUID | None, kind: PartyKind | None, limit: int, offset: int
+) -> tuple[list[Party], int]:
     async with rt.pool.acquire() as conn:
-        return await parties.listing(conn, parent_id=parent_id, kind=kind, limit=limit)
+        return await parties.listing(
+            conn, parent_id=parent_id, kind=kind, limit=limit, offset=offset
+        )

@@ -7,12 +7,12 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import CommitmentItem, PartyKind
 from cobuild_kit.errors import NotFound
-from cobuild_kit.service import Runtime
 
+from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import agreements, lists, parties
 
 
-async def community_name(rt: Runtime, community_id: UUID) -> str:
+async def community_name(rt: AgreementsRuntime, community_id: UUID) -> str:
     async with rt.pool.acquire() as conn:
         party = await parties.get(conn, community_id)
     if party is None or party.kind is not PartyKind.COMMUNITY:
@@ -20,18 +20,26 @@ async def community_name(rt: Runtime, community_id: UUID) -> str:
     return party.name
 
 
-async def published_needs(rt: Runtime, community_id: UUID) -> list[asyncpg.Record]:
-    """The community's published needs that are public."""
+async def published_needs(
+    rt: AgreementsRuntime, community_id: UUID, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of the community's published needs that are public."""
     async with rt.pool.acquire() as conn:
-        return await lists.community_needs(conn, community_id, public_only=True, status="published")
+        return await lists.community_needs(
+            conn, community_id, public_only=True, status="published", limit=limit, offset=offset
+        )
 
 
 async def agreements_in_force(
-    rt: Runtime, community_id: UUID
-) -> list[tuple[asyncpg.Record, list[CommitmentItem]]]:
-    """The community's signed agreements, newest first, each with its commitments in force."""
+    rt: AgreementsRuntime, community_id: UUID, limit: int, offset: int
+) -> tuple[list[tuple[asyncpg.Record, list[CommitmentItem]]], int]:
+    """A page of the community's signed agreements, newest first, each with its commitments
+    in force."""
     out = []
     async with rt.pool.acquire() as conn:
-        for row in await agreements.signed_of_community(conn, community_id):
+        rows, total = await agreements.signed_of_community(
+            conn, community_id, limit=limit, offset=offset
+        )
+        for row in rows:
             out.append((row, await agreements.in_force(conn, row["agreement_id"])))
-    return out
+    return out, total

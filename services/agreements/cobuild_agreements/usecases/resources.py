@@ -9,26 +9,28 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from cobuild_contracts import ItemKind, PartyKind, ResourceOffered, ResourceWithdrawn, uuid7
+from cobuild_contracts import PartyKind, ResourceOffered, ResourceWithdrawn, uuid7
 from cobuild_contracts.base import MAX_FEN, MAX_QUANTITY, BusinessDate
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Conflict, Invalid
-from cobuild_kit.service import Runtime, UnitOfWork
+from cobuild_kit.service import UnitOfWork
 from pydantic import BaseModel, ConfigDict, Field
 
-from cobuild_agreements.domain.lists import CATEGORY, ListRules
+from cobuild_agreements.domain.lists import ListRules
 from cobuild_agreements.domain.matching import Suggestion
+from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import lists, matches, parties
 from cobuild_agreements.usecases import access, matchmaking
-from cobuild_agreements.usecases.rules import list_rules, now_and_today, settings
+from cobuild_agreements.usecases.reference import CategoryIn, ItemKindCode
+from cobuild_agreements.usecases.rules import list_rules, now_and_today
 
 
 # What a resource says: the body of a revision.
 class ResourceFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: str = Field(pattern=CATEGORY)
-    kind: ItemKind
+    category: CategoryIn
+    kind: ItemKindCode
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     capacity: int = Field(ge=1, le=MAX_QUANTITY)  # sessions or people; money goes in funds_fen
@@ -72,7 +74,7 @@ async def _offer(
 
 
 async def offer(
-    rt: Runtime, actor: Actor, body: ResourceIn
+    rt: AgreementsRuntime, actor: Actor, body: ResourceIn
 ) -> tuple[asyncpg.Record, list[Suggestion]]:
     """A new resource (version 1) and the needs it suits."""
     now, today = now_and_today(rt)
@@ -84,14 +86,14 @@ async def offer(
         fields = ResourceFields.model_validate(body.model_dump(exclude={"unit_id"}))
         event = await _offer(uow, fields, body.unit_id, list_rules(rt), now)
         found = await matchmaking.for_resource(
-            uow, event.resource_id, today, now, settings(rt).match_top_n
+            uow, event.resource_id, today, now, rt.settings.match_top_n
         )
         row = await lists.get_resource(uow.conn, event.resource_id)
     return row, found
 
 
 async def revise(
-    rt: Runtime, actor: Actor, resource_id: UUID, body: ResourceFields
+    rt: AgreementsRuntime, actor: Actor, resource_id: UUID, body: ResourceFields
 ) -> tuple[asyncpg.Record, list[Suggestion]]:
     """A new version (history kept), offered with version + 1."""
     now, today = now_and_today(rt)
@@ -110,13 +112,15 @@ async def revise(
             version=current["version"] + 1,
         )
         found = await matchmaking.for_resource(
-            uow, resource_id, today, now, settings(rt).match_top_n
+            uow, resource_id, today, now, rt.settings.match_top_n
         )
         row = await lists.get_resource(uow.conn, resource_id)
     return row, found
 
 
-async def withdraw(rt: Runtime, actor: Actor, resource_id: UUID, reason: str) -> asyncpg.Record:
+async def withdraw(
+    rt: AgreementsRuntime, actor: Actor, resource_id: UUID, reason: str
+) -> asyncpg.Record:
     now, _ = now_and_today(rt)
     async with rt.unit_of_work() as uow:
         current = await lists.get_resource(uow.conn, resource_id, lock=True)
@@ -144,20 +148,24 @@ async def withdraw(rt: Runtime, actor: Actor, resource_id: UUID, reason: str) ->
 
 
 async def show(
-    rt: Runtime, actor: Actor, resource_id: UUID
+    rt: AgreementsRuntime, actor: Actor, resource_id: UUID
 ) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
     """The resource and every version of it as offered or withdrawn."""
     async with rt.pool.acquire() as conn:
-        row = await lists.get_resource(conn, resource_id)
-        await access.may_read_resources_of(conn, actor, row["unit_id"])
+        with access.hidden(f"resource {resource_id} does not exist", "path.resource_id"):
+            row = await lists.get_resource(conn, resource_id)
+            await access.may_read_resources_of(conn, actor, row["unit_id"])
         history = await lists.resource_versions(conn, resource_id)
     return row, history
 
 
-async def matches_of(rt: Runtime, actor: Actor, resource_id: UUID) -> list[asyncpg.Record]:
-    """The latest ranking of needs for the resource, best first."""
+async def matches_of(
+    rt: AgreementsRuntime, actor: Actor, resource_id: UUID, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """A page of the latest ranking of needs for the resource, best first."""
     async with rt.pool.acquire() as conn:
-        row = await lists.get_resource(conn, resource_id)
-        access.may_read_resource_matches(actor)
-        await access.may_read_resources_of(conn, actor, row["unit_id"])
-        return await matches.for_resource(conn, resource_id)
+        with access.hidden(f"resource {resource_id} does not exist", "path.resource_id"):
+            row = await lists.get_resource(conn, resource_id)
+            await access.may_read_resources_of(conn, actor, row["unit_id"])
+            access.may_read_resource_matches(actor)
+        return await matches.for_resource(conn, resource_id, limit=limit, offset=offset)
