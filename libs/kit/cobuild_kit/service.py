@@ -30,10 +30,11 @@ from fastapi_offline import FastAPIOffline
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from pydantic import BaseModel, Field
 from typing_extensions import TypeVar
 
 from cobuild_kit import heap, metrics
-from cobuild_kit.api import truthful_openapi
+from cobuild_kit.api import AUTHENTICATED, refusals, truthful_openapi
 from cobuild_kit.auth import Actor, JwtVerifier, TokenVerifier
 from cobuild_kit.bounded_head import bounded_head
 from cobuild_kit.clock import Clock, clock_from_setting
@@ -474,11 +475,25 @@ def create_app(definition: ServiceDefinition[S], *, own_process: bool = False) -
     return app
 
 
+class Lag(BaseModel):
+    """Consumer lag and the outbox: `total_lag` 0 and `outbox_backlog` 0 mean caught up."""
+
+    groups: dict[str, dict[str, int]] = Field(description="consumer group → topic → lag")
+    total_lag: int
+    outbox_backlog: int = Field(description="events not yet sent (parked ones not counted)")
+    outbox_parked: int = Field(description="events never sent until resent (`cobuild outbox`)")
+    progress: dict[str, str] = Field(description="worker → how far it got in business time")
+
+
+class Rewound(BaseModel):
+    partitions_rewound: int
+
+
 def _ops_state_router() -> APIRouter:
     router = APIRouter(prefix="/ops", tags=["ops"])
 
-    @router.get("/lag")
-    async def lag(rt: RuntimeDep) -> dict[str, Any]:
+    @router.get("/lag", responses=refusals(503))
+    async def lag(rt: RuntimeDep) -> Lag:
         """Consumer lag per group and topic, and the outbox backlog: 0 and 0 means caught up."""
         try:
             async with rt.pool.acquire() as conn:
@@ -495,21 +510,21 @@ def _ops_state_router() -> APIRouter:
         except Exception as exc:  # the broker is away or its topics are being recreated
             raise Unavailable(f"consumer lag unknown: the broker did not answer ({exc!r})") from exc
         total = sum(v for per in groups.values() for v in per.values())
-        return {
-            "groups": groups,
-            "total_lag": total,
-            "outbox_backlog": backlog,
-            "outbox_parked": parked,  # never sent until resent: `cobuild outbox resend`
-            "progress": rt.progress,
-        }
+        return Lag(
+            groups=groups,
+            total_lag=total,
+            outbox_backlog=backlog,
+            outbox_parked=parked,  # never sent until resent: `cobuild outbox resend`
+            progress=rt.progress,
+        )
 
-    @router.post("/consumers/rewind")
-    async def rewind(rt: RuntimeDep, actor: ActorDep) -> dict[str, int]:
+    @router.post("/consumers/rewind", responses={**AUTHENTICATED, **refusals(503)})
+    async def rewind(rt: RuntimeDep, actor: ActorDep) -> Rewound:
         """Operators (a district admin): make every consumer re-read its topics from the start,
         after a lost broker was refilled by `cobuild replay`. Applied events are not re-applied."""
         if actor.role is not Role.DISTRICT_ADMIN:
             raise Forbidden("only a district admin may rewind the consumers")
-        return {"partitions_rewound": await rt.rewind_consumers()}
+        return Rewound(partitions_rewound=await rt.rewind_consumers())
 
     return router
 
