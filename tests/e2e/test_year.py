@@ -64,9 +64,18 @@ async def _run_once(root: Path) -> Run:
         api = Api({n: s["url"] for n, s in info["services"].items()}, Tokens(info["keys"]))
         try:
             district = api.actor("district_admin", played.world.district_id)
-            results = await district.get(
-                "evaluation", "/assessments/2026", district_id=played.world.district_id
-            )
+            members: list[dict[str, Any]] = []
+            offset: int | None = 0
+            while offset is not None:  # the published results, a page at a time
+                page = await district.get(
+                    "evaluation",
+                    "/assessments/2026",
+                    district_id=played.world.district_id,
+                    limit=500,
+                    offset=offset,
+                )
+                members += page["items"]
+                offset = page["next_offset"]
             balances: dict[str, Decimal] = {}
             for c in played.plan.communities:
                 admin = api.actor("community_admin", played.world.parties[c.code])
@@ -94,7 +103,7 @@ async def _run_once(root: Path) -> Run:
     return Run(
         played,
         (played.out_dir / "report.json").read_bytes(),
-        {m["subject_id"]: Decimal(m["score"]) for m in results["members"]},
+        {m["subject_id"]: Decimal(m["score"]) for m in members},
         balances,
         metrics,
     )

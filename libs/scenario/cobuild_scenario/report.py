@@ -145,17 +145,47 @@ async def _overdue(district: Actor, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
+async def _assessment_members(
+    district: Actor, district_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The published assessment (its first page) and every member's result, page by page."""
+    first: dict[str, Any] | None = None
+    members: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await district.get(
+            "evaluation",
+            f"/assessments/{YEAR}",
+            district_id=district_id,
+            subject="member",
+            limit=500,
+            offset=offset,
+        )
+        first = first or page
+        members += page["items"]
+        offset = page["next_offset"]
+    assert first is not None
+    return first, members
+
+
 async def _assessment(district: Actor, district_id: str, names: dict[str, str]) -> dict[str, Any]:
-    res = await district.get("evaluation", f"/assessments/{YEAR}", district_id=district_id)
-    scores = sorted(Decimal(m["score"]) for m in res["members"])
+    res, members = await _assessment_members(district, district_id)
+    scores = sorted(Decimal(m["score"]) for m in members)
     bands = {label: sum(1 for s in scores if low <= s < high) for label, low, high in SCORE_BANDS}
-    ranking = await district.get(
-        "evaluation",
-        f"/assessments/{YEAR}/rankings",
-        district_id=district_id,
-        scope="district",
-        subject="unit",
-    )
+    ranked: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:  # every unit: ties at the tenth rank are listed by name below
+        ranking = await district.get(
+            "evaluation",
+            f"/assessments/{YEAR}/rankings",
+            district_id=district_id,
+            scope="district",
+            subject="unit",
+            limit=500,
+            offset=offset,
+        )
+        ranked += ranking["items"]
+        offset = ranking["next_offset"]
     top = [
         {
             "rank": r["rank"],
@@ -163,7 +193,7 @@ async def _assessment(district: Actor, district_id: str, names: dict[str, str]) 
             "score": r["score"],
             "grade": r["grade"],
         }
-        for r in ranking["ranking"]
+        for r in ranked
     ]
     # Ties share a rank and are listed by id; list them by name so reruns read the same.
     top = sorted(top, key=lambda u: (u["rank"], u["unit"]))[:10]
