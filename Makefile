@@ -31,10 +31,19 @@ $(STAMP): $(PYPROJECTS) requirements-dev.txt
 	@touch $(STAMP)
 	@echo "install: done"
 
+# Tools with pins of their own live in their own virtual environments under .tools/.
+CLIENT_GEN := .tools/openapi-client
+CLIENT_GEN_STAMP := $(CLIENT_GEN)/.installed
+$(CLIENT_GEN_STAMP): tools/openapi-client.txt
+	@echo "install: the OpenAPI client generator in $(CLIENT_GEN) (log: $(CLIENT_GEN)/install.log)"
+	@test -x $(CLIENT_GEN)/bin/python || $(PYTHON) -m venv $(CLIENT_GEN)
+	@$(CLIENT_GEN)/bin/python -m pip install --quiet --disable-pip-version-check -r tools/openapi-client.txt > $(CLIENT_GEN)/install.log 2>&1 || { tail -40 $(CLIENT_GEN)/install.log; exit 1; }
+	@touch $(CLIENT_GEN_STAMP)
+
 run: $(STAMP)
 	$(BIN)/cobuild run --scale district
 
-test: $(STAMP)
+test: $(STAMP) $(CLIENT_GEN_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -100,7 +100,6 @@ class JwtVerifier:
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
 
-
     def _check_lifetime(self, claims: dict[str, object]) -> None:
         """`exp` and `iat` are whole seconds (PyJWT would take "99999999999" as text), the
         token was not issued in the future, and it lives no longer than the bound: a stolen
