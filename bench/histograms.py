@@ -13,10 +13,12 @@ from prometheus_client.parser import text_string_to_metric_families
 Buckets = dict[float, float]  # upper bound (le) → cumulative count
 
 
-async def read(http: httpx.AsyncClient, base_url: str, names: Iterable[str]) -> dict[str, Buckets]:
+async def read(
+    http: httpx.AsyncClient, base_url: str, names: Iterable[str], token: str
+) -> dict[str, Buckets]:
     """The cumulative bucket counts of the (unlabelled) histograms `names`, from one read of
-    `base_url`/metrics."""
-    r = await http.get(f"{base_url}/metrics")
+    `base_url`/metrics (an operator's, with `token`)."""
+    r = await http.get(f"{base_url}/metrics", headers={"authorization": f"Bearer {token}"})
     r.raise_for_status()
     wanted = set(names)
     found = {

@@ -171,7 +171,7 @@ class Bench(Suite):
             Tokens({"kid": keys["kid"], "private_key": keys["private_key"]}),
         )
         try:
-            token = api.tokens.token("district_admin", str(self.district.district_id))
+            token = api.tokens.token("operator", str(self.district.district_id))
             with contextlib.suppress(TimeoutError):
                 await Quiescence(api, token, timeout).wait()
         finally:

@@ -100,7 +100,8 @@ async def test_signed_to_fulfilled_and_overdue_with_the_real_process(
             await eventually(flagged, timeout=20)
 
             async def published() -> bool:
-                return (await http.get("/ops/lag")).json()["outbox_backlog"] == 0
+                lag = await http.get("/ops/lag", headers=auth(Role.OPERATOR, uuid4()))
+                return bool(lag.json()["outbox_backlog"] == 0)
 
             await eventually(published, timeout=20)
     finally:

@@ -37,11 +37,11 @@ def _keygen(compose: dict[str, Any], root: Path) -> Path:
     return root / "run/cobuild/keys/public-keys.json"
 
 
-def _token(issuer_dir: Path) -> str:
+def _token(issuer_dir: Path, role: str = "district_admin") -> str:
     script = ROOT / "deploy" / "docker" / "devkeys.py"
     if not (issuer_dir / "dev-issuer.pem").exists():
         subprocess.run([sys.executable, str(script), "ensure", str(issuer_dir)], check=True)
-    argv = ["token", str(issuer_dir), "--role", "district_admin", "--party", str(uuid.uuid4())]
+    argv = ["token", str(issuer_dir), "--role", role, "--party", str(uuid.uuid4())]
     done = subprocess.run(
         [sys.executable, str(script), *argv], check=True, capture_output=True, text=True
     )
@@ -111,7 +111,8 @@ async def test_agreements_runs_with_the_compose_environment(
             ready = await _wait_ready(client, proc, log_path, timeout_s=60)
             assert ready["checks"] == {"database": "ok", "outbox": "ok", "broker": "ok"}
             assert (await client.get("/healthz")).status_code == 200
-            lag = await client.get("/ops/lag")
+            operator = _token(keys_file.parents[3] / "var/lib/cobuild-issuer", role="operator")
+            lag = await client.get("/ops/lag", headers=_bearer(operator))
             assert lag.status_code == 200 and lag.json()["outbox_backlog"] == 0
             # The service verifies with the keygen job's public keys: its issuer's token passes
             # authentication, a stranger's does not.

@@ -91,7 +91,8 @@ async def _run_once(root: Path) -> Run:
                     for m in totals["items"]:
                         balances[str(m["member_id"])] = Decimal(m["balance"])
                     offset = totals["next_offset"]
-            async with httpx.AsyncClient() as client:
+            operator = {"authorization": f"Bearer {api.tokens.token('operator', played.world.district_id)}"}
+            async with httpx.AsyncClient(headers=operator) as client:
                 metrics = {
                     n: (await client.get(f"{s['url']}/metrics")).text
                     for n, s in info["services"].items()

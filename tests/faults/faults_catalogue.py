@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cobuild_kit.db import connect
+from cobuild_scenario.actors import Tokens
 from cobuild_scenario.driver import Played
 from cobuild_stack.broker import TansuBroker
 from cobuild_stack.ops.dlq import read_dead_letters
@@ -313,7 +314,8 @@ async def _reset_offsets(bootstrap: str, group: str, topics: list[str]) -> int:
 async def _duplicates(run: LiveRun) -> int:
     """Redeliveries the inboxes absorbed, from every service's /metrics."""
     total = 0
-    async with httpx.AsyncClient(timeout=10) as client:
+    token = Tokens(run.info["keys"]).token("operator", str(uuid.uuid4()))
+    async with httpx.AsyncClient(timeout=10, headers={"authorization": f"Bearer {token}"}) as client:
         for service in run.stack.services.values():
             text = (await client.get(f"{service.url}/metrics")).text
             for line in text.splitlines():

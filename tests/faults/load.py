@@ -256,7 +256,7 @@ def _rss(stack: Any) -> dict[str, int]:
 async def _drain(world: dict[str, Any], timeout_s: float = 180.0) -> tuple[int, float]:
     from cobuild_scenario.actors import Tokens
 
-    token = Tokens(world["keys"]).token("district_admin", world["district_id"])
+    token = Tokens(world["keys"]).token("operator", world["district_id"])
     started = time.monotonic()
     lag = -1
     async with httpx.AsyncClient(timeout=10) as client:

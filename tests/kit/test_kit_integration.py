@@ -408,6 +408,19 @@ async def test_kept_answers_are_purged_after_their_retention(kit: Kit) -> None:
     assert await kit.count("SELECT count(*) FROM idempotency_keys WHERE key = $1", f"old-{a}") == 0
 
 
+async def test_operations_are_the_operators(kit: Kit) -> None:
+    """Metrics, lag and rewinds need the operator role: not a district admin's, not anyone's
+    without a token (the hardening issue's "Operations reach" and its /metrics item)."""
+    operator = kit.issuer.headers(Role.OPERATOR, uuid4())
+    district = kit.issuer.headers(Role.DISTRICT_ADMIN, uuid4())
+    for method, path in (("GET", "/metrics"), ("GET", "/ops/lag")):
+        assert (await kit.client.request(method, path)).status_code == 401
+        assert (await kit.client.request(method, path, headers=district)).status_code == 403
+        assert (await kit.client.request(method, path, headers=operator)).status_code == 200
+    refused = await kit.client.post("/ops/consumers/rewind", headers=district)
+    assert refused.status_code == 403 and "operator" in refused.json()["message"]
+
+
 async def test_docs_render_with_no_network(kit: Kit) -> None:
     """/docs and /redoc load their scripts from the service itself (district intranets have
     no internet); FastAPI's own pages load them from a CDN."""
@@ -492,7 +505,7 @@ async def test_consumers_rewind_once_the_broker_is_back_and_refuse_while_it_is_a
     down (it must not hang the operator), then re-reads the refilled topic from offset 0."""
     async with own_broker(pg_server, tmp_path, "rewind") as own:
         broker, issuer = own.broker, own.issuer
-        admin = issuer.headers(Role.DISTRICT_ADMIN, uuid4())
+        admin = issuer.headers(Role.OPERATOR, uuid4())
         async with running_service(own.definition) as (rt, client):
             kit = Kit(rt, client, own.dsn, own.topic, broker.bootstrap, issuer)
             await _emit_all(rt, own.topic, [party(f"before {i}") for i in range(3)])
@@ -567,7 +580,7 @@ async def test_lag_is_unknown_not_an_error_while_the_database_is_away(
     kit: Kit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Drivers poll /ops/lag through a database restart: they need a 503 to retry on."""
-    admin = kit.issuer.headers(Role.DISTRICT_ADMIN, uuid4())
+    admin = kit.issuer.headers(Role.OPERATOR, uuid4())
     monkeypatch.setattr(kit.rt, "_pool", _PoolAway())
     answer = await kit.client.get("/ops/lag", headers=admin)
     monkeypatch.undo()

@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
+from cobuild_contracts import Role
 from cobuild_kit.clock import SystemClock
 from cobuild_kit.db import connect, create_pool
 from cobuild_kit.kafka import MAX_REQUEST_BYTES, make_producer
@@ -25,7 +26,7 @@ from cobuild_kit.outbox import Outbox, backlog, parked, resend_parked
 from cobuild_kit.relay import OutboxRelay
 from cobuild_kit.service import ServiceDefinition
 from cobuild_kit.settings import ServiceSettings, service_config
-from cobuild_kit.testing import eventually, running_service
+from cobuild_kit.testing import TestIssuer, eventually, running_service
 from cobuild_stack.testing import PgServer, collect
 from cobuild_stack.topics import create_topics
 from prometheus_client import REGISTRY
@@ -317,8 +318,15 @@ async def test_readyz_lag_and_metrics_show_parked_rows_while_other_keys_flow(
         data_dir=tmp_path,
         outbox_poll_interval_s=0.2,
     )
+    issuer = TestIssuer()
+    operator = issuer.headers(Role.OPERATOR, uuid4())
     definition = ServiceDefinition(
-        name="parkingtest", settings=settings, migrations_package=None, routers=[], consumers=[]
+        name="parkingtest",
+        settings=settings,
+        migrations_package=None,
+        routers=[],
+        consumers=[],
+        verifier=issuer.verifier,
     )
     a, b = uuid4(), uuid4()
     try:
@@ -343,9 +351,9 @@ async def test_readyz_lag_and_metrics_show_parked_rows_while_other_keys_flow(
             assert body["status"] == "degraded"
             assert body["checks"]["outbox"].startswith("degraded: 2 event(s) parked")
             assert body["checks"]["database"] == body["checks"]["broker"] == "ok"
-            lag = (await client.get("/ops/lag")).json()
+            lag = (await client.get("/ops/lag", headers=operator)).json()
             assert (lag["outbox_backlog"], lag["outbox_parked"]) == (0, 2)
-            exposed = (await client.get("/metrics")).text
+            exposed = (await client.get("/metrics", headers=operator)).text
             assert "cobuild_outbox_parked_rows 2.0" in exposed
             assert "cobuild_outbox_parked_events_total" in exposed
 

@@ -96,21 +96,23 @@ ALL = ("any",) * 6
 OPS = [
     ("GET /healthz", lambda w: req("GET", "/healthz")),
     ("GET /readyz", lambda w: req("GET", "/readyz")),
-    ("GET /metrics", lambda w: req("GET", "/metrics")),
-    ("GET /ops/lag", lambda w: req("GET", "/ops/lag")),
 ]
 DOCS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")  # FastAPI's own pages
 
 
+# Operations are the operator role's (tests/kit: an operator gets them): none of the six.
+OPERATOR_ONLY = [
+    ("GET /metrics", lambda w: req("GET", "/metrics")),
+    ("GET /ops/lag", lambda w: req("GET", "/ops/lag")),
+    ("POST /ops/consumers/rewind", lambda w: req("POST", "/ops/consumers/rewind")),
+]
+
+
 def ops_rows(service: str) -> list[Row]:
-    #                           D      S    C    U    M    E
-    rewind = Row(
-        service,
-        "POST /ops/consumers/rewind",
-        ("any", "-", "-", "-", "-", "-"),
-        lambda w: req("POST", "/ops/consumers/rewind"),
-    )
-    return [*(Row(service, route, PUB, request) for route, request in OPS), rewind]
+    return [
+        *(Row(service, route, PUB, request) for route, request in OPS),
+        *(Row(service, route, ("-",) * 6, request) for route, request in OPERATOR_ONLY),
+    ]
 
 
 A = "agreements"

@@ -12,8 +12,7 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -251,9 +250,5 @@ def ops_router(readiness: Callable[[], Awaitable[dict[str, Any]]]) -> APIRouter:
              "checks": checks},
             status_code=503 if down else 200,
         )  # fmt: skip
-
-    @router.get("/metrics", response_class=PlainTextResponse)
-    async def prometheus() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

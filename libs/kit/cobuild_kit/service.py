@@ -24,12 +24,14 @@ from cobuild_contracts import Envelope, Event, Role
 from cobuild_contracts.registry import events_on
 from cobuild_contracts.topics import ALL_TOPICS
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from typing_extensions import TypeVar
 
@@ -489,10 +491,26 @@ class Rewound(BaseModel):
     partitions_rewound: int
 
 
-def _ops_state_router() -> APIRouter:
-    router = APIRouter(prefix="/ops", tags=["ops"])
+async def operator(actor: ActorDep) -> Actor:
+    """Operations (lag, rewinds, rebuilds, metrics) belong to the operator role: a district
+    admin runs a district, not the system (the hardening issue's "Operations reach")."""
+    if actor.role is not Role.OPERATOR:
+        raise Forbidden("only an operator may do this (role operator)")
+    return actor
 
-    @router.get("/lag", responses=refusals(503))
+
+OperatorDep = Annotated[Actor, Depends(operator)]
+
+
+def _ops_state_router() -> APIRouter:
+    router = APIRouter(tags=["ops"], responses=AUTHENTICATED, dependencies=[Depends(operator)])
+
+    @router.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus() -> Response:
+        """Prometheus metrics (scrape with an operator token: `authorization: Bearer ...`)."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/ops/lag", responses=refusals(503))
     async def lag(rt: RuntimeDep) -> Lag:
         """Consumer lag per group and topic, and the outbox backlog: 0 and 0 means caught up."""
         try:
@@ -518,12 +536,10 @@ def _ops_state_router() -> APIRouter:
             progress=rt.progress,
         )
 
-    @router.post("/consumers/rewind", responses={**AUTHENTICATED, **refusals(503)})
-    async def rewind(rt: RuntimeDep, actor: ActorDep) -> Rewound:
-        """Operators (a district admin): make every consumer re-read its topics from the start,
-        after a lost broker was refilled by `cobuild replay`. Applied events are not re-applied."""
-        if actor.role is not Role.DISTRICT_ADMIN:
-            raise Forbidden("only a district admin may rewind the consumers")
+    @router.post("/ops/consumers/rewind", responses=refusals(503))
+    async def rewind(rt: RuntimeDep) -> Rewound:
+        """Make every consumer re-read its topics from the start, after a lost broker was
+        refilled by `cobuild replay`. Applied events are not re-applied."""
         return Rewound(partitions_rewound=await rt.rewind_consumers())
 
     return router

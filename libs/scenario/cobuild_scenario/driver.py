@@ -121,7 +121,7 @@ class Year:
         self.progress = progress
         self.say = say
         self.world = World(district_id=str(uuid.uuid4()))
-        self.quiet = Quiescence(api, api.tokens.token("district_admin", self.world.district_id))
+        self.quiet = Quiescence(api, api.tokens.token("operator", self.world.district_id))
         self.units = {u.code: u for u in plan.units}
         self.agreement_of = {i.key: a for a in plan.agreements for i in a.items}
 

@@ -16,7 +16,7 @@ def read_lag(stack: Stack) -> dict[str, dict[str, Any] | str]:
     """Per service: its /ops/lag answer, or why there is none."""
     out: dict[str, dict[str, Any] | str] = {}
     for name in stack.info["services"]:
-        with stack.client(name, "district_admin", NO_PARTY) as api:
+        with stack.client(name, "operator", NO_PARTY) as api:
             try:
                 out[name] = api.json("GET", "/ops/lag")
             except Exception as exc:  # one service down must not hide the others

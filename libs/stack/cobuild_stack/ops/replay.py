@@ -85,7 +85,7 @@ def _rewind(stack: Stack, service: str, patience_s: float = 90.0) -> int:
     coming back, or its consumers are rebalancing), for up to `patience_s`."""
     district = uuid.uuid4()  # the rewind endpoint checks the role only
     deadline = time.monotonic() + patience_s
-    with stack.client(service, "district_admin", district) as client:
+    with stack.client(service, "operator", district) as client:
         while True:
             answer = client.request("POST", "/ops/consumers/rewind", accept=(503,))
             if answer.status_code != 503:
