@@ -295,6 +295,18 @@ async def published_like(
     return rows
 
 
+async def lock_need_ids(conn: asyncpg.Connection, need_ids: list[UUID]) -> None:
+    """Transaction-scoped advisory locks on client-minted need ids, in one order (so two
+    commands naming the same ids in another order cannot deadlock): a concurrent command
+    naming one of them waits here until this one commits, then sees what it published."""
+    await conn.execute(
+        """SELECT count(pg_advisory_xact_lock(k)) FROM (
+               SELECT DISTINCT hashtextextended('need:' || x::text, 0) AS k
+               FROM unnest($1::uuid[]) AS x ORDER BY 1) AS keys""",
+        need_ids,
+    )
+
+
 async def first_versions(
     conn: asyncpg.Connection, need_ids: list[UUID]
 ) -> dict[UUID, asyncpg.Record]:

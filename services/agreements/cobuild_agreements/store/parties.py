@@ -3,17 +3,24 @@ and where a community or a unit sits, for the matcher."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from cobuild_contracts import PartyKind, UnitType
-from cobuild_kit.errors import NotFound
+from cobuild_kit.errors import Conflict, Invalid, NotFound
 
 from cobuild_agreements.domain.directory import Party
 from cobuild_agreements.domain.matching import Place, UnitReach
 from cobuild_agreements.store.paging import TOTAL, page
+
+FieldName = Callable[[str], str]  # where a refusal points: a body field, or an import's column
+
+
+def body_field(name: str) -> str:
+    return f"body.{name}"
 
 
 def _party(row: asyncpg.Record) -> Party:
@@ -93,8 +100,25 @@ async def code_taken(conn: asyncpg.Connection, code: str, other_than: UUID | Non
     return found is not None
 
 
-async def save(conn: asyncpg.Connection, party: Party, now: datetime) -> None:
-    """Insert a party at version 1, or update it to a later version."""
+async def save(
+    conn: asyncpg.Connection, party: Party, now: datetime, field: FieldName = body_field
+) -> None:
+    """Insert a party at version 1, or update it to a later version. A concurrent command that
+    registered the same id or took the same code first is a refusal, as when it was first
+    seen before (409 naming `party_id`, 422 naming `code`), never a 500."""
+    try:
+        await _write(conn, party, now)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == "party_code_key":
+            raise Invalid(
+                f"code {party.code!r} is already used by another party", field=field("code")
+            ) from None
+        raise Conflict(
+            f"party {party.party_id} is already registered", field=field("party_id")
+        ) from None
+
+
+async def _write(conn: asyncpg.Connection, party: Party, now: datetime) -> None:
     if party.version == 1:
         await conn.execute(
             """INSERT INTO party (party_id, kind, name, parent_id, unit_type, code,

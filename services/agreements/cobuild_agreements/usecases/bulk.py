@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+import asyncpg
 from cobuild_contracts import NeedPublished
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import CobuildError, Conflict, Invalid
@@ -86,6 +87,8 @@ async def publish_needs(
         await access.may_publish_needs(conn, actor, community_id)
         await require_community(conn, community_id)
         named = [i.need_id for i in items if i.need_id is not None]
+        if named:  # a concurrent re-send of the same items waits, then finds them published
+            await lists.lock_need_ids(conn, named)
         existing = await lists.first_versions(conn, named) if named else {}
         refusals: list[ItemRefusal] = []
         already: dict[int, BulkPublished] = {}
@@ -121,10 +124,20 @@ async def publish_needs(
                 out.append(already[n])
                 continue
             fields = NeedFields.model_validate(item.model_dump(exclude={"need_id"}))
-            event = await publish_need(
-                uow, fields, community_id, rules, now, need_id=item.need_id,
-                prefix=f"body.items.{n}.",
-            )  # fmt: skip
+            try:
+                event = await publish_need(
+                    uow, fields, community_id, rules, now, need_id=item.need_id,
+                    prefix=f"body.items.{n}.",
+                )  # fmt: skip
+            except asyncpg.UniqueViolationError:
+                # Only a need id of the client's own can clash, and the lock above serialises
+                # those: this is the backstop (nothing is written, the transaction rolls back).
+                clash = Conflict(
+                    f"need {item.need_id} was published by a concurrent command; send the "
+                    "item again to read it",
+                    field=f"body.items.{n}.need_id",
+                )
+                raise BulkRejected([_refusal(n, clash)], len(items)) from None
             published.append(event)
             out.append(BulkPublished(n, event.need_id, event.version))
         for event in published:

@@ -6,7 +6,6 @@ reads) and published as the party's full snapshot, in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -16,7 +15,7 @@ from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Conflict, Invalid, NotFound
 from cobuild_kit.parties import apply_party
 from cobuild_kit.service import UnitOfWork
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from cobuild_agreements.domain.directory import Party, check_parent, may_change, may_register
 from cobuild_agreements.settings import AgreementsRuntime
@@ -25,11 +24,8 @@ from cobuild_agreements.usecases.reference import PartyKindCode, UnitTypeCode
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-FieldName = Callable[[str], str]  # where a refusal points: a body field, or an import's column
-
-
-def body_field(name: str) -> str:
-    return f"body.{name}"
+FieldName = parties.FieldName
+body_field = parties.body_field
 
 
 class PartyIn(BaseModel):
@@ -50,7 +46,7 @@ class PartyPatch(BaseModel):
     name: Name | None = None
     code: Code | None = None
     unit_type: UnitTypeCode | None = None
-    active: bool | None = None
+    active: StrictBool | None = None  # JSON true or false: 0, 1 or "yes" are refused
 
 
 class PairingsIn(BaseModel):
@@ -59,9 +55,11 @@ class PairingsIn(BaseModel):
     community_ids: list[UUID] = Field(max_length=500)
 
 
-async def _save(uow: UnitOfWork, party: Party, now: datetime) -> None:
+async def _save(
+    uow: UnitOfWork, party: Party, now: datetime, field: FieldName = body_field
+) -> None:
     """Store the party, mirror it in the directory, emit its snapshot (registered at version 1)."""
-    await parties.save(uow.conn, party, now)
+    await parties.save(uow.conn, party, now, field)
     cls = PartyRegistered if party.version == 1 else PartyUpdated
     fields = party.snapshot()
     fields.pop("code")
@@ -97,7 +95,7 @@ async def register_in(
         active=True,
         version=1,
     )
-    await _save(uow, party, now)
+    await _save(uow, party, now, field)
     return party
 
 
