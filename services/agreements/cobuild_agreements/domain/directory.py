@@ -95,12 +95,28 @@ def may_change(actor: Actor, kind: PartyKind, party_id: UUID, above: Collection[
     may_register(actor, kind, party_id, above)
 
 
+def may_pair(actor: Actor, community_id: UUID, above: Collection[UUID], field: str) -> None:
+    """Pairing a unit with a community binds the community: the unit then reads and claims
+    its paired-only needs, and a claim signs an agreement at once. So it takes authority over
+    the community as well as the unit (the district admin of both; a street admin above the
+    community has none over a unit). `above`: the community's ancestors. Raises Forbidden."""
+    try:
+        may_register(actor, PartyKind.COMMUNITY, community_id, above)
+    except Forbidden:
+        raise Forbidden(
+            f"{actor.role.value} of {actor.party_id} has no authority over community "
+            f"{community_id}: pairing a unit with a community takes authority over both",
+            field=field,
+        ) from None
+
+
 __all__ = [
     "PARENT_KIND",
     "REGISTRARS",
     "Party",
     "check_parent",
     "may_change",
+    "may_pair",
     "may_register",
     "may_register_some",
 ]

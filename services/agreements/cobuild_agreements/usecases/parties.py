@@ -17,7 +17,13 @@ from cobuild_kit.parties import apply_party
 from cobuild_kit.service import UnitOfWork
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from cobuild_agreements.domain.directory import Party, check_parent, may_change, may_register
+from cobuild_agreements.domain.directory import (
+    Party,
+    check_parent,
+    may_change,
+    may_pair,
+    may_register,
+)
 from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import parties
 from cobuild_agreements.usecases.reference import PartyKindCode, UnitTypeCode
@@ -83,7 +89,7 @@ async def register_in(
     if await parties.get(conn, party_id):
         raise Conflict(f"party {party_id} is already registered", field=field("party_id"))
     await _check_details(uow, spec.kind, spec.unit_type, spec.code, None, field)
-    await _check_pairings(uow, spec.kind, spec.paired_community_ids, field)
+    await _check_pairings(uow, actor, spec.kind, spec.paired_community_ids, field)
     party = Party(
         party_id=party_id,
         kind=spec.kind,
@@ -116,9 +122,18 @@ async def _check_details(
 
 
 async def _check_pairings(
-    uow: UnitOfWork, kind: PartyKind, community_ids: list[UUID], field: FieldName
+    uow: UnitOfWork,
+    actor: Actor,
+    kind: PartyKind,
+    community_ids: list[UUID],
+    field: FieldName,
+    *,
+    name: str | None = None,
+    already: tuple[UUID, ...] = (),
 ) -> None:
-    name = field("paired_community_ids")
+    """Registered communities, each once; a community not `already` paired takes the actor's
+    authority over it (403 naming it). Dropping a pairing takes the unit's authority only."""
+    name = name or field("paired_community_ids")
     if community_ids and kind is not PartyKind.UNIT:
         raise Invalid("only a unit is paired with communities", field=name)
     if len(set(community_ids)) != len(community_ids):
@@ -127,6 +142,9 @@ async def _check_pairings(
         party = await parties.get(uow.conn, cid)
         if party is None or party.kind is not PartyKind.COMMUNITY:
             raise Invalid(f"{cid} is not a registered community", field=f"{name}.{n}")
+        if cid not in already:
+            above = await parties.lineage(uow.conn, party.parent_id) if party.parent_id else []
+            may_pair(actor, cid, [p.party_id for p in above], f"{name}.{n}")
 
 
 async def _authority_over(uow: UnitOfWork, actor: Actor, party: Party) -> None:
@@ -176,7 +194,15 @@ async def pair(
             raise Invalid(
                 f"{party_id} is a {unit.kind.value}; only units are paired", field="path.party_id"
             )
-        await _check_pairings(uow, unit.kind, community_ids, body_field)
+        await _check_pairings(
+            uow,
+            actor,
+            unit.kind,
+            community_ids,
+            body_field,
+            name="body.community_ids",
+            already=unit.paired_community_ids,
+        )
         changed = Party(
             **{
                 **unit.__dict__,
