@@ -4,6 +4,7 @@ evaluations, assessment, exports and the public board out."""
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import os
 import shutil
@@ -20,6 +21,7 @@ import pytest
 import pytest_asyncio
 from cobuild_contracts import Role
 from cobuild_contracts.events.commitments import CommitmentFulfilled
+from cobuild_evaluation.store.policies import load as load_policy
 from cobuild_kit.testing import caught_up, eventually
 from evaluation_scenario import (
     Served,
@@ -259,8 +261,10 @@ async def test_resident_codes_single_use(svc: tuple[Served, World]) -> None:
     assert issued.status_code == 201, issued.text
     code, second = issued.json()["codes"]
     assert len(code) >= 16 and code != second
-    first = await s.client.post(
-        "/public/resident-evaluations", json={"code": code, "rating": 5, "comment": "好"}
+    first = await s.client.post(  # a resident, from an address of its own
+        "/public/resident-evaluations",
+        json={"code": code, "rating": 5, "comment": "好"},
+        headers={"X-Forwarded-For": "10.0.0.7"},
     )
     assert first.status_code == 201, first.text
     again = await s.client.post("/public/resident-evaluations", json={"code": code, "rating": 1})
@@ -627,3 +631,179 @@ async def test_work_confirmed_after_publication_waits_for_a_republication(
     was = {u["subject_id"]: u for u in v2_before["units"]}
     assert after[str(w.u1)] != was[str(w.u1)]  # k3's fulfilment reached the year's scores
     assert after[str(w.u2)] == was[str(w.u2)]  # k5's, dated 2027, did not
+
+
+async def _fresh_world(s: Served, bootstrap: str) -> World:
+    """A district of its own (the module's is published already), its ledger arrived."""
+    w = World()
+    await send(bootstrap, "agreements", agreement_events(w))
+    await send(bootstrap, "commitments", commitment_events(w))
+
+    async def arrived() -> bool:
+        async with s.rt.pool.acquire() as conn:
+            n = await conn.fetchval(
+                "SELECT count(*) FROM ledger_journal WHERE commitment_id = ANY($1)",
+                list(w.k.values()),
+            )
+        return bool(n == 10)
+
+    await eventually(arrived, timeout=60)
+    return w
+
+
+async def test_resident_codes_are_bounded_per_commitment(
+    svc: tuple[Served, World], kafka_bootstrap: str
+) -> None:
+    """Hardening: a beneficiary minted codes without limit. A commitment has at most
+    `resident_codes_per_commitment` in all; past it, 409 naming body.count, nothing written."""
+    s, _ = svc
+    w = await _fresh_world(s, kafka_bootstrap)
+    cap = 50  # the default of the setting resident_codes_per_commitment
+    url = f"/commitments/{w.k[5]}/resident-codes"
+    admin = h(s, Role.COMMUNITY_ADMIN, w.c3)
+
+    async def issued() -> int:
+        async with s.rt.pool.acquire() as conn:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM resident_codes WHERE commitment_id = $1", w.k[5]
+                )
+            )
+
+    alone = await s.client.post(url, json={"count": cap + 1}, headers=admin)
+    assert alone.status_code == 422 and alone.json()["field"] == "body.count", alone.text
+    first = await s.client.post(url, json={"count": 40}, headers=admin)
+    assert first.status_code == 201 and len(first.json()["codes"]) == 40
+    over = await s.client.post(url, json={"count": 11}, headers=admin)
+    assert over.status_code == 409, over.text
+    assert over.json()["field"] == "body.count" and "40 issued" in over.json()["message"]
+    assert await issued() == 40  # nothing half-written
+    rest = await s.client.post(url, json={"count": 10}, headers=admin)
+    assert rest.status_code == 201, rest.text
+    again = await s.client.post(url, json={"count": 1}, headers=admin)
+    assert again.status_code == 409 and again.json()["field"] == "body.count"
+    assert await issued() == cap
+    # Concurrent issues cannot pass the bound together.
+    other = f"/commitments/{w.k[1]}/resident-codes"
+    c1 = h(s, Role.COMMUNITY_ADMIN, w.c1)
+    answers = await asyncio.gather(
+        *(s.client.post(other, json={"count": 20}, headers=c1) for _ in range(4))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 201, 409, 409]
+    assert s.rt.settings.resident_codes_per_commitment == cap
+
+
+async def test_a_self_redemption_is_flagged_audited_and_left_out_of_the_means(
+    svc: tuple[Served, World], kafka_bootstrap: str
+) -> None:
+    """Hardening: 40 ratings of 1 redeemed by the issuing community moved a unit's resident
+    mean to 1.00. A redemption from the issuing address, or with the issuing party's token,
+    is stored flagged, audited, and counts neither in the commitment's aggregate nor in the
+    assessment's resident component; supervisors see how many were flagged."""
+    s, _ = svc
+    w = await _fresh_world(s, kafka_bootstrap)
+    was = s.clock.now()
+    s.clock.set(at(2026, 12, 1))
+    per_minute = s.rt.settings.resident_redeem_attempts_per_minute
+    s.rt.settings.resident_redeem_attempts_per_minute = 100  # 42 redemptions from two addresses
+    try:
+        c1 = h(s, Role.COMMUNITY_ADMIN, w.c1)
+        issued = await s.client.post(
+            f"/commitments/{w.k[1]}/resident-codes", json={"count": 42}, headers=c1
+        )
+        assert issued.status_code == 201, issued.text
+        codes = issued.json()["codes"]
+        url = "/public/resident-evaluations"
+        resident = await s.client.post(
+            url, json={"code": codes[0], "rating": 5}, headers={"X-Forwarded-For": "10.9.8.7"}
+        )
+        assert resident.status_code == 201, resident.text
+        # the issuing admin's own address (this client's, 127.0.0.1), 40 times
+        for code in codes[1:41]:
+            own = await s.client.post(url, json={"code": code, "rating": 1})
+            assert own.status_code == 201, own.text  # not told apart to the redeemer
+        # from elsewhere, but with the issuing party's token
+        token = await s.client.post(
+            url,
+            json={"code": codes[41], "rating": 1},
+            headers={"X-Forwarded-For": "10.9.8.8", **c1},
+        )
+        assert token.status_code == 201, token.text
+
+        street = h(s, Role.STREET_ADMIN, w.s1)
+        aggs = await s.client.get(
+            "/evaluations",
+            params={"subject_kind": "commitment", "subject_id": str(w.k[1])},
+            headers=street,
+        )
+        assert aggs.status_code == 200, aggs.text
+        assert aggs.json()["resident"] == {"count": 1, "mean": "5.00", "distribution": {"5": 1}}
+        assert aggs.json()["flagged"] == 41
+
+        admin = h(s, Role.DISTRICT_ADMIN, w.district)
+        preview = await s.client.post(
+            "/assessments/2026/preview",
+            json={"district_id": str(w.district), "policy_version": "2026-v1"},
+            headers=admin,
+        )
+        assert preview.status_code == 200, preview.text
+        units = {u["subject_id"]: u for u in preview.json()["units"]}
+        assert units[str(w.u1)]["components"]["resident_mean"] == "100.00"  # 5 × 20, not 1.10
+
+        async with s.rt.pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT action, actor_subject, party_id, client_address, flagged, flag_reason,
+                          evaluation_id, code_hash
+                   FROM resident_code_audit WHERE commitment_id = $1 ORDER BY id""",
+                w.k[1],
+            )
+            stored = await conn.fetch(
+                "SELECT flagged FROM evaluations WHERE subject_id = $1", w.k[1]
+            )
+        issues = [r for r in rows if r["action"] == "issued"]
+        redemptions = [r for r in rows if r["action"] == "redeemed"]
+        assert len(issues) == 42 and len(redemptions) == 42
+        assert {(r["actor_subject"], r["party_id"], r["client_address"]) for r in issues} == {
+            (f"community_admin:{w.c1}", w.c1, "127.0.0.1")
+        }
+        assert all(code not in {r["code_hash"] for r in rows} for code in codes)  # hashed
+        flagged = [r for r in redemptions if r["flagged"]]
+        assert len(flagged) == 41
+        assert {r["client_address"] for r in redemptions if not r["flagged"]} == {"10.9.8.7"}
+        assert redemptions[-1]["party_id"] == w.c1 and redemptions[-1]["flagged"]
+        assert "token" in redemptions[-1]["flag_reason"]
+        assert "address" in flagged[0]["flag_reason"]
+        assert all(r["evaluation_id"] is not None for r in redemptions)
+        assert sorted(r["flagged"] for r in stored) == [False] + [True] * 41
+    finally:
+        s.clock.set(was)
+        s.rt.settings.resident_redeem_attempts_per_minute = per_minute
+
+
+async def test_the_board_honours_only_the_policys_grades(
+    svc: tuple[Served, World], kafka_bootstrap: str
+) -> None:
+    """Hardening item "public honour roll serves every grade": the board's units are those
+    graded into the policy's unit_honour_grades only."""
+    s, _ = svc
+    w = await _fresh_world(s, kafka_bootstrap)
+    admin = h(s, Role.DISTRICT_ADMIN, w.district)
+    await _publishable(s)
+    pub = await s.client.post(
+        "/assessments/2026/publish",
+        json={"district_id": str(w.district), "policy_version": "2026-v1"},
+        headers=admin,
+    )
+    assert pub.status_code == 201, pub.text
+    grades = {u["subject_id"]: u["grade"] for u in (await results(s, w, "unit", admin))["items"]}
+    honoured = {g.value for g in load_policy("2026-v1").unit_honour_grades}
+    assert grades[str(w.u1)] not in honoured, grades  # so the check below means something
+    names = {str(w.u1): f"=恒达公司 {w.tag}", str(w.u2): f"实验学校 {w.tag}"}
+    pairs = {str(w.u1): (w.c1, w.c2), str(w.u2): (w.c3,)}
+    for unit, communities in pairs.items():
+        for community in communities:
+            page = await s.client.get(f"/public/communities/{community}", params={"year": 2026})
+            assert page.status_code == 200, page.text
+            roll = page.text.split('id="honour-roll"', 1)[1]
+            shown = html.escape(names[unit]) in roll
+            assert shown == (grades[unit] in honoured), (unit, grades[unit], roll)

@@ -165,8 +165,9 @@ class Actor:
 
 
 async def resident_post(api: Api, path: str, body: Any, address: str) -> Any:
-    """A resident has no token: a one-time code, sent from their own address (the services
-    trust X-Forwarded-For from loopback, so each simulated resident counts on its own)."""
+    """A resident has no token: a one-time code, sent from their own address (the main job
+    has the evaluation service trust X-Forwarded-For from loopback, MainJob.prepare_stack, so
+    each simulated resident counts on its own, apart from the admin who issued the code)."""
     response = await api.request(
         "evaluation", "POST", path, json=body, headers={"X-Forwarded-For": address}
     )

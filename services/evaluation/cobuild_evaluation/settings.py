@@ -17,6 +17,10 @@ class EvaluationSettings(ServiceSettings):
     # Resident one-time codes: how long a code stays valid, and redeem attempts per client.
     resident_code_ttl_hours: int = 24 * 30
     resident_redeem_attempts_per_minute: int = 30
+    # At most this many codes per commitment, in all. The bound would be the commitment's
+    # beneficiaries head count, but no event this service reads carries it (need.published
+    # has it, and the items name their need only), so it is a fixed cap.
+    resident_codes_per_commitment: int = 50
     # The points service's public base URL, for the link to its member honour roll.
     points_public_url: str = "http://127.0.0.1:8103"
 

@@ -10,13 +10,15 @@ from uuid import UUID, uuid4
 from cobuild_contracts.base import Year
 from cobuild_contracts.enums import SubjectKind
 from cobuild_kit.api import AUTHENTICATED, Limit, Offset, Page, page_of, refusals
+from cobuild_kit.errors import CobuildError
 from cobuild_kit.logging import get_logger
-from cobuild_kit.rate_limits import rate_limit
+from cobuild_kit.rate_limits import client_address, rate_limit
 from cobuild_kit.service import ActorDep, PublicRateLimit
 from cobuild_kit.settings import ServiceSettings
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from cobuild_evaluation.domain.evaluation import Party
 from cobuild_evaluation.http.models import (
     Aggregates,
     Assigned,
@@ -27,7 +29,7 @@ from cobuild_evaluation.http.models import (
     ExpertEvaluated,
     ResidentEvaluated,
 )
-from cobuild_evaluation.settings import EvaluationSettings, RuntimeDep
+from cobuild_evaluation.settings import EvaluationRuntime, EvaluationSettings, RuntimeDep
 from cobuild_evaluation.usecases import evaluations
 
 router = APIRouter(tags=["evaluations"], responses=AUTHENTICATED)
@@ -46,11 +48,17 @@ class CodesIn(BaseModel):
 @router.post(
     "/commitments/{commitment_id}/resident-codes", status_code=201, responses=refusals(404, 409)
 )
-async def issue_codes(commitment_id: UUID, body: CodesIn, actor: ActorDep, rt: RuntimeDep) -> Codes:
+async def issue_codes(
+    commitment_id: UUID, body: CodesIn, actor: ActorDep, rt: RuntimeDep, request: Request
+) -> Codes:
     """The beneficiary's admin hands out one-time codes for a fulfilled commitment (409
-    while it is open or cancelled)."""
+    while it is open or cancelled). A commitment has at most `resident_codes_per_commitment`
+    codes in all (50 by default): past it, 409 naming `body.count` (422 if the count alone
+    exceeds it). Each issue is audited with the actor, its party and its client address."""
     ttl = timedelta(hours=rt.settings.resident_code_ttl_hours)
-    issued = await evaluations.issue_codes(rt, actor, commitment_id, body.count, ttl)
+    issued = await evaluations.issue_codes(
+        rt, actor, commitment_id, body.count, ttl, client_address(request)
+    )
     return Codes(commitment_id=commitment_id, codes=issued.codes, expires_at=issued.expires_at)
 
 
@@ -77,11 +85,29 @@ RedeemRateLimit = rate_limit("resident-code", _redeem_per_minute, what="code att
     dependencies=[PublicRateLimit, RedeemRateLimit],
     responses=refusals(404, 410, 422, 429),
 )
-async def redeem(body: ResidentIn, rt: RuntimeDep) -> ResidentEvaluated:
+async def redeem(body: ResidentIn, rt: RuntimeDep, request: Request) -> ResidentEvaluated:
     """A resident's 1–5 rating with a one-time code (no token). A code works once: an
-    unknown code is 404, a used or expired one 410."""
-    event = await evaluations.redeem(rt, body.code, body.rating, body.comment)
+    unknown code is 404, a used or expired one 410. A redemption from the client address
+    that issued the code, or with a token of the issuing actor or party, is kept flagged and
+    counts in no mean (`flagged` in GET /evaluations)."""
+    event = await evaluations.redeem(
+        rt, body.code, body.rating, body.comment, _redeemer(request, rt)
+    )
     return ResidentEvaluated(evaluation_id=event.evaluation_id, commitment_id=event.subject_id)
+
+
+def _redeemer(request: Request, rt: EvaluationRuntime) -> Party:
+    """The redeeming client: its address, and the token it sent, if that token verifies (the
+    redeem takes none; one that does not verify is ignored, as none)."""
+    address = client_address(request)
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return Party(address)
+    try:
+        actor = rt.verifier.verify(header[7:].strip())
+    except CobuildError:
+        return Party(address)
+    return Party(address, actor.subject, str(actor.party_id))
 
 
 # --- experts ---------------------------------------------------------------------------

@@ -132,6 +132,10 @@ class Aggregates(BaseModel):
     resident: Aggregate
     expert: Aggregate
     community: Aggregate
+    flagged: int = Field(
+        description="evaluations kept but left out of the aggregates: resident codes redeemed "
+        "by the party that issued them (its client address or its token)"
+    )
 
 
 # --- the assessment -----------------------------------------------------------------------

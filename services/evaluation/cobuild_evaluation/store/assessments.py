@@ -90,7 +90,7 @@ async def load_units(
            JOIN (SELECT commitment_id AS subject_id, unit_id FROM ledger_commitments
                  UNION SELECT agreement_id, unit_id FROM agreements) c ON c.subject_id = e.subject_id
            WHERE e.subject_kind IN ('commitment', 'agreement') AND e.year = $1
-             AND c.unit_id = ANY($2)
+             AND c.unit_id = ANY($2) AND NOT e.flagged
            GROUP BY c.unit_id, e.evaluator_kind""",
         year,
         ids,

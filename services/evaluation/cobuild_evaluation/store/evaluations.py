@@ -10,14 +10,18 @@ from cobuild_contracts.events.evaluation import EvaluationSubmitted
 
 
 async def add(
-    conn: asyncpg.Connection, event: EvaluationSubmitted, evaluator: str | None, year: int
+    conn: asyncpg.Connection,
+    event: EvaluationSubmitted,
+    evaluator: str | None,
+    year: int,
+    flagged: bool = False,
 ) -> None:
     """Store the evaluation an event announces (a community rates a member once a year: a
-    unique violation otherwise)."""
+    unique violation otherwise). A flagged one is kept but counts in no mean."""
     await conn.execute(
         """INSERT INTO evaluations (evaluation_id, subject_kind, subject_id, evaluator_kind, evaluator,
-               rating, score, criteria, comment, year, business_day, submitted_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+               rating, score, criteria, comment, year, business_day, submitted_at, flagged)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
         event.evaluation_id,
         event.subject_kind.value,
         event.subject_id,
@@ -30,6 +34,7 @@ async def add(
         year,
         event.business_date,
         event.submitted_at,
+        flagged,
     )
 
 
@@ -65,3 +70,14 @@ async def buckets(
         subject_id,
     )
     return rows
+
+
+async def flagged_count(conn: asyncpg.Connection, subject_kind: str, subject_id: UUID) -> int:
+    """How many of the subject's evaluations are flagged (left out of its aggregates)."""
+    n: int = await conn.fetchval(
+        """SELECT count(*) FROM evaluations
+           WHERE subject_kind = $1 AND subject_id = $2 AND flagged""",
+        subject_kind,
+        subject_id,
+    )
+    return n

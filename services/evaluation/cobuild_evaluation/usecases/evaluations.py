@@ -18,20 +18,26 @@ from cobuild_contracts.ids import new_event_id
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
+from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import authorize
 from cobuild_kit.service import UnitOfWork
 
 from cobuild_evaluation.domain.evaluation import (
     Aggregate,
+    Party,
     aggregate,
     bucket,
     code_hash,
+    codes_refused,
     expert_score,
     new_code,
+    self_redemption,
 )
 from cobuild_evaluation.settings import EvaluationRuntime
 from cobuild_evaluation.store import evaluations, experts, ledger, members, resident_codes
 from cobuild_evaluation.usecases.scopes import ScopeKind, authorize_read, parties_of
+
+log = get_logger(__name__)
 
 
 async def submit(
@@ -47,8 +53,11 @@ async def submit(
     criteria: dict[str, int] | None = None,
     comment: str = "",
     year: int | None = None,
+    flagged: bool = False,
 ) -> EvaluationSubmitted:
-    """Store one evaluation, move its subject's aggregate and emit evaluation.submitted."""
+    """Store one evaluation, move its subject's aggregate and emit evaluation.submitted. A
+    flagged one (a resident code redeemed by its issuing party) is stored only: it moves no
+    aggregate and announces nothing, so it counts in no mean."""
     day = business_date(at)
     event = EvaluationSubmitted(
         evaluation_id=new_event_id(),
@@ -62,7 +71,9 @@ async def submit(
         business_date=day,
         submitted_at=at,
     )
-    await evaluations.add(uow.conn, event, evaluator, year or day.year)
+    await evaluations.add(uow.conn, event, evaluator, year or day.year, flagged)
+    if flagged:
+        return event
     value = Decimal(rating) if rating is not None else score
     await evaluations.add_to_bucket(
         uow.conn,
@@ -86,11 +97,21 @@ class Codes:
 
 
 async def issue_codes(
-    rt: EvaluationRuntime, actor: Actor, commitment_id: UUID, count: int, ttl: timedelta
+    rt: EvaluationRuntime,
+    actor: Actor,
+    commitment_id: UUID,
+    count: int,
+    ttl: timedelta,
+    address: str,
 ) -> Codes:
-    """The beneficiary's admin hands out one-time codes for a fulfilled commitment."""
+    """The beneficiary's admin hands out one-time codes for a fulfilled commitment, at most
+    `resident_codes_per_commitment` in all (the service learns no beneficiaries head count
+    from its events, so the bound is a setting). Each code's issue is audited."""
     now = rt.clock.now()
     expires = now + ttl
+    cap = rt.settings.resident_codes_per_commitment
+    if count > cap:
+        raise Invalid(f"at most {cap} resident codes per commitment", field="body.count")
     async with rt.unit_of_work() as uow:
         row = await ledger.standing(uow.conn, commitment_id)
         if row is None:
@@ -105,17 +126,38 @@ async def issue_codes(
         if row["fulfilled_on"] is None or row["cancelled_on"] is not None:
             state = "cancelled" if row["cancelled_on"] is not None else "open"
             raise Conflict(f"commitment is {state}: residents evaluate fulfilled commitments only")
+        issued = await resident_codes.issued_for(uow.conn, commitment_id)
+        refused = codes_refused(issued, count, cap)
+        if refused is not None:
+            log.warning(
+                "resident_codes.refused",
+                commitment_id=str(commitment_id),
+                subject=actor.subject,
+                issued=issued,
+                asked=count,
+                cap=cap,
+            )
+            raise Conflict(refused, field="body.count")
         codes = [new_code() for _ in range(count)]
         await resident_codes.issue(
-            uow.conn, [code_hash(c) for c in codes], commitment_id, actor.subject, now, expires
+            uow.conn,
+            [code_hash(c) for c in codes],
+            commitment_id,
+            issued_by=actor.subject,
+            issuer_party_id=actor.party_id,
+            issued_from=address,
+            issued_at=now,
+            expires_at=expires,
         )
     return Codes(codes, expires)
 
 
 async def redeem(
-    rt: EvaluationRuntime, code: str, rating: int, comment: str
+    rt: EvaluationRuntime, code: str, rating: int, comment: str, redeemer: Party
 ) -> EvaluationSubmitted:
-    """A resident's 1–5 rating with a one-time code. A code works once."""
+    """A resident's 1–5 rating with a one-time code. A code works once. A redemption by the
+    party that issued the code (its address, or its token) is kept flagged and audited, and
+    counts in no mean (ARCHITECTURE.md has no rule for it; RELIABILITY.md's row does)."""
     now = rt.clock.now()
     hashed = code_hash(code)
     async with rt.unit_of_work() as uow:
@@ -126,8 +168,13 @@ async def redeem(
             raise Gone("this code has already been used")
         if row["expires_at"] <= now:
             raise Gone("this code has expired")
-        await resident_codes.use(uow.conn, hashed, now)
-        return await submit(
+        issuer = Party(
+            address=row["issued_from"] or "",
+            subject=row["issued_by"],
+            party_id=None if row["issuer_party_id"] is None else str(row["issuer_party_id"]),
+        )
+        reason = self_redemption(issuer, redeemer)
+        event = await submit(
             uow,
             subject_kind=SubjectKind.COMMITMENT,
             subject_id=row["commitment_id"],
@@ -136,7 +183,27 @@ async def redeem(
             at=now,
             rating=rating,
             comment=comment,
+            flagged=reason is not None,
         )
+        await resident_codes.use(
+            uow.conn,
+            hashed,
+            row["commitment_id"],
+            at=now,
+            address=redeemer.address,
+            subject=redeemer.subject,
+            party_id=None if redeemer.party_id is None else UUID(redeemer.party_id),
+            flag_reason=reason,
+            evaluation_id=event.evaluation_id,
+        )
+    if reason is not None:
+        log.warning(
+            "resident_code.self_redeemed",
+            commitment_id=str(row["commitment_id"]),
+            reason=reason,
+            evaluation_id=str(event.evaluation_id),
+        )
+    return event
 
 
 # --- experts ---------------------------------------------------------------------------
@@ -297,6 +364,7 @@ async def aggregates(
         elif actor.role not in (Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN):
             raise Forbidden(f"role {actor.role.value} may not read these evaluations")
         rows = await evaluations.buckets(conn, subject_kind.value, subject_id)
+        flagged = await evaluations.flagged_count(conn, subject_kind.value, subject_id)
     out: dict[str, Aggregate] = {}
     for kind in EvaluatorKind:
         mine = [
@@ -305,4 +373,4 @@ async def aggregates(
             if r["evaluator_kind"] == kind.value
         ]
         out[kind.value] = aggregate(mine)
-    return {k: v.as_dict() for k, v in out.items()}
+    return {**{k: v.as_dict() for k, v in out.items()}, "flagged": flagged}
