@@ -22,6 +22,7 @@ from cobuild_contracts import (
     Envelope,
     Event,
     ItemKind,
+    MemberReported,
     decode_envelope,
     encode,
     headers,
@@ -78,18 +79,49 @@ def envelope(event: Event, at: datetime = T0) -> Envelope:
     return wrap(event, producer="agreements", occurred_at=at)
 
 
-async def publish(bootstrap: str, *envelopes: Envelope) -> None:
-    """Produce onto the agreements topic as the agreements service's relay would."""
+async def publish(bootstrap: str, *envelopes: Envelope, topic: str = topics.AGREEMENTS) -> None:
+    """Produce onto the agreements topic (or `topic`) as that service's relay would."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
         for env in envelopes:
             hdrs = [(k, v.encode()) for k, v in headers(env).items()]
-            await producer.send_and_wait(
-                topics.AGREEMENTS, encode(env), key=env.key.encode(), headers=hdrs
-            )
+            await producer.send_and_wait(topic, encode(env), key=env.key.encode(), headers=hdrs)
     finally:
         await producer.stop()
+
+
+async def publish_points(bootstrap: str, *events: Event) -> None:
+    """Produce member.* events onto the points topic as the points service's relay would."""
+    envs = [wrap(e, producer="points", occurred_at=T0) for e in events]
+    await publish(bootstrap, *envs, topic=topics.POINTS)
+
+
+async def members_known(rt: Runtime, *member_ids: UUID) -> None:
+    """Until the members read model has every one of them (as reported, transferred or left)."""
+
+    async def known() -> bool:
+        async with rt.pool.acquire() as conn:
+            n = await conn.fetchval(
+                "SELECT count(*) FROM members WHERE member_id = ANY($1::uuid[])", list(member_ids)
+            )
+        return bool(n == len(set(member_ids)))
+
+    await eventually(known, timeout=30)
+
+
+async def register_members(
+    bootstrap: str, rt: Runtime, unit: UUID, community: UUID, *member_ids: UUID
+) -> None:
+    """Members of `unit` reported to `community` (member.reported), and known here."""
+    await publish_points(
+        bootstrap,
+        *(
+            MemberReported(member_id=m, unit_id=unit, community_id=community, reported_at=T0)
+            for m in member_ids
+        ),
+    )
+    await members_known(rt, *member_ids)
 
 
 async def topic_events(

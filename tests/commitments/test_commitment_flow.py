@@ -29,6 +29,7 @@ from commitments_support import (
     of_type,
     opened,
     publish,
+    register_members,
     row,
     service,
     settings,
@@ -144,6 +145,7 @@ async def test_claim_progress_evidence_done_refuse_done_confirm_fulfils(
     unit_admin = issuer.headers(Role.UNIT_ADMIN, unit)
     community_admin = issuer.headers(Role.COMMUNITY_ADMIN, community)
     m1, m2 = uuid4(), uuid4()
+    await register_members(stack.bootstrap, stack.rt, unit, community, m1, m2)
 
     # Only the obligor's admin claims.
     assert (await c.post(f"/commitments/{cid}/claim", headers=community_admin)).status_code == 403

@@ -25,6 +25,7 @@ from commitments_support import (
     of_type,
     opened,
     publish,
+    register_members,
     service,
     settings,
     settled,
@@ -171,6 +172,7 @@ async def test_fulfilment_carries_the_shanghai_date_it_was_marked_done(
 
     async with service(s, issuer, clock) as (rt, client):
         await publish(kafka_bootstrap, envelope(signed(community, unit, [before, after])))
+        await register_members(kafka_bootstrap, rt, unit, community, member)
         await opened(rt, before.commitment_id, after.commitment_id)
         for it in (before, after):
             r = await client.post(f"/commitments/{it.commitment_id}/claim", headers=h_unit)

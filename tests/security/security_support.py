@@ -337,6 +337,7 @@ async def build_world(s: Suite) -> World:
     ev = await s.ok(cm, "POST", f"/commitments/{w.k1}/evidence", U, w.U, files=files)
     w.evidence = UUID(ev["evidence_id"])
     done = {"participants": [{"member_id": str(w.M), "hours": "2"}], "actual_quantity": 1}
+    await s.settled()  # commitments knows M (member.reported) before M takes part
     await s.ok(cm, "POST", f"/commitments/{w.k1}/done", U, w.U, json=done)
     await s.ok(cm, "POST", f"/commitments/{w.k1}/confirm", C, w.C, json={})
 

@@ -652,6 +652,10 @@ def _participation(plan: Plan, rng: random.Random) -> None:
             others = [i for i in items if agreements[i.agreement].unit != m.unit]
             rng.shuffle(own)
             rng.shuffle(others)
+            # Only the obligor's registered members may take part (the commitments service
+            # checks): another unit's item only when this community, where m serves, is its
+            # obligor.
+            others = [i for i in others if i.obligor == "community"]
             ticks_used: set[int] = set()
             for item in own + others:
                 if wanted <= 0:

@@ -42,6 +42,15 @@ only while the work is owed and never after the flag.
 **Fulfilment's date.** `commitment.fulfilled` carries `done_date`, not the confirmation's date:
 the points service awards the participants' task points in that date's year.
 
+**Members.** Assignees (`PUT .../assignees`) and participants (marking done, and the
+beneficiary's replacement list when confirming) must be members currently registered with the
+obligor party: a unit's own members, or the members serving in a community, who have not left.
+This service learns them from the points service's `member.reported`, `member.transferred` and
+`member.left`, a moment after the points service accepts them: one not known here yet is
+refused like a stranger, with a 422 naming the item (`body.member_ids.2`,
+`body.participants.0.member_id`) and "not (yet) a registered member of <party>"; a retry
+succeeds once the report has arrived. Nothing is written by a refused command.
+
 **Refusals.** A commitment, its history or evidence, or a task inbox that the caller may not
 read answers 404, exactly as one that does not exist. A command for a party the caller may not
 act for answers 403 with the reason; one the commitment's state forbids, 409 naming the state.
@@ -63,7 +72,7 @@ def definition(
         settings=s,
         migrations_package="cobuild_commitments",
         routers=list(routers),
-        consumers=[consumers.spec],
+        consumers=[consumers.spec, consumers.members_spec],
         workers=[workers.watch_deadlines],
         description=DESCRIPTION,
         # Path prefix limits: the evidence upload lives under /commitments/.

@@ -1,7 +1,9 @@
-"""agreements.events.v1 → commitments: open on signing, cancel on amendment or termination.
+"""Events in: agreements.events.v1 opens and cancels commitments (`spec`); points.events.v1
+keeps the members read model that assignment and participation are checked against
+(`members_spec`).
 
 The kit's inbox makes a redelivered event a no-op; what each event does is
-`usecases.agreements`.
+`usecases.agreements` and `usecases.members`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from cobuild_contracts import (
     Envelope,
     topics,
 )
+from cobuild_contracts.events.points import MemberLeft, MemberReported, MemberTransferred
 from cobuild_kit.consumer import BatchContext, ConsumerSpec, EventContext
 from cobuild_kit.parties import follow_parties
 
-from cobuild_commitments.usecases import agreements
+from cobuild_commitments.usecases import agreements, members
 
 spec = follow_parties(ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS], prompt=False))
 
@@ -34,3 +37,25 @@ async def on_amended(ctx: EventContext, event: AgreementAmended) -> None:
 @spec.on(AgreementTerminated)
 async def on_terminated(ctx: EventContext, event: AgreementTerminated) -> None:
     await agreements.terminate(ctx.conn, ctx.emit, event)
+
+
+# Who is registered with which unit and community (a directory: nobody waits on its events,
+# and a command that finds a member not yet here says "not (yet)").
+members_spec = ConsumerSpec(purpose="members", topics=[topics.POINTS], prompt=False)
+
+
+@members_spec.on_many(MemberReported)
+async def on_member_reported(
+    ctx: BatchContext, items: list[tuple[Envelope, MemberReported]]
+) -> None:
+    await members.reported_many(ctx.conn, items)
+
+
+@members_spec.on(MemberTransferred)
+async def on_member_transferred(ctx: EventContext, event: MemberTransferred) -> None:
+    await members.transferred(ctx.conn, event)
+
+
+@members_spec.on(MemberLeft)
+async def on_member_left(ctx: EventContext, event: MemberLeft) -> None:
+    await members.left(ctx.conn, event)

@@ -46,7 +46,9 @@ async def claim(commitment_id: UUID, actor: ActorDep, rt: RuntimeDep) -> Commitm
 async def assign(
     commitment_id: UUID, body: AssignIn, actor: ActorDep, rt: RuntimeDep
 ) -> CommitmentOut:
-    """Assign the obligor's members (ids only; replaces the earlier assignment)."""
+    """Assign the obligor's members (ids only; replaces the earlier assignment). Each must be
+    currently registered with the obligor party: 422 naming the item (`body.member_ids.2`)
+    otherwise, "not (yet)" since a member accepted a moment ago may not be known here yet."""
     now = rt.clock.now()
     after = await commands.assign(rt, actor, commitment_id, tuple(body.member_ids), now)
     return out(rt, after, now)
@@ -80,7 +82,8 @@ async def mark_done(
     The moment is `done_at`, its Asia/Shanghai date `done_date`: marked done on or before the
     deadline, the commitment is on time however late it is confirmed, and is not flagged
     overdue while it waits. No event: completion is a fact only once confirmed; the history
-    keeps the step."""
+    keeps the step. Participants must be currently registered with the obligor party (422
+    naming the item, `body.participants.0.member_id`)."""
     now = rt.clock.now()
     participants = tuple(p.domain() for p in body.participants)
     after = await commands.mark_done(
@@ -101,7 +104,7 @@ async def confirm(
     service awards the participants' task points in that date's year, so work marked done on
     31 December and confirmed in January counts for the year it was done. `on_time` compares
     the same `done_date` with the deadline. A member assigned to the task may not confirm it
-    (403)."""
+    (403). Replacement participants must be the obligor party's registered members (422)."""
     body = body or ConfirmIn()
     now = rt.clock.now()
     participants = (

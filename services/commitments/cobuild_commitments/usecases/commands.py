@@ -20,6 +20,7 @@ from cobuild_commitments.store import commitments
 from cobuild_commitments.usecases.access import as_beneficiary, as_obligor, domain_rules
 from cobuild_commitments.usecases.deadlines import raise_overdue
 from cobuild_commitments.usecases.lookup import locked
+from cobuild_commitments.usecases.members import require_registered
 
 
 async def claim(
@@ -41,11 +42,13 @@ async def assign(
     member_ids: tuple[UUID, ...],
     now: datetime,
 ) -> Commitment:
-    """Assign the obligor's members (replaces the earlier assignment)."""
+    """Assign the obligor's members (replaces the earlier assignment); each must be currently
+    registered with the obligor party (422 naming the item otherwise)."""
     async with locked(rt, commitment_id) as (uow, c):
         await as_obligor(uow.conn, actor, c, "assign members")
         with domain_rules():
             after = c.assign(member_ids)
+        await require_registered(uow.conn, c, member_ids, "body.member_ids.{}")
         await commitments.save_and_record(uow.conn, uow.emit, after, events.assigned(after, now))
     return after
 
@@ -80,11 +83,15 @@ async def mark_done(
     now: datetime,
 ) -> Commitment:
     """The obligor marks the work done; the beneficiary confirms or refuses it next.
-    No event: completion is a fact only once confirmed; the history keeps the step."""
+    No event: completion is a fact only once confirmed; the history keeps the step.
+    Participants must be currently registered with the obligor party (422 naming the item)."""
     async with locked(rt, commitment_id) as (uow, c):
         await as_obligor(uow.conn, actor, c, "mark it done")
         with domain_rules():
             after = c.mark_done(now, participants, actual_quantity)
+        await require_registered(
+            uow.conn, c, [p.member_id for p in participants], "body.participants.{}.member_id"
+        )
         note = events.marked_done_note(after)
         await commitments.save_and_note(uow.conn, after, events.MARKED_DONE, now, note)
     return after
@@ -98,11 +105,16 @@ async def confirm(
     actual_quantity: int | None,
     now: datetime,
 ) -> Commitment:
-    """The beneficiary party's admin confirms completion: commitment.fulfilled."""
+    """The beneficiary party's admin confirms completion: commitment.fulfilled. Participants
+    given here replace the obligor's and must be registered with the obligor party too."""
     async with locked(rt, commitment_id) as (uow, c):
         await as_beneficiary(uow.conn, actor, c, "confirm this commitment")
         with domain_rules():
             after = c.confirm(actor.party_id, actor.subject, now, participants, actual_quantity)
+        if participants is not None:
+            await require_registered(
+                uow.conn, c, [p.member_id for p in participants], "body.participants.{}.member_id"
+            )
         await commitments.save_and_record(uow.conn, uow.emit, after, events.fulfilled(after))
     return after
 
