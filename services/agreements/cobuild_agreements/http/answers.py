@@ -4,6 +4,7 @@ contracts carry them; dates are ISO dates, timestamps UTC with their offset."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cobuild_agreements.domain.directory import Party
 from cobuild_agreements.domain.matching import Suggestion
 from cobuild_agreements.domain.negotiation import AgreementState, SignOutcome
+from cobuild_agreements.domain.privacy import FieldFinding, PersonalKind
 from cobuild_agreements.usecases.agreements import AgreementView
 
 
@@ -75,6 +77,31 @@ class SuggestionOut(BaseModel):
         return cls(**{**s.__dict__, "reasons": list(s.reasons)})
 
 
+class PersonalDataWarning(BaseModel):
+    """Personal data typed into free text: kept as typed for the parties, shown masked on the
+    public board and in the events other services read."""
+
+    field: str = Field(description="where it was found, e.g. body.description")
+    row: int | None = Field(default=None, description="the file's row, for an import")
+    kind: PersonalKind = Field(description="mobile, landline or id_number")
+    found: str = Field(description="what was found, masked as the public sees it")
+    message: str
+
+    @classmethod
+    def of(cls, f: FieldFinding, row: int | None = None) -> PersonalDataWarning:
+        return cls(field=f.field, row=row, kind=f.kind, found=f.masked, message=f.message)
+
+
+def warnings_of(found: Iterable[FieldFinding]) -> list[PersonalDataWarning]:
+    return [PersonalDataWarning.of(f) for f in found]
+
+
+_WARNINGS = (
+    "personal data (phone or ID numbers) found in the text: published masked; the stored text "
+    "is as typed"
+)
+
+
 class NeedOut(BaseModel):
     need_id: UUID
     community_id: UUID
@@ -96,17 +123,23 @@ class NeedOut(BaseModel):
 
 class NeedPublishedOut(NeedOut):
     matches: list[SuggestionOut] = Field(description="the resources that suit it, best first")
+    warnings: list[PersonalDataWarning] = Field(description=_WARNINGS)
 
     @classmethod
-    def of(cls, row: asyncpg.Record, found: list[Suggestion]) -> NeedPublishedOut:
-        return cls.model_validate(_of(row, matches=[SuggestionOut.of(s) for s in found]))
+    def of(
+        cls, row: asyncpg.Record, found: list[Suggestion], personal: Iterable[FieldFinding] = ()
+    ) -> NeedPublishedOut:
+        return cls.model_validate(
+            _of(row, matches=[SuggestionOut.of(s) for s in found], warnings=warnings_of(personal))
+        )
 
 
 class NeedHistoryEntry(BaseModel):
     version: int
     event: str = Field(description="need.published, need.withdrawn or need.claimed")
     snapshot: NeedPublished | NeedWithdrawn | NeedClaimed = Field(
-        description="the event as it was published"
+        description="the event as recorded: its text as typed (the published event had "
+        "personal data masked)"
     )
     recorded_at: datetime
 
@@ -154,17 +187,23 @@ class ResourceOut(BaseModel):
 
 class ResourceOffer(ResourceOut):
     matches: list[SuggestionOut] = Field(description="the needs it suits, best first")
+    warnings: list[PersonalDataWarning] = Field(description=_WARNINGS)
 
     @classmethod
-    def of(cls, row: asyncpg.Record, found: list[Suggestion]) -> ResourceOffer:
-        return cls.model_validate(_of(row, matches=[SuggestionOut.of(s) for s in found]))
+    def of(
+        cls, row: asyncpg.Record, found: list[Suggestion], personal: Iterable[FieldFinding] = ()
+    ) -> ResourceOffer:
+        return cls.model_validate(
+            _of(row, matches=[SuggestionOut.of(s) for s in found], warnings=warnings_of(personal))
+        )
 
 
 class ResourceHistoryEntry(BaseModel):
     version: int
     event: str = Field(description="resource.offered or resource.withdrawn")
     snapshot: ResourceOffered | ResourceWithdrawn = Field(
-        description="the event as it was published"
+        description="the event as recorded: its text as typed (the published event had "
+        "personal data masked)"
     )
     recorded_at: datetime
 
@@ -230,12 +269,14 @@ def ranked(model: type[M], rows: list[asyncpg.Record], offset: int) -> list[M]:
 class NeedsImported(BaseModel):
     imported: int
     need_ids: list[UUID]
+    warnings: list[PersonalDataWarning] = Field(description=_WARNINGS + " (`field`: the column)")
 
 
 class BulkNeedOut(BaseModel):
     index: int = Field(description="the item's place in the request, from 0")
     need_id: UUID
     version: int
+    warnings: list[PersonalDataWarning] = Field(description=_WARNINGS)
 
 
 class BulkNeedsOut(BaseModel):

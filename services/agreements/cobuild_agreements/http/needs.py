@@ -22,7 +22,9 @@ from cobuild_agreements.http.answers import (
     NeedOut,
     NeedPublishedOut,
     NeedsImported,
+    PersonalDataWarning,
     ranked,
+    warnings_of,
 )
 from cobuild_agreements.http.uploads import read_upload
 from cobuild_agreements.settings import RuntimeDep
@@ -36,8 +38,11 @@ router = APIRouter(tags=["needs"], responses=AUTHENTICATED)
 
 @router.post("/needs", status_code=201)
 async def publish(body: NeedIn, actor: ActorDep, rt: RuntimeDep) -> NeedPublishedOut:
-    row, found = await needs.publish(rt, actor, body)
-    return NeedPublishedOut.of(row, found)
+    """A new need (version 1) and the resources that suit it. Phone and ID numbers in the
+    title or description are kept as typed, shown masked on the public board and in events,
+    and named in `warnings`."""
+    row, found, personal = await needs.publish(rt, actor, body)
+    return NeedPublishedOut.of(row, found, personal)
 
 
 @router.put("/needs/{need_id}", responses=refusals(404, 409))
@@ -45,8 +50,8 @@ async def revise(
     need_id: UUID, body: NeedFields, actor: ActorDep, rt: RuntimeDep
 ) -> NeedPublishedOut:
     """A new version (history kept), published with version + 1."""
-    row, found = await needs.revise(rt, actor, need_id, body)
-    return NeedPublishedOut.of(row, found)
+    row, found, personal = await needs.revise(rt, actor, need_id, body)
+    return NeedPublishedOut.of(row, found, personal)
 
 
 @router.post("/needs/{need_id}/withdraw", responses=refusals(404, 409))
@@ -105,10 +110,14 @@ async def import_needs(
     await imports.may_import_needs(rt, actor, community_id)  # authority first: parsing is not free
     rows = await read_upload(file, imports.NEED_COLUMNS, rt.settings.max_import_rows)
     try:
-        published = await imports.import_needs(rt, actor, community_id, rows)
+        published, personal = await imports.import_needs(rt, actor, community_id, rows)
     except ImportRejected as rejected:
         return JSONResponse(rejected.body(), status_code=422)
-    return NeedsImported(imported=len(published), need_ids=[e.need_id for e in published])
+    return NeedsImported(
+        imported=len(published),
+        need_ids=[e.need_id for e in published],
+        warnings=[PersonalDataWarning.of(f.finding, f.row) for f in personal],
+    )
 
 
 # --- bulk ------------------------------------------------------------------------------
@@ -180,5 +189,13 @@ async def publish_needs(
         status = 409 if rejected.conflict else 422
         return _bulk_refusal(rejected.refusals, len(body.items), status=status)
     return BulkNeedsOut(
-        items=[BulkNeedOut(index=p.index, need_id=p.need_id, version=p.version) for p in done]
+        items=[
+            BulkNeedOut(
+                index=p.index,
+                need_id=p.need_id,
+                version=p.version,
+                warnings=warnings_of(p.personal),
+            )
+            for p in done
+        ]
     )

@@ -32,11 +32,12 @@ router = APIRouter(
 async def community_needs(
     community_id: UUID, rt: RuntimeDep, limit: Limit = DEFAULT_PAGE, offset: Offset = 0
 ) -> NeedsBoard:
-    """The community's published needs that are public, soonest wanted first."""
+    """The community's published needs that are public, soonest wanted first. Phone and ID
+    numbers typed into a title or description are shown masked (138****5678)."""
     name = await publicity.community_name(rt, community_id)
     rows, total = await publicity.published_needs(rt, community_id, limit, offset)
     page = page_of(
-        [PublicNeed.model_validate(dict(r)) for r in rows], limit=limit, offset=offset, total=total
+        [PublicNeed.model_validate(r) for r in rows], limit=limit, offset=offset, total=total
     )
     return NeedsBoard(**page.model_dump(), community_id=community_id, community_name=name)
 

@@ -25,16 +25,18 @@ router = APIRouter(tags=["resources"], responses=AUTHENTICATED)
 
 @router.post("/resources", status_code=201)
 async def offer(body: ResourceIn, actor: ActorDep, rt: RuntimeDep) -> ResourceOffer:
-    row, found = await resources.offer(rt, actor, body)
-    return ResourceOffer.of(row, found)
+    """A new resource (version 1) and the needs it suits; `warnings` names personal data in
+    its text (kept as typed, published masked)."""
+    row, found, personal = await resources.offer(rt, actor, body)
+    return ResourceOffer.of(row, found, personal)
 
 
 @router.put("/resources/{resource_id}", responses=refusals(404, 409))
 async def revise(
     resource_id: UUID, body: ResourceFields, actor: ActorDep, rt: RuntimeDep
 ) -> ResourceOffer:
-    row, found = await resources.revise(rt, actor, resource_id, body)
-    return ResourceOffer.of(row, found)
+    row, found, personal = await resources.revise(rt, actor, resource_id, body)
+    return ResourceOffer.of(row, found, personal)
 
 
 @router.post("/resources/{resource_id}/withdraw", responses=refusals(404, 409))

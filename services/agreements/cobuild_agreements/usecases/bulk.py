@@ -20,6 +20,7 @@ from cobuild_kit.auth import Actor
 from cobuild_kit.errors import CobuildError, Conflict, Invalid
 from pydantic import BaseModel, ConfigDict, Field
 
+from cobuild_agreements.domain.privacy import FieldFinding, scan_fields
 from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import lists
 from cobuild_agreements.usecases import access, matchmaking
@@ -69,6 +70,7 @@ class BulkPublished:
     index: int
     need_id: UUID
     version: int
+    personal: tuple[FieldFinding, ...] = ()  # personal data found in the item's text
 
 
 def _refusal(index: int, exc: CobuildError) -> ItemRefusal:
@@ -112,7 +114,10 @@ async def publish_needs(
                         f"PUT /needs/{item.need_id}",
                         field=f"{where}.need_id",
                     )
-                already[n] = BulkPublished(n, item.need_id, found["version"])
+                personal = scan_fields(
+                    {"title": item.title, "description": item.description}, f"{where}."
+                )[1]
+                already[n] = BulkPublished(n, item.need_id, found["version"], tuple(personal))
             except CobuildError as exc:
                 refusals.append(_refusal(n, exc))
         if refusals:
@@ -125,7 +130,7 @@ async def publish_needs(
                 continue
             fields = NeedFields.model_validate(item.model_dump(exclude={"need_id"}))
             try:
-                event = await publish_need(
+                event, personal = await publish_need(
                     uow, fields, community_id, rules, now, need_id=item.need_id,
                     prefix=f"body.items.{n}.",
                 )  # fmt: skip
@@ -139,7 +144,7 @@ async def publish_needs(
                 )
                 raise BulkRejected([_refusal(n, clash)], len(items)) from None
             published.append(event)
-            out.append(BulkPublished(n, event.need_id, event.version))
+            out.append(BulkPublished(n, event.need_id, event.version, tuple(personal)))
         for event in published:
             await matchmaking.for_need(uow, event.need_id, today, now, rt.settings.match_top_n)
     return out

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_agreements.domain.lists import check_claimable, claim_deadline
 from cobuild_agreements.domain.negotiation import Negotiation, Round
+from cobuild_agreements.domain.privacy import mask
 from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import agreements, lists, parties
 from cobuild_agreements.usecases.access import may_claim_needs
@@ -57,8 +58,8 @@ async def claim(rt: AgreementsRuntime, actor: Actor, need_id: UUID, body: ClaimI
         deadline = claim_deadline(body.deadline, need["wanted_by"], today)
         item = CommitmentItem(
             commitment_id=uuid7(),
-            title=need["title"],
-            description=need["description"],
+            title=mask(need["title"]),  # the agreement and its events: no personal data
+            description=mask(need["description"]),
             kind=ItemKind(need["kind"]),
             category=need["category"],
             obligor_party_id=body.unit_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from cobuild_kit.sheets import NumberedRow, RowError
 from pydantic import ValidationError
 
 from cobuild_agreements.domain.directory import Party, may_register_some
+from cobuild_agreements.domain.privacy import FieldFinding
 from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import parties
 from cobuild_agreements.usecases import access, matchmaking
@@ -70,13 +72,23 @@ async def may_import_needs(rt: AgreementsRuntime, actor: Actor, community_id: UU
         await access.may_publish_needs(conn, actor, community_id)
 
 
+@dataclass(frozen=True)
+class RowFinding:
+    """Personal data found in a row's text (`finding.field`: the column)."""
+
+    row: int
+    finding: FieldFinding
+
+
 async def import_needs(
     rt: AgreementsRuntime, actor: Actor, community_id: UUID, rows: Sequence[NumberedRow]
-) -> list[NeedPublished]:
-    """One need a row, published and matched; raises ImportRejected naming every bad row."""
+) -> tuple[list[NeedPublished], list[RowFinding]]:
+    """One need a row, published and matched; raises ImportRejected naming every bad row.
+    Also: the personal data found in the rows' text (published masked)."""
     now, today = now_and_today(rt)
     errors: list[RowError] = []
     published: list[NeedPublished] = []
+    found: list[RowFinding] = []
     async with rt.unit_of_work() as uow:
         await access.may_publish_needs(uow.conn, actor, community_id)
         await require_community(uow.conn, community_id)
@@ -86,16 +98,18 @@ async def import_needs(
                 fields = NeedFields.model_validate(
                     {k: v for k, v in cells.items() if v and k in NeedFields.model_fields}
                 )
-                published.append(
-                    await publish_need(uow, fields, community_id, rules, now, prefix="")
+                event, personal = await publish_need(
+                    uow, fields, community_id, rules, now, prefix=""
                 )
+                published.append(event)
+                found.extend(RowFinding(number, f) for f in personal)
             except (ValidationError, CobuildError) as exc:
                 errors.extend(row_errors(number, exc))
         if errors:
             raise ImportRejected(errors)
         for event in published:
             await matchmaking.for_need(uow, event.need_id, today, now, rt.settings.match_top_n)
-    return published
+    return published, found
 
 
 # --- parties ---------------------------------------------------------------------------

@@ -6,10 +6,19 @@ Publishing a need (or a new version of it) reruns the matcher in the same transa
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
-from cobuild_contracts import NeedPublished, NeedWithdrawn, PartyKind, Visibility, uuid7
+from cobuild_contracts import (
+    NeedPublished,
+    NeedWithdrawn,
+    PartyKind,
+    ResourceOffered,
+    ResourceWithdrawn,
+    Visibility,
+    uuid7,
+)
 from cobuild_contracts.base import MAX_COUNT, MAX_FEN, MAX_QUANTITY, BusinessDate
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Conflict, Invalid, NotFound
@@ -18,11 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_agreements.domain.lists import ListRules
 from cobuild_agreements.domain.matching import Suggestion
+from cobuild_agreements.domain.privacy import FieldFinding, mask, scan_fields
 from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import lists, matches, parties
 from cobuild_agreements.usecases import access, matchmaking
 from cobuild_agreements.usecases.reference import CategoryIn, ItemKindCode, VisibilityCode
 from cobuild_agreements.usecases.rules import list_rules, now_and_today
+
+E = TypeVar("E", NeedPublished, ResourceOffered)
+W = TypeVar("W", NeedWithdrawn, ResourceWithdrawn)
 
 
 # What a need says: the body of a revision, and one row of an import. (No docstring: it
@@ -77,39 +90,56 @@ async def publish_need(
     need_id: UUID | None = None,
     version: int = 1,
     prefix: str = "body.",
-) -> NeedPublished:
-    """Check the rules, store the version, emit need.published (matching is the caller's)."""
+) -> tuple[NeedPublished, list[FieldFinding]]:
+    """Check the rules, store the version, emit need.published (matching is the caller's).
+
+    The stored version keeps the text as typed, for the parties; the event carries it with
+    personal data masked (domain.privacy), and the findings are returned, each naming its
+    field (`prefix` + title or description), so that the answer warns the worker."""
     rules.need(fields.category, fields.wanted_by, prefix)
-    event = NeedPublished(
+    stored = NeedPublished(
         need_id=need_id or uuid7(),
         community_id=community_id,
         version=version,
         published_at=now,
         **fields.model_dump(),
     )
-    await lists.save_need(uow.conn, event)
+    await lists.save_need(uow.conn, stored)
+    event, found = masked_event(stored, prefix)
     await uow.emit(event)
-    return event
+    return event, found
+
+
+def masked_event(event: E, prefix: str = "body.") -> tuple[E, list[FieldFinding]]:
+    """The event with personal data in its title and description masked, and the findings."""
+    masked, found = scan_fields({"title": event.title, "description": event.description}, prefix)
+    return (event.model_copy(update=masked) if found else event), found
+
+
+def masked_reason(event: W) -> W:
+    """A withdrawal's reason as it leaves the service: personal data masked."""
+    reason = mask(event.reason)
+    return event if reason == event.reason else event.model_copy(update={"reason": reason})
 
 
 async def publish(
     rt: AgreementsRuntime, actor: Actor, body: NeedIn
-) -> tuple[asyncpg.Record, list[Suggestion]]:
-    """A new need (version 1) and the resources that suit it."""
+) -> tuple[asyncpg.Record, list[Suggestion], list[FieldFinding]]:
+    """A new need (version 1), the resources that suit it, and the personal data found."""
     now, today = now_and_today(rt)
     async with rt.unit_of_work() as uow:
         await access.may_publish_needs(uow.conn, actor, body.community_id)
         await check_community(uow.conn, body.community_id, "body.community_id")
         fields = NeedFields.model_validate(body.model_dump(exclude={"community_id"}))
-        event = await publish_need(uow, fields, body.community_id, list_rules(rt), now)
+        event, personal = await publish_need(uow, fields, body.community_id, list_rules(rt), now)
         found = await matchmaking.for_need(uow, event.need_id, today, now, rt.settings.match_top_n)
         row = await lists.get_need(uow.conn, event.need_id)
-    return row, found
+    return row, found, personal
 
 
 async def revise(
     rt: AgreementsRuntime, actor: Actor, need_id: UUID, body: NeedFields
-) -> tuple[asyncpg.Record, list[Suggestion]]:
+) -> tuple[asyncpg.Record, list[Suggestion], list[FieldFinding]]:
     """A new version (history kept), published with version + 1."""
     now, today = now_and_today(rt)
     async with rt.unit_of_work() as uow:
@@ -119,7 +149,7 @@ async def revise(
             raise Conflict(
                 f"need {need_id} is {current['status']}; only a published need is revised"
             )
-        await publish_need(
+        _, personal = await publish_need(
             uow,
             body,
             current["community_id"],
@@ -130,7 +160,7 @@ async def revise(
         )
         found = await matchmaking.for_need(uow, need_id, today, now, rt.settings.match_top_n)
         row = await lists.get_need(uow.conn, need_id)
-    return row, found
+    return row, found, personal
 
 
 async def withdraw(
@@ -155,7 +185,7 @@ async def withdraw(
         await lists.record_need_version(
             uow.conn, need_id, event.version, event.EVENT_TYPE, event.model_dump(mode="json"), now
         )
-        await uow.emit(event)
+        await uow.emit(masked_reason(event))
         return await lists.get_need(uow.conn, need_id)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 from cobuild_contracts import CommitmentItem, PartyKind
 from cobuild_kit.errors import NotFound
 
+from cobuild_agreements.domain.privacy import mask
 from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import agreements, lists, parties
 
@@ -22,12 +24,24 @@ async def community_name(rt: AgreementsRuntime, community_id: UUID) -> str:
 
 async def published_needs(
     rt: AgreementsRuntime, community_id: UUID, limit: int, offset: int
-) -> tuple[list[asyncpg.Record], int]:
-    """A page of the community's published needs that are public."""
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the community's published needs that are public, their text with personal
+    data masked (the stored text is the parties')."""
     async with rt.pool.acquire() as conn:
-        return await lists.community_needs(
+        rows, total = await lists.community_needs(
             conn, community_id, public_only=True, status="published", limit=limit, offset=offset
         )
+    masked = [
+        {**dict(r), "title": mask(r["title"]), "description": mask(r["description"])} for r in rows
+    ]
+    return masked, total
+
+
+def _masked(item: CommitmentItem) -> CommitmentItem:
+    """A commitment's free text as the public sees it."""
+    texts = {k: getattr(item, k) for k in ("title", "description", "responsible_title")}
+    masked = {k: mask(v) for k, v in texts.items()}
+    return item if masked == texts else item.model_copy(update=masked)
 
 
 async def agreements_in_force(
@@ -41,5 +55,6 @@ async def agreements_in_force(
             conn, community_id, limit=limit, offset=offset
         )
         for row in rows:
-            out.append((row, await agreements.in_force(conn, row["agreement_id"])))
+            items = await agreements.in_force(conn, row["agreement_id"])
+            out.append((row, [_masked(i) for i in items]))
     return out, total

@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cobuild_agreements.domain.lists import ListRules
 from cobuild_agreements.domain.matching import Suggestion
+from cobuild_agreements.domain.privacy import FieldFinding
 from cobuild_agreements.settings import AgreementsRuntime
 from cobuild_agreements.store import lists, matches, parties
 from cobuild_agreements.usecases import access, matchmaking
+from cobuild_agreements.usecases.needs import masked_event, masked_reason
 from cobuild_agreements.usecases.reference import CategoryIn, ItemKindCode
 from cobuild_agreements.usecases.rules import list_rules, now_and_today
 
@@ -54,29 +56,31 @@ async def _offer(
     *,
     resource_id: UUID | None = None,
     version: int = 1,
-) -> ResourceOffered:
-    """Check the rules, store the version, emit resource.offered (matching is the caller's)."""
+) -> tuple[ResourceOffered, list[FieldFinding]]:
+    """Check the rules, store the version, emit resource.offered (matching is the caller's);
+    the event carries the text with personal data masked, as publish_need's does."""
     rules.resource(fields.category, fields.available_from, fields.available_until)
     for n, cid in enumerate(fields.community_ids):
         party = await parties.get(uow.conn, cid)
         if party is None or party.kind is not PartyKind.COMMUNITY:
             raise Invalid(f"{cid} is not a registered community", field=f"body.community_ids.{n}")
-    event = ResourceOffered(
+    stored = ResourceOffered(
         resource_id=resource_id or uuid7(),
         unit_id=unit_id,
         version=version,
         offered_at=now,
         **fields.model_dump(),
     )
-    await lists.save_resource(uow.conn, event)
+    await lists.save_resource(uow.conn, stored)
+    event, found = masked_event(stored)
     await uow.emit(event)
-    return event
+    return event, found
 
 
 async def offer(
     rt: AgreementsRuntime, actor: Actor, body: ResourceIn
-) -> tuple[asyncpg.Record, list[Suggestion]]:
-    """A new resource (version 1) and the needs it suits."""
+) -> tuple[asyncpg.Record, list[Suggestion], list[FieldFinding]]:
+    """A new resource (version 1), the needs it suits, and the personal data found."""
     now, today = now_and_today(rt)
     async with rt.unit_of_work() as uow:
         await access.may_offer(uow.conn, actor, body.unit_id)
@@ -84,17 +88,17 @@ async def offer(
         if unit is None or unit.kind is not PartyKind.UNIT:
             raise Invalid(f"{body.unit_id} is not a registered unit", field="body.unit_id")
         fields = ResourceFields.model_validate(body.model_dump(exclude={"unit_id"}))
-        event = await _offer(uow, fields, body.unit_id, list_rules(rt), now)
+        event, personal = await _offer(uow, fields, body.unit_id, list_rules(rt), now)
         found = await matchmaking.for_resource(
             uow, event.resource_id, today, now, rt.settings.match_top_n
         )
         row = await lists.get_resource(uow.conn, event.resource_id)
-    return row, found
+    return row, found, personal
 
 
 async def revise(
     rt: AgreementsRuntime, actor: Actor, resource_id: UUID, body: ResourceFields
-) -> tuple[asyncpg.Record, list[Suggestion]]:
+) -> tuple[asyncpg.Record, list[Suggestion], list[FieldFinding]]:
     """A new version (history kept), offered with version + 1."""
     now, today = now_and_today(rt)
     async with rt.unit_of_work() as uow:
@@ -102,7 +106,7 @@ async def revise(
         await access.may_offer(uow.conn, actor, current["unit_id"])
         if current["status"] != "offered":
             raise Conflict(f"resource {resource_id} is {current['status']}; it cannot be revised")
-        await _offer(
+        _, personal = await _offer(
             uow,
             body,
             current["unit_id"],
@@ -115,7 +119,7 @@ async def revise(
             uow, resource_id, today, now, rt.settings.match_top_n
         )
         row = await lists.get_resource(uow.conn, resource_id)
-    return row, found
+    return row, found, personal
 
 
 async def withdraw(
@@ -143,7 +147,7 @@ async def withdraw(
             event.model_dump(mode="json"),
             now,
         )
-        await uow.emit(event)
+        await uow.emit(masked_reason(event))
         return await lists.get_resource(uow.conn, resource_id)
 
 
