@@ -13,7 +13,10 @@ makes effects happen once. For each batch:
 - a database outage rolls back the whole batch, which is retried after a pause;
 - a dead letter too large to send whole goes to the DLQ truncated (`dlq.truncated`), its whole
   value into `dead_letters`; a DLQ send that fails otherwise (the broker away) settles nothing:
-  the batch is rewound and redelivered after a pause, and the inbox absorbs what was applied.
+  the batch is rewound and redelivered after a pause, and the inbox absorbs what was applied;
+- a handler that raises `Awaiting(kind, id)` (the event names something this consumer does not
+  know) has its event kept in `pending_events`, with every later event of its topic and key,
+  until a handler calls `ctx.known(kind, id)` or the grace period passes (`cobuild_kit.pending`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from cobuild_contracts.topics import dlq
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
-from cobuild_kit import inbox, metrics
+from cobuild_kit import inbox, metrics, pending
 from cobuild_kit.clock import Clock
 from cobuild_kit.crash import crash_point
 from cobuild_kit.db import transaction
@@ -40,6 +43,7 @@ from cobuild_kit.kafka import from_headers, to_headers
 from cobuild_kit.logging import correlation_id, get_logger
 from cobuild_kit.offsets import SettledOffsets
 from cobuild_kit.outbox import Outbox
+from cobuild_kit.pending import Awaiting, Fact, PendingEvents, key_of
 
 log = get_logger(__name__)
 E = TypeVar("E", bound=Event)
@@ -83,6 +87,7 @@ class EventContext:
     clock: Clock
     outbox: Outbox
     consumer: str
+    facts: set[Fact] | None = None
 
     async def emit(self, event: Event) -> Envelope:
         return await self.outbox.add(
@@ -91,6 +96,12 @@ class EventContext:
             correlation_id=self.envelope.correlation_id,
             causation_id=self.envelope.event_id,
         )
+
+    async def known(self, kind: str, ident: object) -> None:
+        """This event recorded `kind` `ident` (a commitment, member, party): once the batch
+        commits, the events kept pending for it are applied (`cobuild_kit.pending`)."""
+        if self.facts is not None:
+            self.facts.add((kind, str(ident)))
 
 
 Handler = Callable[[EventContext, Any], Awaitable[None]]
@@ -107,6 +118,7 @@ class BatchContext:
     outbox: Outbox
     consumer: str
     staged: list[tuple[str, Envelope]] = field(default_factory=list)
+    facts: set[Fact] | None = None
 
     async def emit(self, event: Event, cause: Envelope) -> Envelope:
         env = self.outbox.envelope(
@@ -114,6 +126,11 @@ class BatchContext:
         )
         self.staged.append((event.TOPIC, env))
         return env
+
+    async def known(self, kind: str, ident: object) -> None:
+        """As `EventContext.known`."""
+        if self.facts is not None:
+            self.facts.add((kind, str(ident)))
 
     async def flush(self) -> None:
         if self.staged:
@@ -177,6 +194,10 @@ class ConsumerSpec:
         return sorted({*self.handlers, *self.many})
 
 
+class _NotTheFact(Exception):
+    """An event held behind its key did not record the fact awaited: undo it."""
+
+
 class _SavepointPerEvent(Exception):
     """A handler failed on the fast path: roll the batch back and redo it event by event."""
 
@@ -194,13 +215,26 @@ class BatchProcessor:
     """Applies one fetched batch. Kept apart from FastStream so it can be tested directly."""
 
     def __init__(
-        self, *, group: str, spec: ConsumerSpec, deps: ConsumerDeps, max_attempts: int = 3
+        self,
+        *,
+        group: str,
+        spec: ConsumerSpec,
+        deps: ConsumerDeps,
+        max_attempts: int = 3,
+        pending_events: PendingEvents | None = None,
     ) -> None:
         self.group = group
         self.spec = spec
         self.deps = deps
         self.max_attempts = max_attempts
         self._unsent = 0  # consecutive batches rewound because a dead letter was not sent
+        # The service's groups (a fact one records releases what any keeps pending), and
+        # this group's lock: a batch and a release of its pending events never interleave.
+        self.pending = pending_events if pending_events is not None else PendingEvents()
+        self.pending.add(self)
+        self._lock = asyncio.Lock()
+        self._facts: set[Fact] = set()  # what the batch's handlers said they recorded
+        self._may_release = False  # the service had pending events when the batch began
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -219,7 +253,10 @@ class BatchProcessor:
         offsets are never settled, so the message is tried again and nothing behind it is
         skipped. What an earlier batch applied, the inbox makes a no-op on redelivery."""
         try:
-            settled = await self._process(records)
+            async with self._lock:
+                self._facts, self._may_release = set(), False
+                settled = await self._process(records)
+                facts = self._facts if self._may_release else set()
         except DeadLetterUnsent as exc:
             self._unsent += 1
             pause = min(0.5 * 2 ** (self._unsent - 1), 8.0)
@@ -235,7 +272,20 @@ class BatchProcessor:
             await asyncio.sleep(pause)
             return False
         self._unsent = 0
+        if facts:
+            await self._release(facts)
         return settled
+
+    async def _release(self, facts: set[Fact]) -> None:
+        """After the commit: apply what was pending for the facts the batch recorded. A
+        failure here loses nothing (the rows stay; the sweep retries them)."""
+        try:
+            applied = await self.pending.release(self.pool, facts)
+        except Exception as exc:
+            log.warning("consumer.pending_release_failed", consumer=self.group, error=repr(exc))
+            return
+        if applied:
+            log.info("consumer.pending_released", consumer=self.group, applied=applied)
 
     async def _process(self, records: Sequence[Any]) -> bool:
         items: list[_Item[Any]] = []
@@ -290,13 +340,18 @@ class BatchProcessor:
         blocked: set[tuple[str, int]] = set()
         settled = True
         async with transaction(self.pool) as conn:
+            self._may_release = True
+            keyed = [(i.record.topic, k) for i in items if (k := key_of(i.record)) is not None]
+            held = await pending.held_keys(conn, self.group, keyed)
             for index, item in enumerate(items):
                 tp = (item.record.topic, item.record.partition)
                 if tp in blocked:
                     continue
                 if index == len(items) // 2:
                     crash_point("consumer.mid_batch")
-                if not await self._apply_one(conn, item):
+                if await self._held(conn, item, held):
+                    continue
+                if not await self._apply_one(conn, item, held):
                     blocked.add(tp)
                     settled = False
         crash_point("consumer.after_commit")
@@ -313,7 +368,11 @@ class BatchProcessor:
             for i in items
         ]  # fmt: skip
         async with transaction(self.pool) as conn:
-            fresh = await inbox.claim_many(conn, self.group, rows)
+            fresh, held, self._may_release = await pending.claim_unless_held(
+                conn, self.group, rows, [key_of(i.record) for i in items]
+            )
+            if held:  # a key of the batch has an event pending: go event by event
+                raise _SavepointPerEvent
             todo: list[_Item[Any]] = []
             for item in items:
                 if item.envelope.event_id in fresh:
@@ -341,21 +400,81 @@ class BatchProcessor:
         """One event through its single handler, or a run through its many-handler."""
         first = run[0]
         token = correlation_id.set(first.envelope.correlation_id if len(run) == 1 else None)
+        deps = self.deps
         try:
             if first.many is not None and (first.handler is None or len(run) > 1):
-                ctx = BatchContext(conn, self.deps.clock, self.deps.outbox, self.group)
+                ctx = BatchContext(conn, deps.clock, deps.outbox, self.group, facts=self._facts)
                 await first.many(ctx, [(i.envelope, i.event) for i in run])
                 await ctx.flush()
                 return
             assert first.handler is not None and len(run) == 1
             env = first.envelope
             await first.handler(
-                EventContext(conn, env, self.deps.clock, self.deps.outbox, self.group), first.event
+                EventContext(conn, env, deps.clock, deps.outbox, self.group, facts=self._facts),
+                first.event,
             )
         finally:
             correlation_id.reset(token)
 
-    async def _apply_one(self, conn: asyncpg.Connection, item: _Item[Any]) -> bool:
+    async def _held(
+        self,
+        conn: asyncpg.Connection,
+        item: _Item[Any],
+        held: dict[tuple[str, str], tuple[Fact, Any]],
+    ) -> bool:
+        """An event of a key with an event pending waits behind it, for the same fact; unless
+        it is that fact (a producer that sent the fact after what needs it)."""
+        key = key_of(item.record)
+        if key is None or (item.record.topic, key) not in held:
+            return False
+        fact, head = held[(item.record.topic, key)]
+        if head == item.envelope.event_id:  # the pending event itself, redelivered
+            return True
+        if await self._is_the_fact(conn, item, fact):
+            return True
+        await pending.store(
+            conn, self.group, item.record, item.envelope.event_id, item.envelope.event_type,
+            fact, f"held behind pending event {head} of key {key}",
+        )  # fmt: skip
+        metrics.PENDING_STORED.labels(self.group, item.envelope.event_type).inc()
+        return True
+
+    async def _is_the_fact(self, conn: asyncpg.Connection, item: _Item[Any], fact: Fact) -> bool:
+        """Apply the event in a savepoint and keep it only if its handler recorded `fact`
+        (then the events waiting for it are released after the commit). Otherwise, or if the
+        handler raised, nothing of it stays and it waits behind its key."""
+        env, rec = item.envelope, item.record
+        outer, self._facts = self._facts, set()
+        token = correlation_id.set(env.correlation_id)
+        try:
+            async with conn.transaction():
+                fresh = await inbox.claim(
+                    conn, self.group, env.event_id, event_type=env.event_type, topic=rec.topic,
+                    partition=rec.partition, offset=rec.offset,
+                )  # fmt: skip
+                if not fresh:
+                    metrics.DUPLICATES.labels(self.group).inc()
+                    return True
+                await self._handle(conn, [item])
+                if fact not in self._facts:
+                    raise _NotTheFact
+            outer |= self._facts
+            metrics.HANDLED.labels(self.group, env.event_type).inc()
+            return True
+        except INFRA_ERRORS:
+            raise
+        except Exception:  # not the fact (or it failed, or it awaits too): it waits
+            return False
+        finally:
+            self._facts = outer
+            correlation_id.reset(token)
+
+    async def _apply_one(
+        self,
+        conn: asyncpg.Connection,
+        item: _Item[Any],
+        held: dict[tuple[str, str], tuple[Fact, Any]] | None = None,
+    ) -> bool:
         env, rec = item.envelope, item.record
         token = correlation_id.set(env.correlation_id)
         try:
@@ -377,10 +496,146 @@ class BatchProcessor:
             return True
         except INFRA_ERRORS:
             raise
+        except Awaiting as wait:  # its savepoint undid the event and its inbox row
+            await self._keep_pending(conn, item, wait, held)
+            return True
         except Exception as exc:
             return await self._failed(conn, item, exc)
         finally:
             correlation_id.reset(token)
+
+    async def _keep_pending(
+        self,
+        conn: asyncpg.Connection,
+        item: _Item[Any],
+        wait: Awaiting,
+        held: dict[tuple[str, str], tuple[Fact, Any]] | None,
+    ) -> None:
+        env, rec = item.envelope, item.record
+        fact = (wait.kind, wait.ident)
+        await pending.store(conn, self.group, rec, env.event_id, env.event_type, fact, wait.reason)
+        if held is not None and (key := key_of(rec)) is not None:
+            held[(rec.topic, key)] = (fact, env.event_id)
+        metrics.PENDING_STORED.labels(self.group, env.event_type).inc()
+        log.warning(
+            "consumer.event_pending",
+            consumer=self.group,
+            event_id=str(env.event_id),
+            event_type=env.event_type,
+            awaiting=f"{wait.kind} {wait.ident}",
+            reason=wait.reason,
+        )
+
+    async def retry_pending(self, facts: set[Fact] | None) -> tuple[int, set[Fact]]:
+        """Re-apply this group's pending events awaiting `facts` (without: those whose retry
+        time has come), in offset order per topic and key, through the handlers and the inbox.
+        One still waiting keeps the later events of its key waiting behind it. Returns how
+        many were applied and the facts their handlers recorded."""
+        async with self._lock:
+            self._facts = set()
+            applied = 0
+            async with transaction(self.pool) as conn:
+                rows = await pending.load(conn, self.group, facts)
+                waiting: set[tuple[str, str | None]] = set()
+                for row in rows:
+                    if row.order_key in waiting and row.order_key[1] is not None:
+                        continue  # behind one of its key that still waits
+                    if not row.due or not await self._reapply(conn, row):
+                        waiting.add(row.order_key)
+                    else:
+                        applied += 1
+            return applied, self._facts
+
+    async def _reapply(self, conn: asyncpg.Connection, row: pending.Row) -> bool:
+        """True when the row's event was applied (or its inbox had it, or it went to the DLQ
+        after failing `max_attempts` times); False when it still waits."""
+        rec = row.record
+        try:
+            envelope, event = decode(rec.value)
+        except ContractError as exc:  # it decoded when stored; a kit upgrade may differ
+            await self._dead_letter(rec, f"contract: {exc}", None, conn)
+            await pending.remove(conn, self.group, row.event_id)
+            return True
+        item = _Item(
+            rec, envelope, event,
+            self.spec.handlers.get(envelope.event_type), self.spec.many.get(envelope.event_type),
+        )  # fmt: skip
+        if item.handler is None and item.many is None:  # the handler was removed since
+            await pending.remove(conn, self.group, row.event_id)
+            return True
+        token = correlation_id.set(envelope.correlation_id)
+        try:
+            async with conn.transaction():
+                await pending.remove(conn, self.group, row.event_id)
+                fresh = await inbox.claim(
+                    conn, self.group, envelope.event_id, event_type=envelope.event_type,
+                    topic=rec.topic, partition=rec.partition, offset=rec.offset,
+                )  # fmt: skip
+                if fresh:
+                    await self._handle(conn, [item])
+            if fresh:
+                metrics.HANDLED.labels(self.group, envelope.event_type).inc()
+                metrics.PENDING_APPLIED.labels(self.group, envelope.event_type).inc()
+            else:
+                metrics.DUPLICATES.labels(self.group).inc()
+            return True
+        except INFRA_ERRORS:
+            raise
+        except Awaiting as wait:
+            await pending.wait_again(
+                conn, self.group, row.event_id, (wait.kind, wait.ident), wait.reason
+            )
+            return False
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            metrics.FAILED.labels(self.group, envelope.event_type).inc()
+            tries = await pending.wait_again(
+                conn, self.group, row.event_id, row.awaiting, f"{row.reason}; handler: {error}"
+            )
+            log.warning(
+                "consumer.pending_failed", consumer=self.group, event_id=str(row.event_id),
+                tries=tries, error=error,
+            )  # fmt: skip
+            if tries < self.max_attempts:
+                return False
+            await self._dead_letter(rec, f"handler: {error}", envelope, conn)
+            await self._settle_dead(conn, row, envelope)
+            return True
+        finally:
+            correlation_id.reset(token)
+
+    async def expire_pending(self, grace_s: float) -> int:
+        """Dead-letter this group's events pending longer than `grace_s` (wall clock), with
+        `dlq.error` naming what they awaited and `dlq.reason=awaited-fact-never-came`."""
+        async with self._lock:
+            async with transaction(self.pool) as conn:
+                rows = await pending.expired(conn, self.group, grace_s)
+                for row in rows:
+                    try:
+                        envelope: Envelope | None = decode(row.record.value)[0]
+                    except ContractError:
+                        envelope = None
+                    kind, ident = row.awaiting
+                    await self._dead_letter(
+                        row.record, f"awaiting {kind} {ident}: {row.reason}", envelope, conn,
+                        reason=pending.EXPIRED_REASON,
+                    )  # fmt: skip
+                    await self._settle_dead(conn, row, envelope)
+                    metrics.PENDING_EXPIRED.labels(self.group, row.record.topic).inc()
+            return len(rows)
+
+    async def _settle_dead(
+        self, conn: asyncpg.Connection, row: pending.Row, envelope: Envelope | None
+    ) -> None:
+        """A dead-lettered pending event: no longer pending, and in the inbox as any dead
+        letter is (a redelivery does not apply it; `cobuild dlq redrive` tells the group)."""
+        await pending.remove(conn, self.group, row.event_id)
+        if envelope is not None:
+            rec = row.record
+            await inbox.claim(
+                conn, self.group, envelope.event_id, event_type=envelope.event_type,
+                topic=rec.topic, partition=rec.partition, offset=rec.offset,
+            )  # fmt: skip
 
     async def _failed(self, conn: asyncpg.Connection, item: _Item[Any], exc: Exception) -> bool:
         rec, env = item.record, item.envelope
@@ -422,7 +677,13 @@ class BatchProcessor:
         return True
 
     async def _dead_letter(
-        self, rec: Any, error: str, env: Envelope | None, conn: asyncpg.Connection | None
+        self,
+        rec: Any,
+        error: str,
+        env: Envelope | None,
+        conn: asyncpg.Connection | None,
+        *,
+        reason: str | None = None,
     ) -> None:
         """Send the record to its DLQ topic, whole, or truncated if the DLQ cannot take it
         whole; then record it in `dead_letters`. Raises `DeadLetterUnsent` if it was not sent."""
@@ -434,6 +695,8 @@ class BatchProcessor:
             "dlq.original_partition": str(rec.partition),
             "dlq.original_offset": str(rec.offset),
         }
+        if reason is not None:
+            where["dlq.reason"] = reason
         original = from_headers(rec.headers)
         truncated = False
         try:

@@ -46,3 +46,20 @@ DB_POOL_WAIT = Histogram(
 )
 GC_PAUSE = Counter("cobuild_gc_pause_seconds", "Time in Python's cycle collector", ["generation"])
 GC_FROZEN = Gauge("cobuild_gc_frozen_objects", "Objects startup left out of the collector's reach")
+# Pending events (cobuild_kit.pending): kept until the fact they name arrives, or the grace ends.
+PENDING_STORED = Counter(
+    "cobuild_events_pending_stored",
+    "Events kept pending: naming what the consumer does not know, or behind one of their key",
+    ["consumer", "event_type"],
+)
+PENDING_APPLIED = Counter(
+    "cobuild_events_pending_applied",
+    "Pending events applied once their fact arrived",
+    ["consumer", "event_type"],
+)
+PENDING_EXPIRED = Counter(
+    "cobuild_events_pending_expired",
+    "Pending events sent to the DLQ: the fact they awaited never came (the grace passed)",
+    ["consumer", "topic"],
+)
+PENDING = Gauge("cobuild_events_pending", "Events pending now (all groups of the service)")

@@ -57,6 +57,8 @@ from cobuild_kit.offsets import SettledOffsets
 from cobuild_kit.outbox import Outbox
 from cobuild_kit.outbox import backlog as outbox_backlog
 from cobuild_kit.outbox import parked as outbox_parked
+from cobuild_kit.pending import PendingEvents
+from cobuild_kit.pending import count as pending_count
 from cobuild_kit.rate_limits import RateLimits, rate_limit
 from cobuild_kit.relay import OutboxRelay
 from cobuild_kit.settings import ServiceSettings
@@ -133,11 +135,16 @@ class Runtime(Generic[S]):
         self.lag_probe = LagProbe(self.settings.kafka_bootstrap)
         self._tasks: list[asyncio.Task[None]] = []
         self.offsets: list[SettledOffsets] = []
+        self.pending = PendingEvents()  # the groups' pending events (cobuild_kit.pending)
         for spec in definition.consumers:
             group = f"{self.name}.{spec.purpose}"
             self.groups[group] = list(spec.topics)
             processor = BatchProcessor(
-                group=group, spec=spec, deps=self, max_attempts=self.settings.consumer_max_attempts
+                group=group,
+                spec=spec,
+                deps=self,
+                max_attempts=self.settings.consumer_max_attempts,
+                pending_events=self.pending,
             )
             sub = subscribe(
                 self.broker,
@@ -223,6 +230,8 @@ class Runtime(Generic[S]):
         await _retry("consumers", self.broker.start)
         self._spawn("lag-gauge", _refresh_lag_gauge)
         self._spawn("idempotency-purge", _purge_idempotency_keys)
+        if self.pending.processors:
+            self._spawn("pending-sweep", _sweep_pending)
         for worker in self.definition.workers:
             self._spawn(getattr(worker, "__name__", "worker"), worker)
         log.info("service.started", port=s.port)
@@ -331,6 +340,19 @@ async def _refresh_lag_gauge(rt: Runtime) -> None:
             await rt.lag()
         except Exception as exc:  # the broker may be away; the gauge just keeps its value
             log.debug("lag.unavailable", error=repr(exc))
+
+
+async def _sweep_pending(rt: Runtime) -> None:
+    """Pending events: retry those whose time has come, and send those that waited longer
+    than `pending_grace_s` to the DLQ (`cobuild_kit.pending`)."""
+    while True:
+        await asyncio.sleep(rt.settings.pending_sweep_interval_s)
+        try:
+            applied, expired = await rt.pending.sweep(rt.settings.pending_grace_s)
+            if applied or expired:
+                log.info("pending.swept", applied=applied, expired=expired)
+        except Exception as exc:  # the database or the DLQ may be away; next time
+            log.warning("pending.sweep_failed", error=repr(exc))
 
 
 IDEMPOTENCY_PURGE_EVERY_S = 3600.0
@@ -485,6 +507,11 @@ class Lag(BaseModel):
     outbox_backlog: int = Field(description="events not yet sent (parked ones not counted)")
     outbox_parked: int = Field(description="events never sent until resent (`cobuild outbox`)")
     progress: dict[str, str] = Field(description="worker → how far it got in business time")
+    pending_events: int = Field(
+        0,
+        description="events kept pending: they name what their consumer does not know yet, "
+        "and wait for it or their grace period (then the DLQ)",
+    )
 
 
 class Rewound(BaseModel):
@@ -517,6 +544,8 @@ def _ops_state_router() -> APIRouter:
             async with rt.pool.acquire() as conn:
                 backlog = await outbox_backlog(conn)
                 parked = await outbox_parked(conn)
+                waiting = await pending_count(conn)
+            metrics.PENDING.set(waiting)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             # Drivers poll this through a database restart: any way the pooled connection can
             # fail then is "unknown, retry" (a 500 here once stopped the fault suite).
@@ -534,6 +563,7 @@ def _ops_state_router() -> APIRouter:
             outbox_backlog=backlog,
             outbox_parked=parked,  # never sent until resent: `cobuild outbox resend`
             progress=rt.progress,
+            pending_events=waiting,
         )
 
     @router.post("/ops/consumers/rewind", responses=refusals(503))

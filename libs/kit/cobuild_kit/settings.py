@@ -58,6 +58,11 @@ class ServiceSettings(BaseSettings):
     consumer_commit_interval_ms: int = 50
     consumer_max_attempts: int = 3
     consumer_session_timeout_ms: int = 10_000
+    # An event naming what its consumer does not know (a commitment, member, party) waits this
+    # long of wall clock for the fact before it goes to the DLQ (cobuild_kit.pending); the
+    # sweep retries and expires pending events every `pending_sweep_interval_s`.
+    pending_grace_s: float = 3600.0
+    pending_sweep_interval_s: float = 30.0
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 1.0
     outbox_retention_hours: int = 24 * 7
