@@ -415,3 +415,84 @@ async def _execute(dsn: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+# --- 9. what can never be sent whole: an oversized outbox row, an oversized poison message ---
+
+OVERSIZED_BYTES = 1_200_000  # over the producer's 1 MiB max_request_size (cobuild_kit.kafka)
+
+
+class Oversized(Fault):
+    name = "oversized event and oversized poison, every topic"
+    tried = (
+        "mid-year: in every service's outbox a row of 1.2 MB under a key of its own (as one "
+        "written before the size bound, or by a bulk producer, could be), and on every topic a "
+        "1.2 MB message that is not JSON; the rows must park and the rest of the year flow, the "
+        "messages must reach each consuming group's DLQ as truncated copies"
+    )
+
+    async def during(self, run: LiveRun) -> None:
+        await run.clock_reaches(MID)
+        for service in SERVICES:
+            await _stage_oversized_row(run.info["databases"][service], f"{service}.events.v1")
+            run.counts["oversized rows staged"] += 1
+        # A producer of our own, allowed larger requests than the services' relays are.
+        producer = AIOKafkaProducer(
+            bootstrap_servers=run.stack.broker.bootstrap, max_request_size=4 * 1024 * 1024
+        )
+        await producer.start()
+        try:
+            for topic in EVENT_TOPICS:
+                await producer.send_and_wait(topic, b"[" * OVERSIZED_BYTES, key=b"oversized")
+                run.counts["oversized poison injected"] += 1
+        finally:
+            await producer.stop()
+        say("oversized rows staged and oversized poison injected")
+
+    async def after(self, run: LiveRun, played: Played) -> None:
+        await run.quiesce()
+        for service in SERVICES:
+            conn = await connect(run.info["databases"][service])
+            try:
+                parked = await conn.fetchval(
+                    "SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL"
+                )
+            finally:
+                await conn.close()
+            assert parked == 1, f"{service}: {parked} parked rows, expected 1"
+            run.counts["parked rows"] += parked
+        topics = [dlq_topic(t) for t in EVENT_TOPICS]
+        letters = await read_dead_letters(run.stack.broker.bootstrap, topics)
+        oversized = [d for d in letters if d.key == b"oversized"]
+        pairs = sum(len(topics_) for _, topics_ in groups().values())
+        run.counts["DLQ truncated copies"] = len(oversized)
+        assert len(oversized) == pairs, f"{len(oversized)} truncated copies, expected {pairs}"
+        assert all(d.header("dlq.truncated") == "true" for d in oversized)
+        assert all(d.header("dlq.original_size") == str(OVERSIZED_BYTES) for d in oversized)
+
+
+async def _stage_oversized_row(dsn: str, topic: str) -> None:
+    key = str(uuid.uuid4())
+    envelope = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "oversized.staged",
+        "schema_version": 1,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "producer": "faults",
+        "correlation_id": key,
+        "key": key,
+        "payload": {"filler": "x" * OVERSIZED_BYTES},
+    }
+    conn = await connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO outbox (event_id, topic, key, event_type, envelope) "
+            "VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+            uuid.UUID(envelope["event_id"]),
+            topic,
+            key,
+            envelope["event_type"],
+            json.dumps(envelope),
+        )
+    finally:
+        await conn.close()

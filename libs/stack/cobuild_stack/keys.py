@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cobuild_contracts import Role
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -20,14 +21,7 @@ from .errors import StackError
 DEV_KID = "dev-1"
 ISSUER = "cobuild-dev"
 AUDIENCE = "cobuild"
-ROLES = (
-    "district_admin",
-    "street_admin",
-    "community_admin",
-    "unit_admin",
-    "member",
-    "expert",
-)
+ROLES = tuple(role.value for role in Role)
 
 
 @dataclass(frozen=True)
