@@ -186,6 +186,11 @@ async def test_a_batch_and_the_same_events_one_by_one_leave_the_same_points_ledg
             for env, event in items:
                 async with conn.transaction():
                     await _award_one_by_one(conn, outbox, env, event)
+        async with batched.acquire() as conn:  # points heard them opened (else they wait)
+            await conn.executemany(
+                "INSERT INTO known_commitment VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(event.commitment_id, NOW) for _, event in items],
+            )
         processor = BatchProcessor(
             group="points.commitments",
             spec=consumers.commitments,

@@ -20,7 +20,9 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cobuild_contracts import (
     CommitmentFulfilled,
+    CommitmentOpened,
     Grade,
+    ItemKind,
     MemberScored,
     Role,
     encode,
@@ -154,6 +156,18 @@ async def produce_event(env: Env, event: Any, *, times: int = 1) -> None:
     await produce(env.bootstrap, event.TOPIC, [(envelope.key.encode(), raw, hdrs)] * times)
 
 
+def opened_for(fulfilled: CommitmentFulfilled) -> CommitmentOpened:
+    """The open a fulfilment follows: points awards only commitments it heard opened."""
+    return CommitmentOpened(
+        commitment_id=fulfilled.commitment_id, agreement_id=fulfilled.agreement_id,
+        community_id=fulfilled.community_id, unit_id=fulfilled.unit_id,
+        obligor_party_id=fulfilled.obligor_party_id,
+        beneficiary_party_id=fulfilled.beneficiary_party_id, title="楼道清扫",
+        kind=ItemKind.TASK, category="happy_compound", deadline=fulfilled.deadline,
+        opened_at=T0,
+    )  # fmt: skip
+
+
 async def balance(env: Env, member_id: UUID, me: dict[str, str]) -> Decimal:
     data = await ok(await env.http.get(f"/members/{member_id}/points?year=2026", headers=me))
     return Decimal(data["balance"])
@@ -228,6 +242,7 @@ async def test_a_member_year_over_http_and_kafka(env: Env) -> None:
         deadline=date(2026, 3, 31), done_at=T0, done_date=date(2026, 3, 1), confirmed_at=T0,
         on_time=True,
     )  # fmt: skip
+    await produce_event(env, opened_for(fulfilled))  # points hears of it first
     await produce_event(env, fulfilled, times=2)
 
     async def task_booked() -> bool:
@@ -463,7 +478,13 @@ async def test_honour_roll_masks_names_unless_opted_in(env: Env) -> None:
 
 async def test_transfer_and_leave_publish_ids_only(env: Env) -> None:
     member_id, number, me = await reported_member(env, "迁移者")
-    elsewhere = uuid4()
+    elsewhere = uuid4()  # a community of the parties directory (a transfer's target must be)
+    async with env.rt.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO party_directory (party_id, kind, name, version) "
+            "VALUES ($1, 'community', '新社区', 1)",
+            elsewhere,
+        )
     same = await env.http.post(f"/members/{member_id}/transfer",
                                json={"to_community_id": str(env.community)}, headers=me)  # fmt: skip
     assert same.status_code == 422 and same.json()["field"] == "body.to_community_id"
