@@ -113,7 +113,7 @@ class LiveRun:
         api = self.api()
         try:
             district = "00000000-0000-0000-0000-000000000000"
-            quiet = Quiescence(api, api.tokens.token("district_admin", district), timeout_s)
+            quiet = Quiescence(api, api.tokens.token("operator", district), timeout_s)
             await quiet.wait()
         finally:
             await api.aclose()
