@@ -70,11 +70,15 @@ def signed_rows(events: list[AgreementSigned]) -> list[tuple[Any, ...]]:
 # The ledger takes a run of one fact type at once (one statement per table per run).
 
 
+# A fact on a commitment not opened here (a forged event, or one ahead of its open) is kept
+# pending until the open arrives (`ledger.record_many` raises `Awaiting`), then the DLQ.
 @commitments.on_many(CommitmentOpened)
 async def on_opened(ctx: BatchContext, items: list[tuple[Envelope, CommitmentOpened]]) -> None:
     await ledger.record_many(
         ctx.conn, [(env.event_id, e.commitment_id, opened_fact(e)) for env, e in items]
     )
+    for _, e in items:
+        await ctx.known("commitment", e.commitment_id)
 
 
 @commitments.on_many(CommitmentFulfilled)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import asyncpg
+from cobuild_kit.pending import Awaiting
 
 from cobuild_evaluation.domain.ledger import CommitmentState, Opened, step
 from cobuild_evaluation.store import ledger
@@ -33,8 +34,13 @@ async def record_many(conn: asyncpg.Connection, entries: list[Entry]) -> None:
     for _, commitment_id, fact in todo:
         current = states.get(commitment_id)
         if current is None and not isinstance(fact, Opened):
-            # Same key, same partition: a fact before its open means a broken producer.
-            raise ValueError(f"{fact_kind(fact)} for unknown commitment {commitment_id}")
+            # Not opened here (yet): a broken producer or a forged event. It waits for the
+            # open, then goes to the DLQ after the grace period (cobuild_kit.pending).
+            raise Awaiting(
+                "commitment",
+                commitment_id,
+                f"{fact_kind(fact)} for unknown commitment {commitment_id}",
+            )
         state, deltas = step(current, fact)
         assert state is not None  # an open always gives a state
         if current is None:
