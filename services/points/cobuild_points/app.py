@@ -38,6 +38,42 @@ evaluation service adds to the member's points of that year. The published asses
 changed: its scores, ranks and this service's honour roll stay as published until the district
 re-publishes the year (a new policy version with a reason), which then counts the late entry.
 
+## Personal data and guessing
+
+**The honour roll** (`GET /public/communities/{community_id}/honour-roll`, no token) serves
+only the grades the policy honours: setting `honour_roll_grades`
+(`COBUILD_POINTS_HONOUR_ROLL_GRADES`, by default `["excellent"]`). Asking for another grade
+(`fail`) is a 422 naming `query.grade`. A name shows as surname + `*` unless the member
+themself opted in with `PATCH /members/{member_id}/preferences` (their own token). No admin
+sets it: `show_full_name` on `POST /members` or an item of `/units/{unit_id}/members/bulk`
+is a 422 naming the field (`body.show_full_name`, `body.members.3.show_full_name`), and a
+`show_full_name` column with a value in `POST /members/import` is refused on its row.
+
+**Phones already registered.** A phone is unique across the district, so a registration
+naming one already registered cannot succeed; the answer tells the registering admin no
+more than they may know. On `POST /members`, `/units/{unit_id}/members/bulk` (by item) and
+`/members/import` (by row) alike:
+
+- registered to a member the admin looks after (a unit admin: one of their unit; a community
+  admin: one living in, serving or asking to serve their community): 409 naming
+  `body.phone`, "is already registered to a member of your unit or community";
+- registered to anyone else (another unit or community, another district, a member who has
+  left): 409 naming `body.phone` with one message, "cannot be registered by you; …", the same
+  whatever the member's unit, community or status, and never whose it is;
+- each such answer counts against the admin's party (setting `phone_refusals_per_minute`,
+  10 a minute); beyond it the whole request is a 429 (Retry-After) naming no phone, so a
+  phone book cannot be sifted for members. A registration the admin may not make at all is
+  refused (403) before any phone is looked up.
+
+**Check-in codes** are six digits. Every `POST /activities/{activity_id}/check-in`
+counts, right code or wrong, per member and activity (setting `check_in_attempts_per_minute`,
+10) and per activity over all members (`check_in_activity_attempts_per_minute`, 300); beyond
+either, a 429 with Retry-After, for a right code too, until the minute has passed.
+
+**Transfers** (`POST /members/{member_id}/transfer`) go to an active community of the
+parties directory; any other id (unknown, a unit, a street) is a 422 naming
+`body.to_community_id`.
+
 ## Bulk commands
 
 `POST /communities/{community_id}/reports/accept` and `/decline`,

@@ -13,8 +13,22 @@ from cobuild_kit.rows import NumberedRow, RowError
 
 PHONE_RE = re.compile(r"^1\d{10}$")  # a mainland mobile number
 COLUMNS = ("name", "phone", "unit_id", "community_id", "grid_id")
+# Columns an admin's roster may not carry: the member alone opts in to their full name.
+MEMBERS_ONLY = ("show_full_name",)
+MEMBERS_ONLY_MESSAGE = (
+    "only the member may opt in to the full name on the honour roll "
+    "(PATCH /members/{member_id}/preferences with their own token)"
+)
 REQUIRED = ("name", "phone", "unit_id", "community_id")
 MAX_ROWS = 10_000
+
+# A phone already registered (API description, "Phones already registered"): to a member the
+# registering admin looks after, it is named as such; to anyone else, one answer whatever
+# the member's unit, community or status, and it never says whose the phone is.
+PHONE_KNOWN = "is already registered to a member of your unit or community"
+PHONE_ELSEWHERE = (
+    "cannot be registered by you; if it is the member's own, they can ask the community they serve"
+)
 
 
 @dataclass(frozen=True)
@@ -24,7 +38,8 @@ class MemberDraft:
     unit_id: UUID
     community_id: UUID  # residence community
     grid_id: UUID | None = None
-    show_full_name: bool = False
+    # No `show_full_name`: a registration starts masked; only the member opts in
+    # (PATCH /members/{member_id}/preferences with their own token).
 
 
 def normalise_phone(phone: str) -> str:
@@ -86,6 +101,11 @@ def parse_roster(
     for index, row in rows:
         draft, row_errors = draft_from_row(index, row)
         errors.extend(row_errors)
+        errors.extend(
+            RowError(index, col, MEMBERS_ONLY_MESSAGE)
+            for col in MEMBERS_ONLY
+            if (row.get(col) or "").strip()
+        )
         if draft is None:
             continue
         if draft.phone in seen:

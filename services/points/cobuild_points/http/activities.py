@@ -168,10 +168,13 @@ async def sign_up(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> SignedU
     return SignedUp(activity_id=activity_id, member_id=actor.party_id, signed_up_at=at)
 
 
-@router.post("/activities/{activity_id}/check-in", responses=COMMAND)
+@router.post("/activities/{activity_id}/check-in", responses=refusals(404, 409, 429))
 async def check_in(
     activity_id: UUID, body: CheckInIn, actor: ActorDep, rt: RuntimeDep
 ) -> CheckedIn:
+    """The signed-up member checks in on site with the code shown there. Attempts are
+    bounded per member and activity and per activity (API description, "Check-in codes"):
+    beyond, a 429 with Retry-After, whether the code is right or not."""
     at = await activities.check_in(rt, actor, activity_id, body.code)
     return CheckedIn(activity_id=activity_id, member_id=actor.party_id, checked_in_at=at)
 

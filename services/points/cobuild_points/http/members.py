@@ -22,9 +22,11 @@ from cobuild_kit.sheets import NumberedRow, RowError, read_rows
 from fastapi import APIRouter, File, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from cobuild_points.domain.roster import (
     MAX_ROWS,
+    MEMBERS_ONLY_MESSAGE,
     REQUIRED,
     MemberDraft,
     check_phone,
@@ -49,7 +51,14 @@ class _MemberFields(_Body):
     phone: Annotated[str, Field(min_length=5, max_length=20)]
     community_id: UUID = Field(description="the community where the member lives")
     grid_id: UUID | None = None
-    show_full_name: bool = False
+    # Refused, not ignored, so a client learns: 422 naming `body.show_full_name`. Left out
+    # of the schema: an admin has nothing to send here.
+    show_full_name: SkipJsonSchema[bool | None] = Field(None, exclude=True)
+
+    @field_validator("show_full_name")
+    @classmethod
+    def _members_only(cls, value: bool | None) -> bool | None:
+        raise ValueError(MEMBERS_ONLY_MESSAGE)
 
     @field_validator("name")
     @classmethod
@@ -177,17 +186,20 @@ class CommunityMembers(Page[MemberOut]):
     community_id: UUID
 
 
-@router.post("/members", status_code=201, responses=refusals(409))
+@router.post("/members", status_code=201, responses=refusals(409, 429))
 async def register(body: MemberIn, actor: ActorDep, rt: RuntimeDep) -> MemberOut:
     """A unit admin registers its member, or the residence community's admin does. A phone
-    already registered is a 409 that says only that."""
+    already registered is a 409 naming `body.phone`, which says so only for a member the
+    admin looks after; for anyone else it is one answer that names nobody, and too many of
+    those are a 429 (API description, "Phones already registered"). `show_full_name` is
+    refused (422): only the member opts in to the full name."""
     return MemberOut.of(await members.register(rt, actor, body.draft()))
 
 
 @router.post(
     "/units/{unit_id}/members/bulk",
     status_code=201,
-    responses=refusals(404, 409),
+    responses=refusals(404, 409, 429),
     response_model=Registered,
 )
 async def register_many(
@@ -210,13 +222,17 @@ def read_roster(content: bytes) -> list[NumberedRow]:
     return read_rows(content, required=REQUIRED, max_rows=MAX_ROWS, field="body.file")
 
 
-@router.post("/members/import", status_code=201, responses=refusals(413), response_model=Imported)
+@router.post(
+    "/members/import", status_code=201, responses=refusals(413, 429), response_model=Imported
+)
 async def import_roster(
     actor: ActorDep, rt: RuntimeDep, file: Annotated[UploadFile, File()]
 ) -> Imported | JSONResponse:
     """CSV or XLSX with columns name, phone, unit_id, community_id, grid_id. All rows or none:
     any bad row answers 422 with every row's error in `fields` (`body.file.row.3.phone`, and
-    the same as `rows` of {row, field, message}), and nothing is written."""
+    the same as `rows` of {row, field, message}), and nothing is written. A phone already
+    registered is reported on its row as the single registration answers it; a
+    `show_full_name` column with a value is refused on its row."""
     members.require_registrar(actor)  # before parsing the file
     rows = await asyncio.to_thread(read_roster, await file.read())
     imported = await members.import_roster(rt, actor, rows)
@@ -269,7 +285,8 @@ async def export(
 async def preferences(
     member_id: UUID, body: PreferencesIn, actor: ActorDep, rt: RuntimeDep
 ) -> MemberOut:
-    """`show_full_name`: opt in to the full name on the public honour roll."""
+    """`show_full_name`: opt in to the full name on the public honour roll. The member's own
+    command (their token only): no admin path sets it."""
     return MemberOut.of(await members.set_preferences(rt, actor, member_id, body.show_full_name))
 
 
@@ -341,7 +358,8 @@ async def decline_many(
 @router.post("/members/{member_id}/transfer", responses=COMMAND)
 async def transfer(member_id: UUID, body: TransferIn, actor: ActorDep, rt: RuntimeDep) -> MemberOut:
     """Move a reported member to another community (they moved house); the member or the
-    current community's admin does it."""
+    current community's admin does it. The target must be a community of the parties
+    directory: anything else is a 422 naming `body.to_community_id`."""
     row = await members.transfer(rt, actor, member_id, body.to_community_id, body.grid_id)
     return MemberOut.of(row)
 

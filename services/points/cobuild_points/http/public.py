@@ -46,8 +46,10 @@ async def honour_roll(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> HonourRoll:
-    """Members of the community scored at `grade` (excellent by default), best first. A name
-    shows as surname + `*` unless the member opted in to the full name. The scores are the
+    """Members of the community scored at `grade` (excellent by default), best first. Only
+    the grades the policy honours are served (setting `honour_roll_grades`, by default
+    `excellent` alone): asking for another (`fail`) is a 422 naming `query.grade`. A name
+    shows as surname + `*` unless the member themself opted in to the full name. The scores are the
     latest published assessment's: work confirmed after it shows here only once the year is
     re-published. An unknown community has an empty roll."""
     found = await honours.honour_roll(rt, community_id, year, grade, limit=limit, offset=offset)

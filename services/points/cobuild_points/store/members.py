@@ -8,13 +8,13 @@ from uuid import UUID
 import asyncpg
 from cobuild_kit.errors import Conflict, NotFound
 
-from cobuild_points.domain.roster import MemberDraft
+from cobuild_points.domain.roster import PHONE_ELSEWHERE, MemberDraft
 from cobuild_points.store.paging import Slice, fetch_slice
 
 _INSERT = """
 INSERT INTO member (member_id, name, phone, unit_id, residence_community_id, grid_id,
                     show_full_name, registered_by, registered_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8)
 """
 
 
@@ -30,12 +30,12 @@ async def insert(
             draft.unit_id,
             draft.community_id,
             draft.grid_id,
-            draft.show_full_name,
             by,
             at,
         )
     except asyncpg.UniqueViolationError:
-        raise Conflict("a member with this phone number is already registered") from None
+        # Registered meanwhile, by whom is not known here: the answer that names nobody.
+        raise Conflict(PHONE_ELSEWHERE, field="body.phone") from None
 
 
 async def insert_many(
@@ -45,18 +45,20 @@ async def insert_many(
     try:
         await conn.executemany(
             _INSERT,
-            [
-                (m, d.name, d.phone, d.unit_id, d.community_id, d.grid_id, d.show_full_name, by, at)
-                for m, d in rows
-            ],
+            [(m, d.name, d.phone, d.unit_id, d.community_id, d.grid_id, by, at) for m, d in rows],
         )
     except asyncpg.UniqueViolationError:
-        raise Conflict("a member with this phone number is already registered") from None
+        raise Conflict(PHONE_ELSEWHERE, field="body.phone") from None
 
 
-async def existing_phones(conn: asyncpg.Connection, phones: list[str]) -> set[str]:
-    rows = await conn.fetch("SELECT phone FROM member WHERE phone = ANY($1::text[])", phones)
-    return {r["phone"] for r in rows}
+async def with_phones(conn: asyncpg.Connection, phones: list[str]) -> list[asyncpg.Record]:
+    """The members holding any of `phones`: whose unit and communities they are."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT phone, unit_id, residence_community_id, community_id, requested_community_id
+           FROM member WHERE phone = ANY($1::text[])""",
+        phones,
+    )
+    return rows
 
 
 async def get(conn: asyncpg.Connection, member_id: UUID, *, lock: bool = False) -> asyncpg.Record:

@@ -30,6 +30,21 @@ def may_register(actor: Actor, unit_id: UUID, community_id: UUID) -> bool:
     )
 
 
+def looks_after(actor: Actor, member: asyncpg.Record) -> bool:
+    """Whether a registering admin may know of the member already: one of their unit (a
+    unit admin), or one living in, serving or asking to serve their community (a community
+    admin). A phone registered to anyone else is not named as registered to them."""
+    if actor.role is Role.UNIT_ADMIN:
+        return bool(member["unit_id"] == actor.party_id)
+    if actor.role is Role.COMMUNITY_ADMIN:
+        return actor.party_id in {
+            member["residence_community_id"],
+            member["community_id"],
+            member["requested_community_id"],
+        }
+    return False
+
+
 def is_self(actor: Actor, member_id: UUID) -> bool:
     return actor.role is Role.MEMBER and actor.party_id == member_id
 

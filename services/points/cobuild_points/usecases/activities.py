@@ -13,7 +13,8 @@ from cobuild_contracts import Envelope, Event, Role
 from cobuild_contracts.events.points import ActivityPublished, ActivitySignedUp, AttendanceConfirmed
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
-from cobuild_kit.errors import Conflict, Forbidden, Invalid
+from cobuild_kit.errors import Conflict, Forbidden, Invalid, TooManyRequests
+from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import authorize
 
 from cobuild_points.domain import activities as rules
@@ -25,6 +26,8 @@ from cobuild_points.store.paging import Slice
 from cobuild_points.usecases import awards
 from cobuild_points.usecases.access import COMMUNITY, authorize_read, hidden, require_self
 from cobuild_points.usecases.bulk import ItemChecks
+
+log = get_logger(__name__)
 
 
 async def publish(rt: PointsRuntime, actor: Actor, draft: ActivityDraft) -> asyncpg.Record:
@@ -113,8 +116,23 @@ async def sign_up(rt: PointsRuntime, actor: Actor, activity_id: UUID) -> datetim
 
 
 async def check_in(rt: PointsRuntime, actor: Actor, activity_id: UUID, code: str) -> datetime:
-    """The member checks in on site with the code shown there, during the activity."""
+    """The member checks in on site with the code shown there, during the activity. Every
+    attempt counts, right or wrong, per member and activity and per activity (API
+    description, "Check-in codes"): beyond either bound it is a 429, a right code too."""
     require_self(actor, actor.party_id, "check in")
+    limits, settings = rt.rate_limits, rt.settings
+    for bucket, key, per_minute in (
+        ("check-in", f"{actor.party_id}:{activity_id}", settings.check_in_attempts_per_minute),
+        ("check-in-activity", str(activity_id), settings.check_in_activity_attempts_per_minute),
+    ):
+        if not limits.allow(bucket, key, per_minute):
+            log.info(
+                "activity.check_in_limited",
+                bucket=bucket,
+                member_id=str(actor.party_id),
+                activity_id=str(activity_id),
+            )
+            raise TooManyRequests("too many check-in attempts: wait a minute, then try again")
     async with rt.unit_of_work() as uow:
         activity = await activities.get(uow.conn, activity_id)
         signup = await activities.signup(uow.conn, activity_id, actor.party_id, lock=True)

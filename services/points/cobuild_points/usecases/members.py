@@ -12,18 +12,18 @@ from functools import partial
 from uuid import UUID, uuid4
 
 import asyncpg
-from cobuild_contracts import Role
+from cobuild_contracts import PartyKind, Role
 from cobuild_contracts.events.points import MemberLeft, MemberReported, MemberTransferred
 from cobuild_kit.auth import Actor
-from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound
+from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import authorize
 from cobuild_kit.rows import NumberedRow, RowError
 
 from cobuild_points.domain import members as lifecycle
-from cobuild_points.domain.roster import MemberDraft, parse_roster
+from cobuild_points.domain.roster import PHONE_ELSEWHERE, PHONE_KNOWN, MemberDraft, parse_roster
 from cobuild_points.settings import PointsRuntime
-from cobuild_points.store import activities, ledger, members, wishes
+from cobuild_points.store import activities, ledger, members, parties, wishes
 from cobuild_points.store.paging import Slice
 from cobuild_points.usecases.access import (
     COMMUNITY,
@@ -31,6 +31,7 @@ from cobuild_points.usecases.access import (
     authorize_read,
     hidden,
     is_self,
+    looks_after,
     may_register,
     require_self,
     serving_community,
@@ -51,10 +52,47 @@ async def register(rt: PointsRuntime, actor: Actor, draft: MemberDraft) -> async
         )
     member_id = uuid4()
     async with rt.unit_of_work() as uow:
+        if taken := await phones_taken(rt, uow.conn, actor, [draft.phone]):
+            raise taken[draft.phone]
         await members.insert(uow.conn, member_id, draft, actor.subject, rt.clock.now())
         row = await members.get(uow.conn, member_id)
     log.info("member.registered", member_id=str(member_id), unit_id=str(draft.unit_id))
     return row
+
+
+async def phones_taken(
+    rt: PointsRuntime, conn: asyncpg.Connection, actor: Actor, phones: list[str]
+) -> dict[str, Conflict]:
+    """The answer for each of `phones` already registered, the same on the single, bulk and
+    import paths (API description, "Phones already registered"): a member the actor looks
+    after is named as such (`PHONE_KNOWN`); anyone else gets `PHONE_ELSEWHERE`, which says
+    neither whose nor where, and each such answer counts against the actor's
+    `phone_refusals_per_minute`: beyond it the whole request is a 429 that names no phone."""
+    answers: dict[str, Conflict] = {}
+    elsewhere = 0
+    for row in await members.with_phones(conn, phones):
+        if looks_after(actor, row):
+            answers[row["phone"]] = Conflict(PHONE_KNOWN, field="body.phone")
+        else:
+            answers[row["phone"]] = Conflict(PHONE_ELSEWHERE, field="body.phone")
+            elsewhere += 1
+    if elsewhere:
+        key = f"{actor.role.value}:{actor.party_id}"
+        per_minute = rt.settings.phone_refusals_per_minute
+        allowed = [rt.rate_limits.allow("phone-refused", key, per_minute) for _ in range(elsewhere)]
+        log.info(
+            "member.phones_refused",
+            actor=actor.subject,
+            party_id=str(actor.party_id),
+            count=elsewhere,
+            limited=not all(allowed),
+        )
+        if not all(allowed):
+            raise TooManyRequests(
+                "too many registrations of phone numbers you may not register: wait a minute, "
+                "then try again"
+            )
+    return answers
 
 
 def require_registrar(actor: Actor) -> None:
@@ -72,7 +110,8 @@ class Imported:
 
 
 async def import_roster(rt: PointsRuntime, actor: Actor, rows: list[NumberedRow]) -> Imported:
-    """All rows or none: any bad row (or a phone already registered) rejects the import."""
+    """All rows or none: any bad row (or a phone already registered, answered per row as
+    the single path does, `phones_taken`) rejects the import."""
     numbered, errors = parse_roster(rows)
     errors += [
         RowError(row, "unit_id", "you may not register members of this unit")
@@ -80,12 +119,13 @@ async def import_roster(rt: PointsRuntime, actor: Actor, rows: list[NumberedRow]
         if not may_register(actor, draft.unit_id, draft.community_id)
     ]
     drafts = [draft for _, draft in numbered]
+    # Phones are looked up only for rows the actor may register: a row they may not learns
+    # nothing of its phone.
+    mine = [(row, d) for row, d in numbered if may_register(actor, d.unit_id, d.community_id)]
     async with rt.unit_of_work() as uow:
-        taken = await members.existing_phones(uow.conn, [d.phone for d in drafts])
+        taken = await phones_taken(rt, uow.conn, actor, [d.phone for _, d in mine])
         errors += [
-            RowError(row, "phone", "is already registered")
-            for row, d in numbered
-            if d.phone in taken
+            RowError(row, "phone", taken[d.phone].message) for row, d in mine if d.phone in taken
         ]
         if errors or not drafts:
             return Imported([], errors or [RowError(2, "file", "no data rows")])
@@ -201,7 +241,8 @@ async def transfer(
     rt: PointsRuntime, actor: Actor, member_id: UUID, to_community_id: UUID, grid_id: UUID | None
 ) -> asyncpg.Record:
     """Move a reported member to another community (they moved house); the member or the
-    current community's admin does it."""
+    current community's admin does it. The target must be an active community of the
+    parties directory."""
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
         if not is_self(actor, member_id):
@@ -215,6 +256,7 @@ async def transfer(
         lifecycle.require("transfer", row["status"])
         if to_community_id == row["community_id"]:
             raise Invalid("is the member's current community", field="body.to_community_id")
+        await _require_community(uow.conn, member_id, to_community_id)
         now = rt.clock.now()
         await members.transfer(uow.conn, member_id, to_community_id, grid_id, now)
         await uow.emit(
@@ -227,6 +269,24 @@ async def transfer(
             )
         )
         return await members.get(uow.conn, member_id)
+
+
+async def _require_community(conn: asyncpg.Connection, member_id: UUID, party_id: UUID) -> None:
+    """A transfer's target: an active community of the parties directory, else a 422."""
+    party = await parties.find(conn, party_id)
+    problem = None
+    if party is None or party["kind"] != PartyKind.COMMUNITY.value:
+        problem = "is not a registered community"
+    elif not party["active"]:
+        problem = "is a community no longer active"
+    if problem is not None:
+        log.info(
+            "member.transfer_refused",
+            member_id=str(member_id),
+            to_community_id=str(party_id),
+            reason=problem,
+        )
+        raise Invalid(problem, field="body.to_community_id")
 
 
 async def leave(rt: PointsRuntime, actor: Actor, member_id: UUID, reason: str) -> asyncpg.Record:
@@ -350,8 +410,8 @@ async def register_many(
     rt: PointsRuntime, actor: Actor, unit_id: UUID, drafts: list[MemberDraft]
 ) -> list[asyncpg.Record]:
     """Members of one unit registered at once, all or none. A phone already registered
-    refuses the request naming the item, with what the single path says ("is already
-    registered") and nothing more: not whose it is, nor where."""
+    refuses the request naming the item, with what the single path says (`phones_taken`)
+    and nothing more: not whose it is, nor where."""
     if (
         not (actor.role is Role.UNIT_ADMIN and actor.party_id == unit_id)
         and actor.role is not Role.COMMUNITY_ADMIN
@@ -380,15 +440,10 @@ async def register_many(
         # learns nothing of which phones are registered.
         checks.refuse_if_any(len(drafts))
     async with rt.unit_of_work() as uow:
-        taken = await members.existing_phones(uow.conn, [d.phone for d in drafts])
+        taken = await phones_taken(rt, uow.conn, actor, [d.phone for d in drafts])
         for index, draft in enumerate(drafts):
             if draft.phone in taken:
-                checks.fail(
-                    index,
-                    Conflict(
-                        "a member with this phone number is already registered", field="body.phone"
-                    ),
-                )
+                checks.fail(index, taken[draft.phone])
         checks.failures.sort(key=lambda f: _item_index(f.field))
         checks.refuse_if_any(len(drafts))
         ids = [uuid4() for _ in drafts]
