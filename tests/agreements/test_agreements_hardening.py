@@ -177,7 +177,7 @@ async def test_a_clash_the_lock_missed_is_a_409_naming_the_item(
     async def no_lock(conn: Any, need_ids: Any) -> None:
         return None
 
-    monkeypatch.setattr(lists, "lock_need_ids", no_lock)
+    monkeypatch.setattr(lists, "lock_need_ids", no_lock, raising=False)
     s = agreements_service
     w = await build_world(s)
     community = s.as_(Role.COMMUNITY_ADMIN, w.community)
