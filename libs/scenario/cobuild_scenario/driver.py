@@ -62,6 +62,7 @@ from cobuild_scenario.plan import (
 
 T = TypeVar("T")
 TERM_END = date(YEAR, 12, 31)
+BULK_MAX = 1000  # items per bulk command (the services' bound)
 
 
 @dataclass
@@ -193,8 +194,9 @@ class Year:
         await self.each(
             "members: registered", (self._import_members(c.code) for c in plan.communities)
         )
+        await self.each("members: report", (self._report(m.index) for m in plan.members))
         await self.each(
-            "members: report and accepted", (self._report(m.index) for m in plan.members)
+            "members: reports accepted", (self._accept_reports(c.code) for c in plan.communities)
         )
         await self.each(
             "experts: directory",
@@ -232,8 +234,18 @@ class Year:
     async def _report(self, index: int) -> None:
         member_id = self.world.members[index]
         await self.member(index).post("points", f"/members/{member_id}/report", {})
-        code = self.plan.members[index].community
-        await self.community(code).post("points", f"/members/{member_id}/report/accept")
+
+    async def _accept_reports(self, code: str) -> None:
+        """A community worker accepts the reports waiting for her in one go (the bulk command:
+        all or none), as the workbench does; at most 1,000 a request."""
+        waiting = [self.world.members[m.index] for m in self.plan.members if m.community == code]
+        community_id = self.world.parties[code]
+        for start in range(0, len(waiting), BULK_MAX):
+            await self.community(code).post(
+                "points",
+                f"/communities/{community_id}/reports/accept",
+                {"member_ids": waiting[start : start + BULK_MAX]},
+            )
 
     async def _add_expert(self, n: int, name: str) -> None:
         expert_id = str(uuid.uuid4())
@@ -491,16 +503,17 @@ class Year:
                 for m in act.attendees
             )
         )
-        await asyncio.gather(
-            *(
-                admin.post(
-                    "points",
-                    f"/activities/{activity_id}/attendances",
-                    {"member_id": self.world.members[m], "hours": str(ACTIVITY_HOURS)},
-                )
-                for m in act.attendees
+        if act.attendees:  # the community confirms the attendance in one go
+            await admin.post(
+                "points",
+                f"/activities/{activity_id}/attendances/bulk",
+                {
+                    "attendance": [
+                        {"member_id": self.world.members[m], "hours": str(ACTIVITY_HOURS)}
+                        for m in act.attendees
+                    ]
+                },
             )
-        )
 
     async def _wish_steps(self, wish: Wish, n: int) -> None:
         admin = self.community(wish.community)

@@ -638,24 +638,28 @@ def _participation(plan: Plan, rng: random.Random) -> None:
     by_community: dict[str, list[Member]] = defaultdict(list)
     for m in plan.members:
         by_community[m.community].append(m)
-    fulfilled: dict[str, list[Item]] = defaultdict(list)
+    # Only the obligor's registered members may take part (the commitments service checks):
+    # a member works on its own unit's items, in any community the unit serves ("work in the
+    # unit"), and on the items the community where it lives owes.
+    by_unit: dict[str, list[Item]] = defaultdict(list)
+    owed_by_community: dict[str, list[Item]] = defaultdict(list)
     agreements = {a.key: a for a in plan.agreements}
-    for item in plan.items():
-        if item.fulfilled:
-            fulfilled[agreements[item.agreement].community].append(item)
+    for item in sorted(plan.items(), key=lambda i: i.key):
+        if not item.fulfilled:
+            continue
+        agreement = agreements[item.agreement]
+        if item.obligor == "unit":
+            by_unit[agreement.unit].append(item)
+        else:
+            owed_by_community[agreement.community].append(item)
     for code, members in by_community.items():
-        items = sorted(fulfilled[code], key=lambda i: i.key)
         for m in members:
             roll = rng.random()
             wanted = 6 if roll < 0.9 else 3 if roll < 0.96 else rng.randint(0, 1)
-            own = [i for i in items if agreements[i.agreement].unit == m.unit]
-            others = [i for i in items if agreements[i.agreement].unit != m.unit]
+            own = list(by_unit[m.unit])
+            others = list(owed_by_community[code])
             rng.shuffle(own)
             rng.shuffle(others)
-            # Only the obligor's registered members may take part (the commitments service
-            # checks): another unit's item only when this community, where m serves, is its
-            # obligor.
-            others = [i for i in others if i.obligor == "community"]
             ticks_used: set[int] = set()
             for item in own + others:
                 if wanted <= 0:
