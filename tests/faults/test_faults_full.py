@@ -13,7 +13,6 @@ from faults_catalogue import (
     BrokerPaused,
     CrashAt,
     KillRandom,
-    Oversized,
     PostgresRestarted,
     Redelivery,
 )
@@ -59,6 +58,3 @@ async def test_postgres_restarted(baseline: Outcome, fault_root: Path) -> None:
 async def test_redelivery_from_offset_zero(baseline: Outcome, fault_root: Path) -> None:
     await check_fault(fault_root / "redelivery", baseline, Redelivery())
 
-
-async def test_oversized_row_and_poison_on_every_topic(baseline: Outcome, fault_root: Path) -> None:
-    await check_fault(fault_root / "oversized", baseline, Oversized())
