@@ -15,7 +15,7 @@ help:
 	@echo "make lint   - ruff, mypy --strict and the architecture's import contracts (import-linter)"
 	@echo "make contracts - export a JSON Schema of every event to docs/contracts/"
 	@echo "make asyncapi  - regenerate each service's AsyncAPI document in docs/asyncapi/"
-	@echo "make faults - the full fault set, then the sustained load test (tests/faults/)"
+	@echo "make faults - the full fault set, the long fuzz run, then the sustained load test (tests/faults/)"
 
 # The install is one line per step; pip's and the build backends' output goes to a log, shown
 # only when a step fails.
@@ -58,10 +58,12 @@ SERVICES := agreements commitments points evaluation
 asyncapi: $(STAMP)
 	for s in $(SERVICES); do $(BIN)/faststream docs gen "cobuild_$$s.app:asyncapi_app" --factory --out docs/asyncapi/$$s.json || exit 1; done
 
-# The full fault set (make test runs the short one), then the load test from a second process.
+# The full fault set (make test runs the short one), the long schemathesis run (make test runs
+# the short one), then the load test from a second process.
 FAULTS_SCALE ?= tiny
 faults: $(STAMP)
 	COBUILD_FAULTS=full COBUILD_FAULTS_SCALE=$(FAULTS_SCALE) $(BIN)/python -m pytest tests/faults -m "full_faults or not full_faults"
+	COBUILD_FUZZ=long $(BIN)/python -m pytest tests/security/test_security_fuzz.py
 	$(BIN)/python tests/faults/load.py
 
 clean-var:

@@ -1,138 +1,154 @@
-"""Schemathesis against each service's OpenAPI document, in-process over ASGI.
+"""Schemathesis against each service's OpenAPI document, over real HTTP.
 
-Cases are generated from the document (`schemathesis.openapi.from_dict(app.openapi())`) and
-sent with valid tokens of every role of the seeded world, through the same ASGI client as the
-other tests (the services' pools live on the session's event loop, so the Hypothesis loop runs
-in a worker thread and hands each request to that loop). Checks: no 5xx ever, a documented
-response conforms to its schema, and a refused (4xx) request writes no outbox row.
+The four services of the security suite are served by uvicorn on free ports of 127.0.0.1
+(fuzz_support.served); schemathesis sends its cases there with its own HTTP client, each with a
+token of one of the seeded world's roles and, most of the time, the world's ids in place of
+invented ones (so requests reach past the 404s). Two passes per service:
+
+- stateless: every operation, `BUDGET.examples` cases each, valid and invalid ones (positive and
+  negative generation modes);
+- stateful: schemathesis's state machine over the links it infers from the documents, plus the
+  main chains it misses (fuzz_support.LINKS, added to a copy of the document in the test),
+  `BUDGET.scenarios` scenarios of at most `BUDGET.steps` steps.
+
+Checks on every request: no 5xx, the response conforms to its documented schema, and a refused
+(4xx) request wrote no outbox row. `make test` runs the short budget, `make faults` the long one
+(COBUILD_FUZZ=long). Hypothesis runs in a worker thread; the servers and the services' pools
+live on the session's loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import os
 import time
 import warnings
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
+import pytest_asyncio
 import schemathesis
-from cobuild_contracts import Role
 from cobuild_kit.rate_limits import RateLimits
+from fuzz_support import BUDGET, SKIP, Judge, link_count, seeding, served, with_links
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from hypothesis.errors import FlakyStrategyDefinition
+from schemathesis.generation import GenerationMode
 from security_support import SERVICES, Suite, World
 
-MAX_EXAMPLES = 5  # per operation: `make test` stays short (DESIGN §7)
-ROLES = [r for r in Role if r is not Role.OPERATOR]  # operations: tests/kit
-SKIP = {"/metrics"}  # prometheus text: nothing to fuzz
-RESULTS: dict[str, dict[str, int]] = {}
+RESULTS: dict[str, dict[str, Any]] = {}
 
 
-def _httpx_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """requests-style transport kwargs → httpx.AsyncClient.request kwargs."""
-    out: dict[str, Any] = {"method": kwargs["method"], "url": kwargs["url"]}
-    headers = dict(kwargs.get("headers") or {})
-    for key in ("params", "json", "cookies"):
-        if kwargs.get(key):
-            out[key] = kwargs[key]
-    if kwargs.get("files"):
-        out["files"] = [(name, _part(*value)) for name, value in kwargs["files"]]
-    data = kwargs.get("data")
-    if isinstance(data, bytes | str):
-        out["content"] = data
-    elif data:
-        out["data"] = data
-    if "files" in out:
-        headers.pop("Content-Type", None)  # httpx writes the multipart boundary
-    out["headers"] = headers
-    return out
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def urls(suite: Suite) -> AsyncIterator[dict[str, str]]:
+    for rt in suite.rts.values():
+        rt.rate_limits = RateLimits()  # the fuzzer is one client sending many requests
+    async with served(suite) as urls:
+        yield urls
 
 
-def _part(filename: str | None, content: Any, *rest: Any) -> tuple[Any, ...]:
-    """A multipart part httpx can send: generated non-string values go as their JSON text."""
-    if not isinstance(content, bytes | str):
-        content = json.dumps(content)
-    return (filename, content, *rest)
+def _settings(max_examples: int, **kw: Any) -> settings:
+    values: dict[str, Any] = {
+        "max_examples": max_examples,
+        "deadline": None,
+        "database": None,
+        "suppress_health_check": list(HealthCheck),
+        "derandomize": True,
+        **kw,
+    }
+    return settings(**values)
 
 
-async def _outbox(suite: Suite, service: str) -> int:
-    async with suite.rts[service].pool.acquire() as conn:
-        return int(await conn.fetchval("SELECT count(*) FROM outbox"))
-
-
-def _fuzz(
-    suite: Suite, world: World, service: str, loop: asyncio.AbstractEventLoop
-) -> dict[str, Any]:
-    app = suite.apps[service]
-    schema = schemathesis.openapi.from_dict(app.openapi())
-    tokens = [suite.h(r, world.party(r, own)) for r in ROLES for own in (True, False)]
-    failures: list[str] = []
-    counts = {"requests": 0, "5xx": 0, "4xx": 0, "partial_writes": 0, "schema_mismatch": 0}
-
-    def run(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)
-
-    async def send(kw: dict[str, Any]) -> tuple[httpx.Response, int, int]:
-        before = await _outbox(suite, service)
-        response = await suite.clients[service].request(**kw)
-        await response.request.aread()  # multipart bodies stream: schemathesis reads them back
-        return response, before, await _outbox(suite, service)
-
+def _stateless(suite: Suite, world: World, judge: Judge) -> None:
+    schema = schemathesis.openapi.from_dict(suite.apps[judge.service].openapi())
+    schema.hooks.register_hook_with_name(seeding(suite, world, paths=True), "flatmap_case")
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
         if operation.path in SKIP:
             continue
 
-        @settings(
-            max_examples=MAX_EXAMPLES,
-            deadline=None,
-            database=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
+        @_settings(BUDGET.examples, phases=[Phase.generate])
+        @given(
+            case=st.one_of(
+                operation.as_strategy(),
+                operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+            )
         )
-        @given(case=operation.as_strategy(), auth=st.sampled_from(tokens))
-        def check(case: Any, auth: dict[str, str]) -> None:
-            kw = _httpx_kwargs(case.as_transport_kwargs(base_url="http://testserver", headers=auth))
-            response, before, after = run(send(kw))
-            counts["requests"] += 1
-            where = f"{case.method} {case.formatted_path}"
-            if response.status_code >= 500:
-                counts["5xx"] += 1
-                failures.append(f"{where}: {response.status_code} {response.text[:200]}")
-            elif response.status_code >= 400:
-                counts["4xx"] += 1
-                if after != before:
-                    counts["partial_writes"] += 1
-                    failures.append(f"{where}: {response.status_code} but the outbox grew")
-            try:
-                case.validate_response(
-                    response, checks=[not_a_server_error, response_schema_conformance]
-                )
-            except Exception as exc:  # a check failure: record it, keep fuzzing
-                if response.status_code < 500:
-                    counts["schema_mismatch"] += 1
-                    failures.append(f"{where}: {response.status_code} {str(exc)[:300]}")
+        def check(case: Any) -> None:
+            judge.send(case)
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             check()
-    return {"failures": failures, **counts}
+
+
+def _stateful(suite: Suite, world: World, judge: Judge) -> int:
+    doc = with_links(suite.apps[judge.service].openapi(), judge.service)
+    schema = schemathesis.openapi.from_dict(doc)
+    schema.hooks.register_hook_with_name(seeding(suite, world, paths=False), "flatmap_case")
+    base = schema.as_state_machine()
+
+    scenarios = 0
+
+    class Machine(base):  # type: ignore[valid-type,misc]
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            return judge.send(case)
+
+        def validate_response(self, response: Any, case: Any, *a: Any, **kw: Any) -> None:
+            pass  # judged in `call`: every failure is collected, none stops the run
+
+        def teardown(self) -> None:
+            nonlocal scenarios
+            scenarios += 1
+
+    # The services keep state: a scenario Hypothesis replays may meet other answers (an empty
+    # bundle, say) and Hypothesis stops with FlakyStrategyDefinition. A new batch goes on.
+    for _ in range(max(10, BUDGET.scenarios // 5)):
+        if scenarios >= BUDGET.scenarios:
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                Machine.run(
+                    settings=_settings(
+                        BUDGET.scenarios - scenarios,
+                        stateful_step_count=BUDGET.steps,
+                        phases=[Phase.generate],
+                        derandomize=False,
+                    )
+                )
+            except FlakyStrategyDefinition:
+                judge.counts["flaky_batches"] += 1
+    judge.counts["scenarios"] = scenarios
+    return int(link_count(base))
 
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_fuzzing_finds_no_5xx_no_schema_break_and_no_partial_write(
-    suite: Suite, world: World, service: str
+    suite: Suite, world: World, urls: dict[str, str], service: str
 ) -> None:
+    loop = asyncio.get_running_loop()
+    stateless = Judge(suite, service, urls[service], loop)
+    stateful = Judge(suite, service, urls[service], loop)
     started = time.monotonic()
-    for rt in suite.rts.values():
-        rt.rate_limits = RateLimits()
-    report = await asyncio.to_thread(_fuzz, suite, world, service, asyncio.get_running_loop())
-    RESULTS[service] = {k: v for k, v in report.items() if k != "failures"}
-    print(f"fuzz {service}: {RESULTS[service]} in {time.monotonic() - started:.1f}s")
-    assert report["requests"] > 0
-    assert not report["failures"], "\n".join(report["failures"][:40])
+    await asyncio.to_thread(_stateless, suite, world, stateless)
+    middle = time.monotonic()
+    links = await asyncio.to_thread(_stateful, suite, world, stateful)
+    RESULTS[service] = {
+        "stateless": dict(stateless.counts),
+        "stateful": dict(stateful.counts),
+        "links": links,
+        "stateful_operations": len(stateful.operations),
+    }
+    print(
+        f"fuzz {service}: {RESULTS[service]} stateless {middle - started:.1f}s, "
+        f"stateful {time.monotonic() - middle:.1f}s"
+    )
+    if os.environ.get("COBUILD_FUZZ_VERBOSE"):
+        for judge in (stateless, stateful):
+            for key, n in sorted(judge.statuses.items()):
+                print(f"  {key}: {n}  {judge.samples[key][:240]}")
+    assert stateless.counts["requests"] > 0 and stateful.counts["requests"] > 0
+    failures = stateless.failures + [f"stateful: {f}" for f in stateful.failures]
+    assert not failures, "\n".join(failures[:40])
