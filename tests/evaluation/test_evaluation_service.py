@@ -807,3 +807,34 @@ async def test_the_board_honours_only_the_policys_grades(
             roll = page.text.split('id="honour-roll"', 1)[1]
             shown = html.escape(names[unit]) in roll
             assert shown == (grades[unit] in honoured), (unit, grades[unit], roll)
+
+
+async def test_a_members_ratings_are_read_by_the_member_and_its_communitys_admins_only(
+    svc: tuple[Served, World],
+) -> None:
+    """The hardening issue's "Member ratings readable by any community or street admin": m1
+    serves in c1 (street s1). c3 is under s2; to its admins m1 is unknown, as an id that does
+    not exist."""
+    s, w = svc
+    params = {"subject_kind": "member", "subject_id": str(w.m[1])}
+
+    async def read(role: Role, party: Any) -> int:
+        answer = await s.client.get("/evaluations", params=params, headers=h(s, role, party))
+        return answer.status_code
+
+    assert await read(Role.MEMBER, w.m[1]) == 200
+    assert await read(Role.COMMUNITY_ADMIN, w.c1) == 200
+    assert await read(Role.STREET_ADMIN, w.s1) == 200
+    assert await read(Role.DISTRICT_ADMIN, w.district) == 200
+    assert await read(Role.COMMUNITY_ADMIN, w.c3) == 404
+    assert await read(Role.STREET_ADMIN, w.s2) == 404
+    assert await read(Role.MEMBER, w.m[2]) == 404
+    unknown = await s.client.get(
+        "/evaluations",
+        params={"subject_kind": "member", "subject_id": str(uuid4())},
+        headers=h(s, Role.COMMUNITY_ADMIN, w.c3),
+    )
+    hidden = await s.client.get(
+        "/evaluations", params=params, headers=h(s, Role.COMMUNITY_ADMIN, w.c3)
+    )
+    assert unknown.json()["field"] == hidden.json()["field"] == "query.subject_id"

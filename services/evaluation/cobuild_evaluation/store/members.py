@@ -111,3 +111,11 @@ async def serves_in(
             year,
         )
     )
+
+
+async def community_of(conn: asyncpg.Connection, member_id: UUID) -> UUID | None:
+    """The community a member serves in (as the points service last reported), or None."""
+    found: UUID | None = await conn.fetchval(
+        "SELECT community_id FROM members WHERE member_id = $1", member_id
+    )
+    return found

@@ -35,6 +35,7 @@ from cobuild_evaluation.domain.evaluation import (
 )
 from cobuild_evaluation.settings import EvaluationRuntime
 from cobuild_evaluation.store import evaluations, experts, ledger, members, resident_codes
+from cobuild_evaluation.store.parties import TREES
 from cobuild_evaluation.usecases.scopes import ScopeKind, authorize_read, parties_of
 
 log = get_logger(__name__)
@@ -352,6 +353,20 @@ async def rate_member(
             raise Conflict(f"member already rated by this community for {year}") from exc
 
 
+async def _may_read_member(conn: asyncpg.Connection, actor: Actor, member_id: UUID) -> None:
+    """A member's ratings are read by the member, by the admins of the community it serves in
+    and by the street and district admins above that community; to anyone else the member
+    is unknown (404), as one that does not exist (the hardening issue's "Member ratings")."""
+    if actor.role is Role.MEMBER and actor.party_id == member_id:
+        return
+    community = await members.community_of(conn, member_id)
+    if community is not None and (await TREES.current(conn)).permits(
+        actor, community, roles={Role.COMMUNITY_ADMIN}, supervisors_may=True
+    ):
+        return
+    raise NotFound(f"no member {member_id}", field="query.subject_id")
+
+
 async def aggregates(
     rt: EvaluationRuntime, actor: Actor, subject_kind: SubjectKind, subject_id: UUID
 ) -> dict[str, Any]:
@@ -361,6 +376,8 @@ async def aggregates(
             await authorize_read(
                 conn, actor, ScopeKind(subject_kind.value), subject_id, field="query.subject_id"
             )
+        elif subject_kind is SubjectKind.MEMBER:
+            await _may_read_member(conn, actor, subject_id)
         elif actor.role not in (Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN):
             raise Forbidden(f"role {actor.role.value} may not read these evaluations")
         rows = await evaluations.buckets(conn, subject_kind.value, subject_id)
