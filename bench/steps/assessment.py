@@ -45,7 +45,7 @@ async def measure(s: Suite, members: int) -> None:
             t0 = time.perf_counter()
             r = await s.http.post(f"{url}{path}", json=body, headers=headers, timeout=900)
             took = time.perf_counter() - t0
-            # A publish is refused while the inputs lag (DESIGN §7): wait, as an admin would.
+            # A publish is refused while the inputs lag (ARCHITECTURE.md, "Business time"): wait, as an admin would.
             if r.status_code == 409 and "not caught up" in r.text and time.monotonic() < deadline:
                 await asyncio.sleep(2)
                 continue

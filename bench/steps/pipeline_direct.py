@@ -1,5 +1,5 @@
 """`make bench-large`'s pipeline at 10^6: commitment.opened, then commitment.fulfilled, fed
-straight into commitments.events.v1 (DESIGN §7: as a producing service would)."""
+straight into commitments.events.v1 (as a producing service would)."""
 
 from __future__ import annotations
 

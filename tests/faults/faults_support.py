@@ -3,7 +3,7 @@ back the final business state (`snapshot`) and check the ledger invariants (`inv
 
 A snapshot names things by plan key (member index, item key, party code), never by the ids the
 services minted, and leaves out generated ids, hashes and wall-clock timestamps: two runs of the
-same seed must give equal snapshots (DESIGN §7 "Identical").
+same seed must give equal snapshots (docs/RELIABILITY.md, "How a fault run works").
 """
 
 from __future__ import annotations

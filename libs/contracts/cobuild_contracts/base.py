@@ -150,7 +150,7 @@ _RATE_QUANTUM: Final = Decimal("0.0001")
 
 
 def _rate_places(value: Decimal) -> Decimal:
-    # Always 4 places on the wire ("0.9000"), as DESIGN §7 settles.
+    # Always 4 places on the wire ("0.9000"), as ARCHITECTURE.md, "Money, points and rates" settles.
     return value.quantize(_RATE_QUANTUM)
 
 

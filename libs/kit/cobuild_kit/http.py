@@ -11,9 +11,11 @@ from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cobuild_kit import metrics
@@ -121,6 +123,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, on_unavailable)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI and Starlette answer a body they cannot parse (JSON that is not UTF-8 or
+        # nested too deep, broken multipart) with an undocumented 400 {"detail": ...}: it is
+        # bad input like any other, the documented 422 with an ErrorBody (found by fuzzing).
+        if exc.status_code == 400:
+            return JSONResponse(
+                error_body("validation", f"body: {exc.detail}", "body"), status_code=422
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

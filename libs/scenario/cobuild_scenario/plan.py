@@ -83,7 +83,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    # The seed district (DESIGN §1): 4 streets, 21 communities, 343 units, ~5,000 members,
+    # The seed district (the seed articles' figures): 4 streets, 21 communities, 343 units, ~5,000 members,
     # 983 tasks, 57 service projects and ¥2.114 million of funds.
     "district": Scale(4, 21, 343, 5000, 983, 57, 211_400_000, 1, 8, 14, 12),
     "small": Scale(1, 3, 20, 200, 40, 4, 12_000_000, 6, 4, 4, 3),

@@ -58,7 +58,7 @@ class _PartySnapshot(_AgreementsEvent):
     parent_id: UUID | None = None
     unit_type: UnitType | None = Field(default=None, validate_default=True)
     code: str | None = Field(default=None, max_length=64)
-    # Units only: the communities the unit is paired with (结对, DESIGN §7).
+    # Units only: the communities the unit is paired with (结对, ARCHITECTURE.md "Ids").
     paired_community_ids: list[UUID] = Field(default_factory=list)
     active: bool = True
     version: Version
@@ -189,7 +189,7 @@ class MatchSuggested(_AgreementsEvent):
 
 class CommitmentItem(Contract):
     """One itemised commitment with the "four fixes" (四定): project, responsible, deadline,
-    funds. Its id is minted in the draft and kept across versions (DESIGN §7)."""
+    funds. Its id is minted in the draft and kept across versions (ARCHITECTURE.md, "Ids")."""
 
     commitment_id: UUID
     title: Title
@@ -313,7 +313,7 @@ class AgreementSigned(_AgreementsEvent):
 
 
 class AgreementAmended(_AgreementsEvent):
-    """An amendment: added items in full, cancelled ones by id (DESIGN §7)."""
+    """An amendment: added items in full, cancelled ones by id (ARCHITECTURE.md, "Ids")."""
 
     EVENT_TYPE: ClassVar[str] = "agreement.amended"
     KEY_FIELD: ClassVar[str] = "agreement_id"
@@ -356,7 +356,7 @@ class AgreementTerminated(_AgreementsEvent):
 
 class NeedClaimed(_AgreementsEvent):
     """A unit claimed a need directly; ``agreement.signed`` (origin=claim) follows and is
-    the event downstream acts on (DESIGN §7)."""
+    the event downstream acts on (ARCHITECTURE.md, "Ids")."""
 
     EVENT_TYPE: ClassVar[str] = "need.claimed"
     KEY_FIELD: ClassVar[str] = "need_id"

@@ -139,7 +139,7 @@ class CommitmentFulfilled(_CommitmentsEvent):
     done_at: UtcDatetime
     done_date: BusinessDate  # the Asia/Shanghai business date the obligor marked it done
     confirmed_at: UtcDatetime
-    # Done by the deadline counts, even if confirmed after it (DESIGN §7).
+    # Done by the deadline counts, even if confirmed after it (ARCHITECTURE.md, "Overdue").
     on_time: bool
 
     @field_validator("participants")

@@ -1,6 +1,6 @@
 """Events of the evaluation service, on ``evaluation.events.v1``.
 
-Evaluation holds member ids only; names are joined in by the points service (DESIGN §7).
+Evaluation holds member ids only; names are joined in by the points service (ARCHITECTURE.md, "Personal data").
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ GradeCounts = dict[Grade, Count]
 class AssessmentCompleted(_EvaluationEvent):
     """A published year-end assessment (keyed by year, so re-runs stay in order).
 
-    A rate is null when its denominator is zero (DESIGN §7)."""
+    A rate is null when its denominator is zero (ARCHITECTURE.md, "Money, points and rates")."""
 
     EVENT_TYPE: ClassVar[str] = "assessment.completed"
     KEY_FIELD: ClassVar[str] = "year"

@@ -162,7 +162,7 @@ class WishFulfilled(_PointsEvent):
 
 class PointsAwarded(_PointsEvent):
     """A ledger entry granting points. ``cause_event_id`` is unique per grant; community
-    and unit are the member's at the time of the award (DESIGN §7)."""
+    and unit are the member's at the time of the award (ARCHITECTURE.md, "Append-only ledgers")."""
 
     EVENT_TYPE: ClassVar[str] = "points.awarded"
 

@@ -1,7 +1,7 @@
 """`cobuild dlq list|redrive`: inspect the dead-letter topics and re-drive their entries.
 
 Re-driving republishes the original bytes, key and headers (without the dlq.* ones) to the
-original topic, so the event keeps its event_id and every inbox absorbs a repeat (DESIGN §7).
+original topic, so the event keeps its event_id and every inbox absorbs a repeat (ARCHITECTURE.md, "Dead letters").
 Several consumer groups may dead-letter the same message: it is re-driven once. A handler
 failure left the event claimed in that group's inbox, so the claim is released first (only
 where the group's dead_letters table records it), or the redriven event would be skipped.
