@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_files import COMPOSE, DOCKERFILE, K8S, K8sBase, Stage, parse_dockerfile
+from deploy_support import COMPOSE, DOCKERFILE, K8S, K8sBase, Stage, parse_dockerfile
 
 
 @pytest.fixture(scope="session")

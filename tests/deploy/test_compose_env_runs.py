@@ -22,7 +22,7 @@ from cobuild_stack.ports import free_port
 from cobuild_stack.procs import tail, terminate
 from cobuild_stack.testing import PgServer, TestBackends
 from cobuild_stack.topics import create_topics, suite_topics
-from deploy_files import ROOT, compose_env
+from deploy_support import ROOT, compose_env
 
 SERVICE = "agreements"
 PREFIX = f"COBUILD_{SERVICE.upper()}_"

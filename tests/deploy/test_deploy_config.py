@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from cobuild_contracts.topics import ALL_TOPICS, dlq
-from deploy_files import (
+from deploy_support import (
     COMPOSE,
     K8S_BASE,
     ROOT,

@@ -25,7 +25,7 @@ from cobuild_kit.pending import EXPIRED_REASON
 from cobuild_kit.testing import BatchDeps, FakeRecord, prepare_database
 from cobuild_stack.testing import create_topics
 
-from tests.evaluation.evaluation_scenario import at
+from tests.evaluation.evaluation_support import at
 
 GROUP = "evaluation.commitments"
 

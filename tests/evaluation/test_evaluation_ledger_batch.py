@@ -48,7 +48,7 @@ from cobuild_kit.consumer import BatchProcessor
 from cobuild_kit.db import create_pool
 from cobuild_kit.outbox import Outbox
 from cobuild_kit.testing import BatchDeps, FakeRecord, prepare_database
-from evaluation_scenario import World, at, commitment_events
+from evaluation_support import World, at, commitment_events
 
 COMMUNITY, UNIT = uuid4(), uuid4()
 

@@ -23,7 +23,7 @@ from cobuild_contracts import Role
 from cobuild_contracts.events.commitments import CommitmentFulfilled
 from cobuild_evaluation.store.policies import load as load_policy
 from cobuild_kit.testing import caught_up, eventually
-from evaluation_scenario import (
+from evaluation_support import (
     Served,
     World,
     agreement_events,

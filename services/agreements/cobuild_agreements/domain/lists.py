@@ -9,10 +9,11 @@ from datetime import date
 from uuid import UUID
 
 from cobuild_contracts import Visibility
+from cobuild_contracts.base import CATEGORY_PATTERN
 from cobuild_contracts.reference import valid_codes
 from cobuild_kit.errors import Conflict, Forbidden, Invalid
 
-CATEGORY = r"^[a-z][a-z0-9_]{1,39}$"  # the shape of a category code, in lists and drafts alike
+CATEGORY = CATEGORY_PATTERN  # the shape of a category code, in lists and drafts alike
 
 
 @dataclass(frozen=True)
