@@ -20,6 +20,10 @@ def _app() -> FastAPI:
     install_error_handlers(app)
     truthful_openapi(app)
 
+    @app.post("/echo")
+    async def echo(body: dict[str, int]) -> dict[str, int]:
+        return body
+
     @app.get("/numbers")
     async def numbers(limit: Limit = 2, offset: Offset = 0) -> Page[int]:
         items = list(range(10))[offset : offset + limit]
@@ -40,3 +44,15 @@ def test_the_document_names_the_refusal_body_cobuild_sends() -> None:
     assert refused.status_code == 422
     assert set(refused.json()) <= set(doc["components"]["schemas"]["ErrorBody"]["properties"])
     assert refused.json()["field"] == "query.limit"
+
+
+def test_a_body_that_cannot_be_parsed_is_a_422_error_body_not_a_400() -> None:
+    """FastAPI's own 400 "There was an error parsing the body" (JSON not in UTF-8 here) was
+    undocumented and had no ErrorBody (found by schemathesis in tests/security)."""
+    client = TestClient(_app())
+    refused = client.post(
+        "/echo", content=b'{"a": "\xff"}', headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "validation" and refused.json()["field"] == "body"
+    assert client.get("/nowhere").status_code == 404  # other HTTP errors as before

@@ -11,8 +11,8 @@ invented ones (so requests reach past the 404s). Two passes per service:
   main chains it misses (fuzz_support.LINKS, added to a copy of the document in the test),
   `BUDGET.scenarios` scenarios of at most `BUDGET.steps` steps.
 
-Checks on every request: no 5xx, the response conforms to its documented schema, and a refused
-(4xx) request wrote no outbox row. `make test` runs the short budget, `make faults` the long one
+Checks on every request: no 5xx, the status is one the operation documents and the response
+conforms to its documented schema, and a refused (4xx) request wrote no outbox row. `make test` runs the short budget, `make faults` the long one
 (COBUILD_FUZZ=long). Hypothesis runs in a worker thread; the servers and the services' pools
 live on the session's loop.
 """
