@@ -4,17 +4,11 @@ party, concurrent bulk publish of one client need id."""
 from __future__ import annotations
 
 import asyncio
-import types
-import typing
 from typing import Any
 from uuid import UUID, uuid4
 
 from agreements_support import Service, build_world, need_body
-from cobuild_agreements.app import definition
 from cobuild_contracts import Role
-from fastapi.routing import APIRoute
-from pydantic import BaseModel
-from pydantic.types import Strict
 
 
 async def _count(s: Service, sql: str, *args: Any) -> int:
@@ -26,49 +20,7 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != "community_id"}
 
 
-# --- lax booleans --------------------------------------------------------------------
-
-
-def _lax_bools(tp: Any, path: str, strict: bool, seen: set[type], out: list[str]) -> int:
-    """Walk a type; list the paths of bools that are not strict; return how many bools."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        base, *meta = typing.get_args(tp)
-        strict = strict or any(isinstance(m, Strict) and m.strict for m in meta)
-        return _lax_bools(base, path, strict, seen, out)
-    if tp is bool:
-        if not strict:
-            out.append(path)
-        return 1
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        if tp in seen:
-            return 0
-        seen.add(tp)
-        model_strict = bool(tp.model_config.get("strict"))
-        found = 0
-        for name, info in tp.model_fields.items():
-            field_strict = model_strict or any(
-                isinstance(m, Strict) and m.strict for m in info.metadata
-            )
-            found += _lax_bools(info.annotation, f"{path}.{name}", field_strict, seen, out)
-        return found
-    if origin in (typing.Union, types.UnionType):
-        return sum(_lax_bools(a, path, strict, seen, out) for a in typing.get_args(tp))
-    return sum(_lax_bools(a, f"{path}[]", False, seen, out) for a in typing.get_args(tp))
-
-
-def test_every_boolean_of_a_request_model_is_strict() -> None:
-    lax: list[str] = []
-    bools = 0
-    for router in definition().routers:
-        for route in router.routes:
-            if not isinstance(route, APIRoute):
-                continue
-            for param in route.dependant.body_params + route.dependant.query_params:
-                name = f"{route.path} {param.name}"
-                bools += _lax_bools(param.field_info.annotation, name, False, set(), lax)
-    assert bools >= 1  # the walk sees the request models (PATCH /parties' `active`)
-    assert lax == []
+# --- lax booleans (the walk over every service: tests/contracts/test_strict_booleans.py) --
 
 
 async def test_active_takes_a_json_boolean_only(agreements_service: Service) -> None:

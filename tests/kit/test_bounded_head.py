@@ -11,6 +11,8 @@ import httpx
 import pytest_asyncio
 import uvicorn
 from cobuild_kit.bounded_head import bounded_head
+from cobuild_kit.service import server_options
+from cobuild_kit.settings import ServiceSettings
 from starlette.types import Receive, Scope, Send
 
 
@@ -63,3 +65,29 @@ async def test_normal_requests_pass_and_keep_alive_counts_each_head_afresh(serve
             assert answer.status_code == 200
         too_big = await client.get("/", headers={"x-note": "n" * 20 * 1024})
         assert too_big.status_code == 431
+
+
+async def test_forwarded_addresses_are_believed_only_from_the_configured_proxies() -> None:
+    """The hardening issue's "Rate limits trust X-Forwarded-For from any local client": a
+    client rotating the header got a fresh bucket each time. Served with the kit's options,
+    the address a handler sees is the peer's unless the peer is a configured proxy."""
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    for trusted, expected in (("", "127.0.0.1"), ("127.0.0.1", "10.9.8.7")):
+        options = server_options(ServiceSettings(port=_free_port(), trusted_proxies=trusted))
+        srv = uvicorn.Server(uvicorn.Config(app, **options))
+        task = asyncio.create_task(srv.serve())
+        while not srv.started:  # noqa: ASYNC110 - uvicorn offers no event for it
+            await asyncio.sleep(0.01)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{options['port']}") as c:
+                await c.get("/", headers={"x-forwarded-for": "10.9.8.7"})
+        finally:
+            srv.should_exit = True
+            await task
+        assert seen[-1] == expected, trusted

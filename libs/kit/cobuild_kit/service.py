@@ -588,20 +588,24 @@ def asyncapi(definition: ServiceDefinition[S]) -> FastStream:
     )
 
 
+def server_options(s: ServiceSettings) -> dict[str, Any]:
+    """How uvicorn serves a service: the request head bounded (431), and X-Forwarded-For
+    believed only from the configured proxies. uvicorn believes it from 127.0.0.1 by
+    default, so any local client could choose the address its rate limit counts."""
+    return {
+        "host": s.host,
+        "port": s.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 5,
+        "http": bounded_head(s.max_header_bytes),
+        "proxy_headers": bool(s.trusted_proxies),
+        "forwarded_allow_ips": s.trusted_proxies or None,
+    }
+
+
 def serve(definition: ServiceDefinition[S]) -> None:
     s = definition.settings
     heap.time_collections()
     heap.pace_young_collections(s.gc_young_threshold)
-    uvicorn.run(
-        create_app(definition, own_process=True),
-        host=s.host,
-        port=s.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: any local client could
-        # then choose the address its rate limit counts. Only configured proxies are believed.
-        http=bounded_head(s.max_header_bytes),
-        proxy_headers=bool(s.trusted_proxies),
-        forwarded_allow_ips=s.trusted_proxies or None,
-    )
+    uvicorn.run(create_app(definition, own_process=True), **server_options(s))

@@ -21,7 +21,7 @@ from cobuild_kit.service import ActorDep
 from cobuild_kit.sheets import NumberedRow, RowError, read_rows
 from fastapi import APIRouter, File, Response, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from cobuild_points.domain.roster import (
@@ -53,7 +53,7 @@ class _MemberFields(_Body):
     grid_id: UUID | None = None
     # Refused, not ignored, so a client learns: 422 naming `body.show_full_name`. Left out
     # of the schema: an admin has nothing to send here.
-    show_full_name: SkipJsonSchema[bool | None] = Field(None, exclude=True)
+    show_full_name: SkipJsonSchema[StrictBool | None] = Field(None, exclude=True)
 
     @field_validator("show_full_name")
     @classmethod
@@ -116,7 +116,7 @@ class ReasonIn(_Body):
 
 
 class PreferencesIn(_Body):
-    show_full_name: bool
+    show_full_name: StrictBool  # a JSON true or false: 0 or "yes" is a 422 naming it
 
 
 class Imported(BaseModel):
