@@ -251,23 +251,25 @@ class Runtime(Generic[S]):
         self._tasks.append(asyncio.create_task(supervised(), name=name))
 
     async def stop(self) -> None:
+        """Stop everything, each step bounded: a broker that stops answering (a coordinator
+        that never acknowledges a LeaveGroup) must not hold the process, or a test's teardown,
+        for ever. What a cut-short step leaves behind, the broker's session timeout and the
+        inbox absorb."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await asyncio.wait_for(task, STOP_STEP_S)
         for offsets in self.offsets:  # what is applied need not be redelivered after a restart
-            await offsets.close()
-        with contextlib.suppress(Exception):
-            await self.broker.stop()
-        for closer in (
-            self.lag_probe.stop,
-            self._producer.stop if self._producer else None,
-            self._pool.close if self._pool else None,
+            await _bounded("offsets", offsets.close())
+        await _bounded("consumers", self.broker.stop())
+        for name, closer in (
+            ("lag probe", self.lag_probe.stop),
+            ("producer", self._producer.stop if self._producer else None),
+            ("pool", self._pool.close if self._pool else None),
         ):
             if closer is not None:
-                with contextlib.suppress(Exception):
-                    await closer()
+                await _bounded(name, closer())
 
     async def readiness(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
@@ -356,6 +358,16 @@ async def _sweep_pending(rt: Runtime) -> None:
 
 
 IDEMPOTENCY_PURGE_EVERY_S = 3600.0
+STOP_STEP_S = 15.0  # the longest one step of a service's stop may take
+
+
+async def _bounded(step: str, work: Awaitable[Any]) -> None:
+    try:
+        await asyncio.wait_for(work, STOP_STEP_S)
+    except TimeoutError:
+        log.warning("service.stop_cut_short", step=step, after_s=STOP_STEP_S)
+    except Exception as exc:  # stopping: report it, and go on stopping the rest
+        log.warning("service.stop_failed", step=step, error=repr(exc))
 
 
 async def _purge_idempotency_keys(rt: Runtime) -> None:
