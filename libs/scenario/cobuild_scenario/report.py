@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -297,18 +298,25 @@ def _yuan(fen: int) -> str:
 
 def print_summary(figures: dict[str, Any], console: Console) -> None:
     mid, end = figures["fulfilment"]["mid_year"], figures["fulfilment"]["year_end"]
-    table = Table(title="Fulfilment (履约率) by street and community")
+    # Fits an 80-column terminal with the names whole: no vertical rules, short two-line
+    # headers for the rates, and a scope column that never wraps or cuts a name.
+    table = Table(
+        title="Fulfilment (履约率) by street and community",
+        caption="rates by count and by value, at mid-year (Jun 30) and year end (Dec 31)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("scope", no_wrap=True)
     for col in (
-        "scope",
         "signed",
         "funds",
-        "mid-year count",
-        "mid-year value",
-        "year-end count",
-        "year-end value",
+        "Jun 30\ncount",
+        "Jun 30\nvalue",
+        "Dec 31\ncount",
+        "Dec 31\nvalue",
         "overdue",
     ):
-        table.add_column(col, justify="right" if col != "scope" else "left")
+        table.add_column(col, justify="right", no_wrap=True)
 
     def row(label: str, m: dict[str, Any], e: dict[str, Any], style: str = "") -> None:
         table.add_row(
