@@ -4,7 +4,6 @@ requests, keep-alive included, still pass (the hardening issue's 'Unbounded requ
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,6 +12,7 @@ import uvicorn
 from cobuild_kit.bounded_head import bounded_head
 from cobuild_kit.service import server_options
 from cobuild_kit.settings import ServiceSettings
+from cobuild_stack.ports import free_port
 from starlette.types import Receive, Scope, Send
 
 
@@ -22,16 +22,9 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def server() -> AsyncIterator[int]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         _app, host="127.0.0.1", port=port, http=bounded_head(16 * 1024), log_config=None
     )
@@ -79,7 +72,7 @@ async def test_forwarded_addresses_are_believed_only_from_the_configured_proxies
         await send({"type": "http.response.body", "body": b"ok"})
 
     for trusted, expected in (("", "127.0.0.1"), ("127.0.0.1", "10.9.8.7")):
-        options = server_options(ServiceSettings(port=_free_port(), trusted_proxies=trusted))
+        options = server_options(ServiceSettings(port=free_port(), trusted_proxies=trusted))
         srv = uvicorn.Server(uvicorn.Config(app, **options))
         task = asyncio.create_task(srv.serve())
         while not srv.started:  # noqa: ASYNC110 - uvicorn offers no event for it

@@ -26,7 +26,6 @@ import asyncio
 import copy
 import os
 import random
-import socket
 import time
 import uuid
 import warnings
@@ -44,6 +43,7 @@ from cobuild_contracts import Role
 from cobuild_contracts.enums import HongfanCategory
 from cobuild_kit.bounded_head import bounded_head
 from cobuild_kit.rate_limits import RateLimits
+from cobuild_stack.ports import free_port
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyStrategyDefinition
@@ -73,13 +73,6 @@ SKIP = {"/metrics"}  # prometheus text: nothing to fuzz
 TRANSPORT_REFUSALS = {431}
 
 # -- real HTTP ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @asynccontextmanager
