@@ -59,6 +59,10 @@ class Role(StrEnum):
     EXPERT = "expert"
     # Runs the system, not the loop: replays, rewinds, rebuilds, metrics (ARCHITECTURE.md).
     OPERATOR = "operator"
+    # Signed in at the provider with no grant yet: self-service only (DESIGN §8).
+    PERSON = "person"
+    # An integration, through the provider's client-credentials grant and the exchange.
+    SERVICE = "service"
 
 
 class Grade(StrEnum):
@@ -84,6 +88,17 @@ class SubjectKind(StrEnum):
 class AgreementOrigin(StrEnum):
     NEGOTIATED = "negotiated"
     CLAIM = "claim"  # a unit's direct claim of a need: a small agreement, one commitment
+    # A joint meeting's decision (研究确定事项): one commitment of the responsible unit to the
+    # beneficiary community, signed by the meeting's authority (ARCHITECTURE.md, "Alliances
+    # and the joint meeting").
+    MEETING = "meeting"
+
+
+class RotationMode(StrEnum):
+    """How an alliance's chair (轮值主席) rotates: one unit per meeting, or per period."""
+
+    PER_MEETING = "per_meeting"
+    PER_PERIOD = "per_period"
 
 
 __all__ = [
@@ -94,6 +109,7 @@ __all__ = [
     "ItemKind",
     "PartyKind",
     "Role",
+    "RotationMode",
     "SubjectKind",
     "UnitType",
     "Visibility",

@@ -67,6 +67,8 @@ ROLE_LABELS: Final = _labels(
         Role.MEMBER: ("在职党员", "In-service party member"),
         Role.EXPERT: ("评议专家", "Expert"),
         Role.OPERATOR: ("系统运维", "Operator"),
+        Role.PERSON: ("已登录用户", "Signed-in person"),
+        Role.SERVICE: ("系统对接", "Integration"),
     }
 )
 

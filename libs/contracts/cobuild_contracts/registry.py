@@ -6,8 +6,11 @@ from typing import Final
 
 from .base import Event
 from .errors import UnknownEventType
+from .events import access as x
 from .events import agreements as a
+from .events import alliances as al
 from .events import commitments as c
+from .events import escalations as w
 from .events import evaluation as e
 from .events import points as p
 
@@ -27,21 +30,30 @@ _ALL: Final[tuple[type[Event], ...]] = (
     a.AgreementAmended,
     a.AgreementTerminated,
     a.NeedClaimed,
+    al.AllianceFormed,
+    al.AllianceMemberJoined,
+    al.AllianceMemberLeft,
+    al.AllianceRotationChanged,
+    al.MeetingHeld,
+    al.DecisionMade,
     c.CommitmentOpened,
     c.TaskClaimed,
     c.TaskAssigned,
     c.CommitmentProgressed,
     c.EvidenceSubmitted,
+    c.CommitmentMarkedDone,
     c.CommitmentFulfilled,
     c.CommitmentConfirmationRefused,
     c.CommitmentOverdue,
     c.CommitmentCancelled,
     c.CommitmentReminderDue,
+    p.MemberRegistered,
     p.MemberReported,
     p.MemberTransferred,
     p.MemberLeft,
     p.ActivityPublished,
     p.ActivitySignedUp,
+    p.ActivitySignUpCancelled,
     p.AttendanceConfirmed,
     p.WishPublished,
     p.WishClaimed,
@@ -52,6 +64,22 @@ _ALL: Final[tuple[type[Event], ...]] = (
     e.AssessmentCompleted,
     e.MemberScored,
     e.UnitScored,
+    e.ExpertRegistered,
+    e.ObjectionFiled,
+    e.ObjectionUpheld,
+    e.ObjectionRejected,
+    e.AssessmentFinalised,
+    x.GrantAdded,
+    x.GrantRevoked,
+    w.WhistleRaised,
+    w.WhistleRouted,
+    w.WhistleHandedOn,
+    w.WhistleResponded,
+    w.WhistleEscalated,
+    w.WhistleResolved,
+    w.WhistleReopened,
+    w.WhistleClosed,
+    w.WhistleRated,
 )
 
 

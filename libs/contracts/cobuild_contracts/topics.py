@@ -8,8 +8,17 @@ AGREEMENTS: Final = "agreements.events.v1"
 COMMITMENTS: Final = "commitments.events.v1"
 POINTS: Final = "points.events.v1"
 EVALUATION: Final = "evaluation.events.v1"
+ACCESS: Final = "access.events.v1"
+ESCALATIONS: Final = "escalations.events.v1"
 
-ALL_TOPICS: Final[tuple[str, ...]] = (AGREEMENTS, COMMITMENTS, POINTS, EVALUATION)
+ALL_TOPICS: Final[tuple[str, ...]] = (
+    AGREEMENTS,
+    COMMITMENTS,
+    POINTS,
+    EVALUATION,
+    ACCESS,
+    ESCALATIONS,
+)
 
 DLQ_SUFFIX: Final = ".dlq"
 
@@ -19,4 +28,14 @@ def dlq(topic: str) -> str:
     return f"{topic}{DLQ_SUFFIX}"
 
 
-__all__ = ["AGREEMENTS", "ALL_TOPICS", "COMMITMENTS", "DLQ_SUFFIX", "EVALUATION", "POINTS", "dlq"]
+__all__ = [
+    "ACCESS",
+    "AGREEMENTS",
+    "ALL_TOPICS",
+    "COMMITMENTS",
+    "DLQ_SUFFIX",
+    "ESCALATIONS",
+    "EVALUATION",
+    "POINTS",
+    "dlq",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .access import GrantAdded, GrantRevoked
 from .agreements import (
     AgreementAmended,
     AgreementSigned,
@@ -34,14 +35,17 @@ from .commitments import (
 from .evaluation import (
     AssessmentCompleted,
     EvaluationSubmitted,
+    ExpertRegistered,
     MemberScored,
     UnitScored,
 )
 from .points import (
     ActivityPublished,
     ActivitySignedUp,
+    ActivitySignUpCancelled,
     AttendanceConfirmed,
     MemberLeft,
+    MemberRegistered,
     MemberReported,
     MemberTransferred,
     PointsAwarded,
@@ -54,6 +58,7 @@ from .points import (
 
 __all__ = [
     "ActivityPublished",
+    "ActivitySignUpCancelled",
     "ActivitySignedUp",
     "AgreementAmended",
     "AgreementSigned",
@@ -70,8 +75,12 @@ __all__ = [
     "CommitmentReminderDue",
     "EvaluationSubmitted",
     "EvidenceSubmitted",
+    "ExpertRegistered",
+    "GrantAdded",
+    "GrantRevoked",
     "MatchSuggested",
     "MemberLeft",
+    "MemberRegistered",
     "MemberReported",
     "MemberScored",
     "MemberTransferred",

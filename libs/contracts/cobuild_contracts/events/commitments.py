@@ -110,6 +110,20 @@ class EvidenceSubmitted(_CommitmentsEvent):
     submitted_at: UtcDatetime
 
 
+class CommitmentMarkedDone(_CommitmentsEvent):
+    """The obligor marked the work done; the beneficiary confirms it (commitment.fulfilled) or
+    refuses it next. Completion is a fact only once confirmed, so the ledger counts nothing
+    from this; it tells the beneficiary's workers a confirmation waits. Added in v1 (issue 37)."""
+
+    EVENT_TYPE: ClassVar[str] = "commitment.marked_done"
+
+    commitment_id: UUID
+    obligor_party_id: UUID
+    beneficiary_party_id: UUID
+    done_at: UtcDatetime
+    done_date: BusinessDate  # the Asia/Shanghai business date it was marked done
+
+
 class Participant(Contract):
     """A member who took part in fulfilling a commitment, and for how long."""
 
@@ -203,6 +217,7 @@ __all__ = [
     "CommitmentCancelled",
     "CommitmentConfirmationRefused",
     "CommitmentFulfilled",
+    "CommitmentMarkedDone",
     "CommitmentOpened",
     "CommitmentOverdue",
     "CommitmentProgressed",

@@ -5,7 +5,7 @@ Evaluation holds member ids only; names are joined in by the points service (ARC
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -26,6 +26,7 @@ from ..base import (
     Year,
 )
 from ..enums import EvaluatorKind, Grade, SubjectKind
+from .access import Subject
 
 
 class _EvaluationEvent(Event):
@@ -75,6 +76,9 @@ class EvaluationSubmitted(_EvaluationEvent):
 
 
 GradeCounts = dict[Grade, Count]
+# Where a publication stands: shown for objections (公示中) or final. Added in v1 (issue 35).
+PublicationState = Literal["publicised", "final"]
+AssessedKind = Literal["member", "unit"]
 
 
 class AssessmentCompleted(_EvaluationEvent):
@@ -100,6 +104,12 @@ class AssessmentCompleted(_EvaluationEvent):
     # The district whose year was assessed (an assessment is run for one district). Added in
     # v1, optional: events published before it carry no district.
     district_id: UUID | None = None
+    # Issue 35 (v1, additive): a publication is first shown for objections (公示, "publicised")
+    # until `objection_deadline`, then finalised. Absent on events from before: those were final.
+    state: PublicationState | None = None
+    objection_deadline: UtcDatetime | None = None
+    # The share of 优秀 the run was capped at (ARCHITECTURE.md, "The 优秀 quota"); none: uncapped.
+    excellent_quota: Rate | None = None
 
     @field_validator("member_grades")
     @classmethod
@@ -136,6 +146,9 @@ class MemberScored(_EvaluationEvent):
     components: dict[str, Decimal2] = Field(default_factory=dict)
     rank_in_community: Rank
     supersedes_assessment_id: UUID | None = None
+    # Issue 35 (v1, additive): published for objections first, then again when final (same
+    # assessment and scores). Absent on events from before the 公示 period existed.
+    state: PublicationState | None = None
 
 
 class UnitScored(_EvaluationEvent):
@@ -151,6 +164,90 @@ class UnitScored(_EvaluationEvent):
     components: dict[str, Decimal2] = Field(default_factory=dict)
     rank_in_district: Rank
     supersedes_assessment_id: UUID | None = None
+    # Issue 35 (v1, additive): published for objections first, then again when final (same
+    # assessment and scores). Absent on events from before the 公示 period existed.
+    state: PublicationState | None = None
 
 
-__all__ = ["AssessmentCompleted", "EvaluationSubmitted", "MemberScored", "UnitScored"]
+class ExpertRegistered(_EvaluationEvent):
+    """An expert joined the evaluation service's expert directory. The access service grants
+    the `expert` role for `expert_id` to `subject`, the expert's identity-provider subject,
+    when it is known; the name and field of expertise stay in the directory."""
+
+    EVENT_TYPE: ClassVar[str] = "expert.registered"
+    KEY_FIELD: ClassVar[str] = "expert_id"
+
+    expert_id: UUID
+    subject: Subject | None = None
+    registered_at: UtcDatetime
+
+
+class _ObjectionEvent(_EvaluationEvent):
+    """An objection to a publicised (公示中) score, by the member or the unit's admin. The
+    reason and the attachments stay in the evaluation service; events carry ids only."""
+
+    KEY_FIELD: ClassVar[str] = "subject_id"
+
+    objection_id: UUID
+    assessment_id: UUID
+    district_id: UUID
+    year: Year
+    subject_kind: AssessedKind
+    subject_id: UUID
+
+
+class ObjectionFiled(_ObjectionEvent):
+    EVENT_TYPE: ClassVar[str] = "objection.filed"
+
+    filed_by: Subject
+    attachments: Count = 0
+    filed_at: UtcDatetime
+
+
+class ObjectionUpheld(_ObjectionEvent):
+    """The district admin upheld it: the corrected input re-ran the assessment as
+    `corrected_assessment_id`; `regraded` subjects (grade changed, under a quota possibly
+    others than the objector) got a new objection window until `objection_deadline`."""
+
+    EVENT_TYPE: ClassVar[str] = "objection.upheld"
+
+    decided_by: Subject
+    decided_at: UtcDatetime
+    corrected_assessment_id: UUID
+    regraded: list[UUID] = Field(default_factory=list, max_length=100_000)
+    objection_deadline: UtcDatetime
+
+
+class ObjectionRejected(_ObjectionEvent):
+    EVENT_TYPE: ClassVar[str] = "objection.rejected"
+
+    decided_by: Subject
+    decided_at: UtcDatetime
+
+
+class AssessmentFinalised(_EvaluationEvent):
+    """The objection period ended with no open objection: the publication's scores are
+    final (member.scored and unit.scored follow again, with state final)."""
+
+    EVENT_TYPE: ClassVar[str] = "assessment.finalised"
+    KEY_FIELD: ClassVar[str] = "year"
+
+    assessment_id: UUID
+    district_id: UUID
+    year: Year
+    policy_version: Code
+    finalised_by: Subject
+    finalised_at: UtcDatetime
+
+
+__all__ = [
+    "AssessmentCompleted",
+    "AssessmentFinalised",
+    "EvaluationSubmitted",
+    "ExpertRegistered",
+    "MemberScored",
+    "ObjectionFiled",
+    "ObjectionRejected",
+    "ObjectionUpheld",
+    "UnitScored",
+]

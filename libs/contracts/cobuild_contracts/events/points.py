@@ -27,6 +27,7 @@ from ..base import (
     UtcDatetime,
     Year,
 )
+from .access import Subject
 
 
 class _PointsEvent(Event):
@@ -41,6 +42,18 @@ PositivePoints = Annotated[Points, Field(gt=0)]
 # --- members ---------------------------------------------------------------------------
 
 
+class MemberRegistered(_PointsEvent):
+    """A unit's member was registered (singly, in bulk or by an import): the access service
+    issues an invitation that links the person's account to this member id. Ids only: the
+    name and phone stay in the points service."""
+
+    EVENT_TYPE: ClassVar[str] = "member.registered"
+
+    member_id: UUID
+    unit_id: UUID
+    registered_at: UtcDatetime
+
+
 class MemberReported(_PointsEvent):
     """An in-service member reported (报到) to the community where they live."""
 
@@ -51,6 +64,10 @@ class MemberReported(_PointsEvent):
     community_id: UUID
     grid_id: UUID | None = None
     reported_at: UtcDatetime
+    # The identity-provider subject of the person who asked to report, when they asked
+    # signed in as themself (a `person` token): the access service grants them the member
+    # role for `member_id`. An opaque id, never a name or phone. Added in v1, optional.
+    subject: Subject | None = None
 
 
 class MemberTransferred(_PointsEvent):
@@ -113,6 +130,17 @@ class ActivitySignedUp(_PointsEvent):
     activity_id: UUID
     member_id: UUID
     signed_up_at: UtcDatetime
+
+
+class ActivitySignUpCancelled(_PointsEvent):
+    """A member withdrew their sign-up before checking in (keyed by activity, as the sign-up)."""
+
+    EVENT_TYPE: ClassVar[str] = "activity.sign_up_cancelled"
+    KEY_FIELD: ClassVar[str] = "activity_id"
+
+    activity_id: UUID
+    member_id: UUID
+    cancelled_at: UtcDatetime
 
 
 class AttendanceConfirmed(_PointsEvent):
@@ -214,9 +242,11 @@ def _same_year(value: date, info: ValidationInfo) -> date:
 
 __all__ = [
     "ActivityPublished",
+    "ActivitySignUpCancelled",
     "ActivitySignedUp",
     "AttendanceConfirmed",
     "MemberLeft",
+    "MemberRegistered",
     "MemberReported",
     "MemberTransferred",
     "PointsAwarded",
