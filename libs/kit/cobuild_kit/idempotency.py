@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -116,8 +116,8 @@ class PgKeyStore:
 
 
 # Who acts, from the Authorization header: the token's subject, or None when there is no
-# token or it does not verify (such requests keep no key).
-SubjectOf = Callable[[str | None], str | None]
+# token or it is refused (such requests keep no key). Async: verifying may fetch a key.
+SubjectOf = Callable[[str | None], Awaitable[str | None]]
 
 
 class IdempotencyMiddleware:
@@ -150,7 +150,7 @@ class IdempotencyMiddleware:
             )
             await refusal(scope, receive, send)
             return
-        subject = self._subject_of(headers.get("authorization"))
+        subject = await self._subject_of(headers.get("authorization"))
         if subject is None:  # not signed in: the app refuses or serves it, and nothing is kept
             await self.app(scope, receive, send)
             return

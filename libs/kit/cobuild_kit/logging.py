@@ -50,12 +50,17 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # Per-message access lines from the broker client are noise at INFO.
     for noisy in ("faststream", "faststream.access.kafka", "aiokafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The list instance is kept: a logger cached on first use holds it, so a second
+    # configuration (another service started in the same process, as the tests do) and
+    # structlog.testing.capture_logs, which edits it in place, still reach that logger.
+    processors = structlog.get_config()["processors"]
+    processors[:] = [
+        *_SHARED,
+        structlog.processors.format_exc_info,
+        structlog.processors.JSONRenderer(ensure_ascii=False),
+    ]
     structlog.configure(
-        processors=[
-            *_SHARED,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
-        ],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,

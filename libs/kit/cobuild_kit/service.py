@@ -37,7 +37,7 @@ from typing_extensions import TypeVar
 
 from cobuild_kit import heap, metrics
 from cobuild_kit.api import AUTHENTICATED, refusals, truthful_openapi
-from cobuild_kit.auth import Actor, JwtVerifier, TokenVerifier
+from cobuild_kit.auth import Actor, JwtVerifier, KeySource, KeySources, StaticKeys, TokenVerifier
 from cobuild_kit.bounded_head import bounded_head
 from cobuild_kit.clock import Clock, clock_from_setting
 from cobuild_kit.consumer import BatchProcessor, ConsumerSpec, subscribe
@@ -49,6 +49,7 @@ from cobuild_kit.http import (
     ops_router,
 )
 from cobuild_kit.idempotency import IdempotencyMiddleware, PgKeyStore
+from cobuild_kit.jwks import JwksKeys
 from cobuild_kit.kafka import make_producer
 from cobuild_kit.lag import LagProbe
 from cobuild_kit.logging import configure_logging, correlation_id, get_logger
@@ -61,6 +62,7 @@ from cobuild_kit.pending import PendingEvents
 from cobuild_kit.pending import count as pending_count
 from cobuild_kit.rate_limits import RateLimits, rate_limit
 from cobuild_kit.relay import OutboxRelay
+from cobuild_kit.revocations import RevokedGrants, kept_for, refresh_forever, revocations_consumer
 from cobuild_kit.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -85,6 +87,17 @@ class ServiceDefinition(Generic[S]):
     body_limits: dict[str, int] = field(default_factory=dict)
     verifier: TokenVerifier | None = None
     clock: Clock | None = None
+    # The kit's `<service>.access` consumer and the revoked-grants set every request is
+    # checked against (cobuild_kit.revocations). Every service follows revocations.
+    follow_revocations: bool = True
+
+    def all_consumers(self) -> list[ConsumerSpec]:
+        """The service's consumer groups and the kit's."""
+        kit = [revocations_consumer()] if self.follow_revocations else []
+        purposes = [spec.purpose for spec in [*self.consumers, *kit]]
+        if len(set(purposes)) != len(purposes):
+            raise ValueError(f"{self.name}: two consumer groups share a purpose: {purposes}")
+        return [*self.consumers, *kit]
 
     def migrations(self) -> list[Migration]:
         own = (
@@ -136,7 +149,8 @@ class Runtime(Generic[S]):
         self._tasks: list[asyncio.Task[None]] = []
         self.offsets: list[SettledOffsets] = []
         self.pending = PendingEvents()  # the groups' pending events (cobuild_kit.pending)
-        for spec in definition.consumers:
+        self.revoked = RevokedGrants()  # grants whose tokens are refused (cobuild_kit.revocations)
+        for spec in definition.all_consumers():
             group = f"{self.name}.{spec.purpose}"
             self.groups[group] = list(spec.topics)
             processor = BatchProcessor(
@@ -186,6 +200,15 @@ class Runtime(Generic[S]):
             raise RuntimeError("the service has not started")
         return self._producer
 
+    async def authenticate(self, token: str) -> Actor:
+        """The actor of a bearer token: verified (an unknown kid refetches the JWKS), and
+        not of a revoked grant. Every refusal is a 401 naming its reason, which the refusal
+        log records."""
+        actor = await self.verifier.verify_fetching(token)
+        if actor.grant_id is not None and actor.grant_id in self.revoked:
+            raise Unauthorized(f"token of a revoked grant ({actor.grant_id})")
+        return actor
+
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         async with transaction(self.pool) as conn:
@@ -208,6 +231,11 @@ class Runtime(Generic[S]):
             await migrate(conn, self.definition.migrations())
         finally:
             await conn.close()
+        if self.definition.follow_revocations:
+            # Before the first request: a replica that starts must not accept what the
+            # others already refuse.
+            async with self.pool.acquire() as conn:
+                await self.revoked.load(conn, kept_for(s.jwt_max_lifetime_s))
         self._producer = make_producer(
             s.kafka_bootstrap,
             idempotence=s.kafka_idempotence,
@@ -227,14 +255,34 @@ class Runtime(Generic[S]):
             retention=timedelta(hours=s.outbox_retention_hours),
         )
         self._spawn("relay", lambda _rt: self.relay.run() if self.relay else asyncio.sleep(0))
-        await _retry("consumers", self.broker.start)
+        await _retry("consumers", self._start_consumers)
         self._spawn("lag-gauge", _refresh_lag_gauge)
         self._spawn("idempotency-purge", _purge_idempotency_keys)
         if self.pending.processors:
             self._spawn("pending-sweep", _sweep_pending)
+        if self.definition.follow_revocations:
+            self._spawn("revocations", refresh_forever)
         for worker in self.definition.workers:
             self._spawn(getattr(worker, "__name__", "worker"), worker)
         log.info("service.started", port=s.port)
+
+    async def _start_consumers(self) -> None:
+        """What `KafkaBroker.start` does, with the groups started together: FastStream starts
+        them one after another, and each waits for its group's join, which Tansu answers
+        after half the session timeout (5 s). A service of four groups started in 20 s; now
+        in 5 (the kit's `access` group, added to every service, cost nothing more)."""
+        await self.broker.connect()
+        subscribers = list(self.broker.subscribers)
+        results = await asyncio.gather(
+            *(subscriber.start() for subscriber in subscribers), return_exceptions=True
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:  # stop those that started, so the retry does not start them twice
+            await asyncio.gather(*(s.stop() for s in subscribers), return_exceptions=True)
+            raise failed[0]
+        for publisher in self.broker.publishers:
+            await publisher.start()
+        self.broker.running = True
 
     def _spawn(self, name: str, worker: Worker) -> None:
         async def supervised() -> None:
@@ -397,11 +445,27 @@ async def _retry(what: str, start: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def _verifier(settings: ServiceSettings) -> TokenVerifier:
-    if settings.jwt_public_keys_file is None:
+    """The keys of the settings: the development key file, the access service's JWKS, or
+    both (a token's kid picks its key, and the key its issuer)."""
+    sources: list[KeySource] = []
+    if settings.jwt_public_keys_file is not None:
+        sources.append(
+            StaticKeys.from_file(settings.jwt_public_keys_file, issuer=settings.jwt_issuer)
+        )
+    if settings.jwks_url:
+        sources.append(
+            JwksKeys(
+                settings.jwks_url,
+                issuer=settings.jwks_issuer or settings.jwt_issuer,
+                max_age_s=settings.jwks_max_age_s,
+                min_refetch_interval_s=settings.jwks_refetch_min_interval_s,
+                timeout_s=settings.jwks_timeout_s,
+            )
+        )
+    if not sources:
         return _NoKeys()
-    return JwtVerifier.from_file(
-        settings.jwt_public_keys_file,
-        issuer=settings.jwt_issuer,
+    return JwtVerifier(
+        sources[0] if len(sources) == 1 else KeySources(sources),
         audience=settings.jwt_audience,
         max_lifetime_s=settings.jwt_max_lifetime_s,
     )
@@ -410,6 +474,9 @@ def _verifier(settings: ServiceSettings) -> TokenVerifier:
 class _NoKeys:
     def verify(self, token: str) -> Actor:
         raise Unauthorized("this service has no token keys configured")
+
+    async def verify_fetching(self, token: str) -> Actor:
+        return self.verify(token)
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -438,17 +505,17 @@ async def current_actor(
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         raise Unauthorized("missing bearer token", field="header.Authorization")
-    return _runtime_of(request).verifier.verify(header[7:].strip())
+    return await _runtime_of(request).authenticate(header[7:].strip())
 
 
-def subject_of(rt: Runtime[Any]) -> Callable[[str | None], str | None]:
-    """The subject of a verified bearer token, or None (no token, or one that does not verify)."""
+def subject_of(rt: Runtime[Any]) -> Callable[[str | None], Awaitable[str | None]]:
+    """The subject of a verified bearer token, or None (no token, or one that is refused)."""
 
-    def subject(authorization: str | None) -> str | None:
+    async def subject(authorization: str | None) -> str | None:
         if not authorization or not authorization.lower().startswith("bearer "):
             return None
         try:
-            return rt.verifier.verify(authorization[7:].strip()).subject
+            return (await rt.authenticate(authorization[7:].strip())).subject
         except CobuildError:
             return None
 

@@ -70,6 +70,19 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "cobuild-dev"
     jwt_audience: str = "cobuild"
     jwt_max_lifetime_s: int = 24 * 3600  # the longest exp − iat a token may carry
+    # The access service's public keys (`GET /.well-known/jwks.json`), beside or instead of
+    # `jwt_public_keys_file` (cobuild_kit.jwks): refetched on an unknown kid, at most once per
+    # `jwks_refetch_min_interval_s`, and in the background once older than `jwks_max_age_s`.
+    jwks_url: str | None = None
+    # The `iss` of tokens signed with those keys (jwt_issuer if unset).
+    jwks_issuer: str | None = None
+    jwks_max_age_s: float = 60.0
+    jwks_refetch_min_interval_s: float = 5.0
+    jwks_timeout_s: float = 3.0
+    # How often each replica reloads the revoked grants its access consumer recorded
+    # (cobuild_kit.revocations): a revoked grant's tokens are refused this long after the
+    # event is consumed, at most.
+    revocation_refresh_interval_s: float = 1.0
     data_dir: Path = Path("var/data")
     log_level: str = "INFO"
     # Freeze what startup built out of the cycle collector's reach (see cobuild_kit.heap).

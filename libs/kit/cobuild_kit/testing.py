@@ -32,8 +32,9 @@ class TestIssuer:
     def __init__(self, kid: str = "test-1") -> None:
         self.kid = kid
         self.private_pem, public_pem = generate_keypair()
+        self.public_key = load_public_key(public_pem)
         self.verifier = JwtVerifier(
-            {kid: load_public_key(public_pem)}, issuer="cobuild-dev", audience="cobuild"
+            {kid: self.public_key}, issuer="cobuild-dev", audience="cobuild"
         )
 
     def token(
@@ -43,6 +44,7 @@ class TestIssuer:
         *,
         subject: str | None = None,
         ttl_seconds: int = 3600,
+        grant_id: UUID | None = None,
     ) -> str:
         return issue_token(
             private_key_pem=self.private_pem,
@@ -51,12 +53,19 @@ class TestIssuer:
             role=role,
             party_id=party_id,
             ttl_seconds=ttl_seconds,
+            grant_id=grant_id,
         )
 
     def headers(
-        self, role: Role | str, party_id: UUID, *, subject: str | None = None
+        self,
+        role: Role | str,
+        party_id: UUID,
+        *,
+        subject: str | None = None,
+        grant_id: UUID | None = None,
     ) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role, party_id, subject=subject)}"}
+        token = self.token(role, party_id, subject=subject, grant_id=grant_id)
+        return {"Authorization": f"Bearer {token}"}
 
 
 @asynccontextmanager
