@@ -1,0 +1,1 @@
+"""Adapters to the world outside: the channels messages go out by."""

@@ -1,0 +1,51 @@
+"""What is notified (a kind per change a person may care about), over which channels, and how
+often a person wants to hear."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    REMINDER_DUE = "reminder_due"  # a commitment's deadline N days away
+    OVERDUE = "overdue"
+    DONE = "done"  # marked done by the obligor: the beneficiary's confirmation waits
+    CONFIRMED = "confirmed"  # the beneficiary confirmed the work: fulfilled
+    REFUSED = "refused"  # the beneficiary refused the work done
+    CANCELLED = "cancelled"
+    ASSIGNED = "assigned"  # members assigned to a commitment
+    PROPOSAL = "proposal"  # a draft proposed or countered, to the other side
+    SIGNED = "signed"
+    AMENDED = "amended"
+    MATCH = "match"  # a match suggested for a published need
+    REPORT_ACCEPTED = "report_accepted"  # a member's 报到 to a community
+    SCORED = "scored"  # a score published (公示) or final, to its subject
+    ASSESSMENT = "assessment"  # an assessment completed, to the district's admins
+    OBJECTION = "objection"  # an objection decided, to who filed it and its subject
+    WHISTLE = "whistle"  # a whistle routed, escalated or resolved, to the parties it concerns
+    FOLLOWED = "followed"  # a change to something the person follows
+
+
+class Channel(StrEnum):
+    INBOX = "inbox"  # the in-app inbox: the notification row itself
+    EMAIL = "email"
+    SMS = "sms"
+    WECOM = "wecom"
+    DINGTALK = "dingtalk"
+
+
+# Channels outside the app, each needing an address the person entered.
+OUTSIDE: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS, Channel.WECOM, Channel.DINGTALK)
+
+
+class Frequency(StrEnum):
+    REALTIME = "realtime"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    NONE = "none"  # the inbox only
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
