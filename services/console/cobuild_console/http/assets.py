@@ -1,0 +1,46 @@
+"""The front-end files: the console's own (static/) and the npm packages' (node_modules,
+installed by `npm ci` from the lockfile), served from this process. Only the files the pages
+load are reachable, by name; nothing comes from a CDN (district intranets have no internet)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse
+
+from cobuild_console.http.web import runtime_of
+
+router = APIRouter()
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+# /static/vendor/<name> → node_modules/<path>
+VENDOR = {
+    "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "echarts.min.js": "echarts/dist/echarts.min.js",
+}
+OWN = {
+    "console.css": "text/css",
+    "phone.css": "text/css",  # the phone pages (/m/): their own, small
+    "console.js": "text/javascript",
+    "rates.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+}
+_CACHE = {"cache-control": "public, max-age=3600"}
+
+
+@router.get("/static/vendor/{name}", include_in_schema=False)
+async def vendor(request: Request, name: str) -> FileResponse:
+    if name not in VENDOR:
+        raise HTTPException(404)
+    path = runtime_of(request).node_modules / VENDOR[name]
+    if not path.is_file():  # `npm ci` has not run: say so in the log, 404 to the browser
+        raise HTTPException(404, f"{path} is missing: run `make` (npm ci)")
+    return FileResponse(path, media_type="text/javascript", headers=_CACHE)
+
+
+@router.get("/static/{name}", include_in_schema=False)
+async def own(name: str) -> FileResponse:
+    if name not in OWN:
+        raise HTTPException(404)
+    return FileResponse(STATIC / name, media_type=OWN[name], headers=_CACHE)
