@@ -307,3 +307,59 @@ async def test_party_csv_import_is_all_or_nothing(agreements_service: Service) -
         f"/resources/{res.json()['resource_id']}", headers=s.as_(Role.STREET_ADMIN, w.street)
     )
     assert street_view.status_code == 200  # the street supervises the unit through its pairing
+
+
+RESOURCE_HEADER = [
+    "title",
+    "category",
+    "kind",
+    "capacity",
+    "capacity_unit",
+    "available_from",
+    "available_until",
+    "funds_fen",
+    "community_ids",
+]
+
+
+async def test_a_units_resource_sheet_imports_all_or_nothing_and_lists(
+    agreements_service: Service,
+) -> None:
+    s = agreements_service
+    w = await build_world(s)
+    url = f"/units/{w.unit}/resources/import"
+    headers = s.as_(Role.UNIT_ADMIN, w.unit)
+    good = ["法律咨询", "quality_service", "service_project", 12, "场", "2025-03-01",
+            "2025-12-31", 0, str(w.community)]  # fmt: skip
+    bad = ["健康讲座", "space_travel", "service_project", 4, "场", "2025-03-01",
+           "2025-12-31", 0, ""]  # fmt: skip
+    worse = ["场地", "quality_service", "venue", 1, "间", "2025-03-01", "2025-12-31", 0, "nope"]
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = _xlsx([RESOURCE_HEADER, good, bad, worse])
+    r = await s.client.post(url, files={"file": ("r.xlsx", sheet, xlsx)}, headers=headers)
+    assert r.status_code == 422, r.text
+    assert {(e["row"], e["field"]) for e in r.json()["rows"]} == {
+        (3, "category"),
+        (4, "community_ids.0"),
+    }
+    listed = await s.client.get("/resources", params={"unit_id": str(w.unit)}, headers=headers)
+    assert listed.json()["total"] == 0
+
+    fixed = _xlsx([RESOURCE_HEADER, good, [*bad[:1], "quality_service", *bad[2:]]])
+    r = await s.client.post(url, files={"file": ("r.xlsx", fixed, xlsx)}, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["imported"] == 2
+    listed = await s.client.get(
+        "/resources", params={"unit_id": str(w.unit), "status": "offered"}, headers=headers
+    )
+    assert {i["title"] for i in listed.json()["items"]} == {"法律咨询", "健康讲座"}
+    assert {tuple(i["community_ids"]) for i in listed.json()["items"]} == {
+        (str(w.community),),
+        (),
+    }
+    # Another unit's admin may neither import here nor read the list.
+    other = s.as_(Role.UNIT_ADMIN, w.other_unit)
+    r = await s.client.post(url, files={"file": ("r.xlsx", fixed, xlsx)}, headers=other)
+    assert r.status_code == 403
+    r = await s.client.get("/resources", params={"unit_id": str(w.unit)}, headers=other)
+    assert r.status_code == 403

@@ -8,10 +8,18 @@ from cobuild_kit.service import ServiceDefinition, asyncapi, create_app
 from fastapi import FastAPI
 from faststream import FastStream
 
-from cobuild_agreements.http import agreements, needs, parties, public, reference, resources
+from cobuild_agreements.http import (
+    agreements,
+    alliances,
+    needs,
+    parties,
+    public,
+    reference,
+    resources,
+)
 from cobuild_agreements.settings import AgreementsSettings
 
-# bytes: spreadsheets, and bulk commands of up to 1,000 needs, are bigger than JSON commands
+# bytes: spreadsheets, and bulk commands of up to 1,000 needs or resources, are bigger than JSON commands
 IMPORT_LIMIT = 10_000_000
 
 
@@ -30,15 +38,22 @@ def definition(
             needs.router,
             needs.bulk_router,
             resources.router,
+            resources.bulk_router,
             agreements.router,
+            alliances.router,
             public.router,
             reference.router,
         ],
         consumers=[],
         workers=[],
         description="Talk and sign (谈约 · 签约): parties, needs, resources, matching, "
-        "negotiation, agreements and direct claims.",
-        body_limits={"/parties/import": IMPORT_LIMIT, "/communities/": IMPORT_LIMIT},
+        "negotiation, agreements and direct claims; alliances and their joint meetings, "
+        "whose decisions become commitments.",
+        body_limits={
+            "/parties/import": IMPORT_LIMIT,
+            "/communities/": IMPORT_LIMIT,
+            "/units/": IMPORT_LIMIT,
+        },
         verifier=verifier,
         clock=clock,
     )

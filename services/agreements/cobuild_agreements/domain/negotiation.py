@@ -39,7 +39,7 @@ class Round:
     """One version of the draft, as its proposer put it forward; every round is kept."""
 
     version: int
-    round: str  # proposal, counter, amendment or claim
+    round: str  # proposal, counter, amendment, claim or decision
     proposed_by: UUID
     counters_version: int | None  # the version it answers; None for a first proposal
     term_start: date

@@ -56,6 +56,14 @@ class PartyOut(BaseModel):
         return cls.model_validate(p.snapshot())
 
 
+class PartyVersionOut(PartyOut):
+    """One saved version of a party: its fields then, who saved it (the subject; null for
+    versions saved before the history was kept) and when."""
+
+    changed_by: str | None
+    changed_at: datetime
+
+
 class PartiesImported(BaseModel):
     imported: int
     parties: list[PartyOut]
@@ -302,11 +310,13 @@ class AgreementSummary(BaseModel):
     signed_at: datetime | None
     terminated_at: datetime | None
     termination_reason: str | None
+    meeting_id: UUID | None = Field(default=None, description="origin meeting: the meeting")
+    decision_id: UUID | None = Field(default=None, description="origin meeting: the decision")
 
 
 class RoundOut(BaseModel):
     version: int
-    round: str = Field(description="proposal, counter, amendment or claim")
+    round: str = Field(description="proposal, counter, amendment, claim or decision")
     proposed_by: UUID
     counters_version: int | None
     term_start: date

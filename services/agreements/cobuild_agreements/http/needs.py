@@ -3,16 +3,13 @@ its needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from cobuild_kit.api import AUTHENTICATED, DEFAULT_PAGE, Limit, Offset, Page, page_of, refusals
 from cobuild_kit.service import ActorDep
-from fastapi import APIRouter, File, Request, Response, UploadFile
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from cobuild_agreements.http.answers import (
     BulkNeedOut,
@@ -26,10 +23,11 @@ from cobuild_agreements.http.answers import (
     ranked,
     warnings_of,
 )
+from cobuild_agreements.http.bulk import BulkRoute, bulk_refusal
 from cobuild_agreements.http.uploads import read_upload
 from cobuild_agreements.settings import RuntimeDep
 from cobuild_agreements.usecases import bulk, imports, needs
-from cobuild_agreements.usecases.bulk import BulkNeedsIn, BulkRejected, ItemRefusal
+from cobuild_agreements.usecases.bulk import BulkNeedsIn, BulkRejected
 from cobuild_agreements.usecases.imports import ImportRejected
 from cobuild_agreements.usecases.needs import NeedFields, NeedIn, WithdrawIn
 
@@ -123,49 +121,6 @@ async def import_needs(
 # --- bulk ------------------------------------------------------------------------------
 
 
-def _bulk_refusal(refused: list[ItemRefusal], total: int, *, status: int) -> JSONResponse:
-    """The kit's refusal body (`fields` as every 422 has them) plus `items`, one entry per
-    refused item: `{index, field, message}`."""
-    message = f"{len({r.index for r in refused})} of {total} item(s) refused; nothing was published"
-    code = "conflict" if status == 409 else "bulk_rejected"
-    return JSONResponse(
-        {
-            "error": code,
-            "message": message,
-            "field": "body.items",
-            "fields": [{"field": r.field, "message": r.message} for r in refused],
-            "items": [{"index": r.index, "field": r.field, "message": r.message} for r in refused],
-        },
-        status_code=status,
-    )
-
-
-class BulkRoute(APIRoute):
-    """A bulk command answers a schema refusal of its items as it answers their rule
-    refusals: per item. Other schema refusals (no `items`, too many) keep the kit's body."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                refused = [
-                    ItemRefusal(int(loc[2]), ".".join(str(p) for p in loc), e.get("msg", ""))
-                    for e in exc.errors()
-                    if len(loc := tuple(e.get("loc", ()))) > 2
-                    and loc[:2] == ("body", "items")
-                    and isinstance(loc[2], int)
-                ]
-                if not refused:
-                    raise
-                body = await request.json()
-                return _bulk_refusal(refused, len(body.get("items", [])), status=422)
-
-        return route
-
-
 bulk_router = APIRouter(tags=["needs"], responses=AUTHENTICATED, route_class=BulkRoute)
 
 
@@ -187,12 +142,12 @@ async def publish_needs(
         done = await bulk.publish_needs(rt, actor, community_id, body.items)
     except BulkRejected as rejected:
         status = 409 if rejected.conflict else 422
-        return _bulk_refusal(rejected.refusals, len(body.items), status=status)
+        return bulk_refusal(rejected.refusals, len(body.items), status=status)
     return BulkNeedsOut(
         items=[
             BulkNeedOut(
                 index=p.index,
-                need_id=p.need_id,
+                need_id=p.item_id,
                 version=p.version,
                 warnings=warnings_of(p.personal),
             )

@@ -10,7 +10,7 @@ from cobuild_kit.service import ActorDep
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 
-from cobuild_agreements.http.answers import PartiesImported, PartyOut
+from cobuild_agreements.http.answers import PartiesImported, PartyOut, PartyVersionOut
 from cobuild_agreements.http.uploads import read_upload
 from cobuild_agreements.settings import RuntimeDep
 from cobuild_agreements.usecases import imports, parties
@@ -42,6 +42,20 @@ async def pair(party_id: UUID, body: PairingsIn, actor: ActorDep, rt: RuntimeDep
 async def show(party_id: UUID, actor: ActorDep, rt: RuntimeDep) -> PartyOut:
     """The directory is organisations and places only (no personal data): any signed-in actor."""
     return PartyOut.of(await parties.show(rt, party_id))
+
+
+@router.get("/parties/{party_id}/history", responses=refusals(404))
+async def history(
+    party_id: UUID, actor: ActorDep, rt: RuntimeDep, limit: Limit = DEFAULT_PAGE, offset: Offset = 0
+) -> Page[PartyVersionOut]:
+    """Every saved version of the party, newest first, with who saved it and when. For those
+    who may change it (as PATCH /parties/{party_id}): 403 for others."""
+    found, total = await parties.history(rt, actor, party_id, limit, offset)
+    versions = [
+        PartyVersionOut.model_validate({**p.snapshot(), "changed_by": by, "changed_at": at})
+        for p, by, at in found
+    ]
+    return page_of(versions, limit=limit, offset=offset, total=total)
 
 
 @router.get("/parties")

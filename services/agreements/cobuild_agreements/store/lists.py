@@ -248,6 +248,21 @@ async def set_resource_status(
     )
 
 
+async def unit_resources(
+    conn: asyncpg.Connection, unit_id: UUID, *, status: str | None, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    return await page(
+        conn,
+        f"""SELECT *, {TOTAL} FROM resource WHERE unit_id = $1
+                AND ($2::text IS NULL OR status = $2)
+            ORDER BY available_until, offered_at, resource_id""",
+        unit_id,
+        status,
+        limit=limit,
+        offset=offset,
+    )
+
+
 async def resource_versions(conn: asyncpg.Connection, resource_id: UUID) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT version, event, snapshot, recorded_at FROM resource_version "
@@ -321,3 +336,28 @@ async def first_versions(
         need_ids,
     )
     return {r["need_id"]: r for r in rows}
+
+
+async def lock_resource_ids(conn: asyncpg.Connection, resource_ids: list[UUID]) -> None:
+    """As lock_need_ids, for client-minted resource ids."""
+    await conn.execute(
+        """SELECT count(pg_advisory_xact_lock(k)) FROM (
+               SELECT DISTINCT hashtextextended('resource:' || x::text, 0) AS k
+               FROM unnest($1::uuid[]) AS x ORDER BY 1) AS keys""",
+        resource_ids,
+    )
+
+
+async def first_resource_versions(
+    conn: asyncpg.Connection, resource_ids: list[UUID]
+) -> dict[UUID, asyncpg.Record]:
+    """As first_versions, for resources: their unit, current version and status, and the
+    snapshot they were first offered with."""
+    rows = await conn.fetch(
+        """SELECT r.resource_id, r.unit_id, r.version, r.status, v.snapshot
+           FROM resource r JOIN resource_version v
+             ON v.resource_id = r.resource_id AND v.version = 1 AND v.event = 'resource.offered'
+           WHERE r.resource_id = ANY($1::uuid[])""",
+        resource_ids,
+    )
+    return {r["resource_id"]: r for r in rows}

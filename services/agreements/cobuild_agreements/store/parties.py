@@ -137,6 +137,35 @@ async def _write(conn: asyncpg.Connection, party: Party, now: datetime) -> None:
         )
 
 
+async def record_version(
+    conn: asyncpg.Connection, party: Party, now: datetime, changed_by: str
+) -> None:
+    """Keep this version of the party in its history (same transaction as the save)."""
+    await conn.execute(
+        """INSERT INTO party_version (party_id, kind, name, parent_id, unit_type, code,
+               paired_community_ids, active, version, changed_by, changed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        *_columns(party),
+        changed_by,
+        now,
+    )
+
+
+async def history(
+    conn: asyncpg.Connection, party_id: UUID, *, limit: int, offset: int
+) -> tuple[list[tuple[Party, str | None, datetime]], int]:
+    """The party's versions, newest first, each with who saved it and when."""
+    rows, total = await page(
+        conn,
+        f"""SELECT *, {TOTAL} FROM party_version WHERE party_id = $1
+            ORDER BY version DESC""",
+        party_id,
+        limit=limit,
+        offset=offset,
+    )
+    return [(_party(r), r["changed_by"], r["changed_at"]) for r in rows], total
+
+
 def _columns(p: Party) -> tuple[Any, ...]:
     return (
         p.party_id,

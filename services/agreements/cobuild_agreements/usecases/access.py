@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from uuid import UUID
 
 import asyncpg
-from cobuild_contracts import Role, Visibility
+from cobuild_contracts import PartyKind, Role, Visibility
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Forbidden, NotFound
 from cobuild_kit.parties import authorize
 
+from cobuild_agreements.domain.directory import Party
 from cobuild_agreements.store import parties
 
 
@@ -144,3 +145,49 @@ def may_read_resource_matches(actor: Actor) -> None:
     """A resource's matches name needs: not for community admins, who see offers only."""
     if actor.role is Role.COMMUNITY_ADMIN:
         raise Forbidden("a resource's matches are for its unit and supervisors")
+
+
+# --- alliances and joint meetings --------------------------------------------------------
+
+# The admins of an alliance's host: a street's alliance is its street admins', a community's
+# its community admins'; the street and district admins above act for it too (supervisors).
+HOST_ADMIN = {PartyKind.STREET: Role.STREET_ADMIN, PartyKind.COMMUNITY: Role.COMMUNITY_ADMIN}
+PLACE_ADMIN = {**HOST_ADMIN, PartyKind.DISTRICT: Role.DISTRICT_ADMIN}
+
+
+async def may_run_alliance(
+    conn: asyncpg.Connection, actor: Actor, host_id: UUID, host_kind: PartyKind, action: str
+) -> None:
+    """Form an alliance, change its members or rotation, record its meetings: the host's own
+    admins and the supervisors above the host; anyone else is refused with the reason."""
+    await authorize(
+        conn, actor, host_id, roles={HOST_ADMIN[host_kind]}, supervisors_may=True, action=action
+    )
+
+
+async def may_read_alliance(
+    conn: asyncpg.Connection, actor: Actor, alliance: asyncpg.Record, ever_member: bool
+) -> None:
+    """The host's admins and supervisors; the admins of a unit that is or was a member; for a
+    street's alliance, the admins of the street's communities (its decisions' beneficiaries)."""
+    if actor.role is Role.UNIT_ADMIN and ever_member:
+        return
+    host_kind = PartyKind(alliance["host_kind"])
+    if actor.role is Role.COMMUNITY_ADMIN and host_kind is PartyKind.STREET:
+        community = await parties.get(conn, actor.party_id)
+        if community is not None and community.parent_id == alliance["host_party_id"]:
+            return
+    await may_run_alliance(conn, actor, alliance["host_party_id"], host_kind, "read this alliance")
+
+
+async def may_list_alliances_of(conn: asyncpg.Connection, actor: Actor, party: Party) -> None:
+    """The party's own admins and the supervisors above it."""
+    role = Role.UNIT_ADMIN if party.kind is PartyKind.UNIT else PLACE_ADMIN.get(party.kind)
+    await authorize(
+        conn,
+        actor,
+        party.party_id,
+        roles={role} if role else set(),
+        supervisors_may=True,
+        action="list this party's alliances",
+    )

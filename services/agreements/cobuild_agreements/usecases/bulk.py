@@ -1,21 +1,26 @@
-"""Bulk commands: many needs for one community in one request, all or none.
+"""Bulk commands: many list entries (a community's needs, a unit's resources) for one owner in
+one request, all or none.
 
 Every item is checked before anything is written (one transaction; the authority is the
-community's, so it is checked once); any refused item refuses the whole request, naming each
+owner's, so it is checked once); any refused item refuses the whole request, naming each
 refused item and field, and nothing is written, no event either. A retry with the same
-Idempotency-Key gets the stored answer (the kit); an item that names its own `need_id` can
-also be re-sent without one: a need already published from the same item is answered as it
-stands, not published again.
+Idempotency-Key gets the stored answer (the kit); an item that names its own id (`need_id`,
+`resource_id`) can also be re-sent without one: an entry already published from the same item
+is answered as it stands, not published again.
+
+`publish_all` is the all-or-none loop both kinds share; `publish_needs` (here) and
+`bulk_resources.offer_resources` say what differs: the rules, the store, the matcher.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
-from cobuild_contracts import NeedPublished
+from cobuild_contracts import NeedPublished, ResourceOffered
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import CobuildError, Conflict, Invalid
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +33,9 @@ from cobuild_agreements.usecases.needs import NeedFields, publish_need, require_
 from cobuild_agreements.usecases.rules import list_rules, now_and_today
 
 MAX_ITEMS = 1000  # per request: a community's year of needs fits, and one transaction stays short
+
+Item = TypeVar("Item", bound=BaseModel)  # a bulk item
+E = TypeVar("E", NeedPublished, ResourceOffered)  # the event publishing one
 
 
 class BulkNeed(NeedFields):
@@ -52,7 +60,7 @@ class ItemRefusal:
 
 class BulkRejected(Invalid):
     """Any refused item refuses the request; the refusal names every refused item. It is a
-    conflict (409) when every refused item clashes with a stored need, else bad input (422)."""
+    conflict (409) when every refused item clashes with a stored entry, else bad input (422)."""
 
     code = "bulk_rejected"
 
@@ -68,7 +76,7 @@ class BulkRejected(Invalid):
 @dataclass(frozen=True)
 class BulkPublished:
     index: int
-    need_id: UUID
+    item_id: UUID  # the need's or resource's id
     version: int
     personal: tuple[FieldFinding, ...] = ()  # personal data found in the item's text
 
@@ -76,6 +84,106 @@ class BulkPublished:
 def _refusal(index: int, exc: CobuildError) -> ItemRefusal:
     field = exc.field or f"body.items.{index}"
     return ItemRefusal(index, field, exc.message, conflict=isinstance(exc, Conflict))
+
+
+@dataclass(frozen=True)
+class EntryKind(Generic[Item, E]):
+    """What a bulk command of one kind of list entry does that the other's does not. The
+    callables run inside the command's transaction; `prefix` is `body.items.<n>.`."""
+
+    noun: str  # need, resource: in messages
+    id_field: str  # the item's own id: need_id
+    owner_field: str  # the stored entry's owner: community_id
+    published: str  # the verb for a stored entry: published, offered
+    revise: str  # how to change a stored entry: PUT /needs/{}
+    lock: Callable[[list[UUID]], Awaitable[None]]  # serialise client-minted ids
+    first_versions: Callable[[list[UUID]], Awaitable[Mapping[UUID, asyncpg.Record]]]
+    check: Callable[[Item, str], Awaitable[None]]  # the rules, before anything is written
+    publish: Callable[[Item, UUID | None, str], Awaitable[tuple[E, list[FieldFinding]]]]
+    match: Callable[[E], Awaitable[object]]  # after every item is published
+
+
+async def publish_all(
+    kind: EntryKind[Item, E], owner_id: UUID, items: Sequence[Item]
+) -> list[BulkPublished]:
+    """Publish every item (each then matched), or none: raises BulkRejected naming every
+    refused item. An item with an id of its own that was published from the same content is
+    answered as it stands."""
+    named = [i for i in (_id_of(kind, item) for item in items) if i is not None]
+    if named:  # a concurrent re-send of the same items waits, then finds them published
+        await kind.lock(named)
+    existing = await kind.first_versions(named) if named else {}
+    refusals: list[ItemRefusal] = []
+    already: dict[int, BulkPublished] = {}
+    seen: set[UUID] = set()
+    for n, item in enumerate(items):
+        where = f"body.items.{n}"
+        try:
+            await kind.check(item, f"{where}.")
+            own = _id_of(kind, item)
+            if own is None:
+                continue
+            if own in seen:
+                raise Invalid(f"{kind.noun} {own} is named twice", field=f"{where}.{kind.id_field}")
+            seen.add(own)
+            found = existing.get(own)
+            if found is None:
+                continue
+            if found[kind.owner_field] != owner_id or not _same(kind, item, found["snapshot"]):
+                raise Conflict(
+                    f"{kind.noun} {own} exists ({found['status']}, version "
+                    f"{found['version']}) with other content; revise it with "
+                    f"{kind.revise.format(own)}",
+                    field=f"{where}.{kind.id_field}",
+                )
+            text = item.model_dump(include={"title", "description"})
+            personal = scan_fields(text, f"{where}.")[1]
+            already[n] = BulkPublished(n, own, found["version"], tuple(personal))
+        except CobuildError as exc:
+            refusals.append(_refusal(n, exc))
+    if refusals:
+        raise BulkRejected(refusals, len(items))
+    out: list[BulkPublished] = []
+    published: list[E] = []
+    for n, item in enumerate(items):
+        if n in already:
+            out.append(already[n])
+            continue
+        own = _id_of(kind, item)
+        try:
+            event, personal = await kind.publish(item, own, f"body.items.{n}.")
+        except asyncpg.UniqueViolationError:
+            # Only an id of the client's own can clash, and the lock above serialises those:
+            # this is the backstop (nothing is written, the transaction rolls back).
+            clash = Conflict(
+                f"{kind.noun} {own} was {kind.published} by a concurrent command; send the "
+                "item again to read it",
+                field=f"body.items.{n}.{kind.id_field}",
+            )
+            raise BulkRejected([_refusal(n, clash)], len(items)) from None
+        published.append(event)
+        out.append(BulkPublished(n, _event_id(event), event.version, tuple(personal)))
+    for event in published:
+        await kind.match(event)
+    return out
+
+
+def _id_of(kind: EntryKind[Any, Any], item: BaseModel) -> UUID | None:
+    own = getattr(item, kind.id_field)
+    return own if isinstance(own, UUID) else None
+
+
+def _event_id(event: NeedPublished | ResourceOffered) -> UUID:
+    return event.need_id if isinstance(event, NeedPublished) else event.resource_id
+
+
+def _same(kind: EntryKind[Any, Any], item: BaseModel, first: dict[str, object]) -> bool:
+    """Whether the item says what the entry's first version said (a re-sent item)."""
+    said = item.model_dump(mode="json", exclude={kind.id_field})
+    return all(first.get(k) == v for k, v in said.items())
+
+
+# --- needs -----------------------------------------------------------------------------
 
 
 async def publish_needs(
@@ -88,69 +196,34 @@ async def publish_needs(
         conn = uow.conn
         await access.may_publish_needs(conn, actor, community_id)
         await require_community(conn, community_id)
-        named = [i.need_id for i in items if i.need_id is not None]
-        if named:  # a concurrent re-send of the same items waits, then finds them published
-            await lists.lock_need_ids(conn, named)
-        existing = await lists.first_versions(conn, named) if named else {}
-        refusals: list[ItemRefusal] = []
-        already: dict[int, BulkPublished] = {}
-        seen: set[UUID] = set()
-        for n, item in enumerate(items):
-            where = f"body.items.{n}"
-            try:
-                rules.need(item.category, item.wanted_by, f"{where}.")
-                if item.need_id is None:
-                    continue
-                if item.need_id in seen:
-                    raise Invalid(f"need {item.need_id} is named twice", field=f"{where}.need_id")
-                seen.add(item.need_id)
-                found = existing.get(item.need_id)
-                if found is None:
-                    continue
-                if found["community_id"] != community_id or not _same(item, found["snapshot"]):
-                    raise Conflict(
-                        f"need {item.need_id} exists ({found['status']}, version "
-                        f"{found['version']}) with other content; revise it with "
-                        f"PUT /needs/{item.need_id}",
-                        field=f"{where}.need_id",
-                    )
-                personal = scan_fields(
-                    {"title": item.title, "description": item.description}, f"{where}."
-                )[1]
-                already[n] = BulkPublished(n, item.need_id, found["version"], tuple(personal))
-            except CobuildError as exc:
-                refusals.append(_refusal(n, exc))
-        if refusals:
-            raise BulkRejected(refusals, len(items))
-        out: list[BulkPublished] = []
-        published: list[NeedPublished] = []
-        for n, item in enumerate(items):
-            if n in already:
-                out.append(already[n])
-                continue
+
+        async def check(item: BulkNeed, prefix: str) -> None:
+            rules.need(item.category, item.wanted_by, prefix)
+
+        async def publish(
+            item: BulkNeed, need_id: UUID | None, prefix: str
+        ) -> tuple[NeedPublished, list[FieldFinding]]:
             fields = NeedFields.model_validate(item.model_dump(exclude={"need_id"}))
-            try:
-                event, personal = await publish_need(
-                    uow, fields, community_id, rules, now, need_id=item.need_id,
-                    prefix=f"body.items.{n}.",
-                )  # fmt: skip
-            except asyncpg.UniqueViolationError:
-                # Only a need id of the client's own can clash, and the lock above serialises
-                # those: this is the backstop (nothing is written, the transaction rolls back).
-                clash = Conflict(
-                    f"need {item.need_id} was published by a concurrent command; send the "
-                    "item again to read it",
-                    field=f"body.items.{n}.need_id",
-                )
-                raise BulkRejected([_refusal(n, clash)], len(items)) from None
-            published.append(event)
-            out.append(BulkPublished(n, event.need_id, event.version, tuple(personal)))
-        for event in published:
-            await matchmaking.for_need(uow, event.need_id, today, now, rt.settings.match_top_n)
-    return out
+            return await publish_need(
+                uow, fields, community_id, rules, now, need_id=need_id, prefix=prefix
+            )
 
+        async def match(event: NeedPublished) -> object:
+            return await matchmaking.for_need(
+                uow, event.need_id, today, now, rt.settings.match_top_n
+            )
 
-def _same(item: BulkNeed, first: dict[str, object]) -> bool:
-    """Whether the item says what the need's first version said (a re-sent item)."""
-    said = item.model_dump(mode="json", exclude={"need_id"})
-    return all(first.get(k) == v for k, v in said.items())
+        kind: EntryKind[BulkNeed, NeedPublished] = EntryKind(
+            noun="need",
+            id_field="need_id",
+            owner_field="community_id",
+            published="published",
+            revise="PUT /needs/{}",
+            # looked up now, not at import: a test replaces the lock to reach the backstop
+            lock=lambda ids: lists.lock_need_ids(conn, ids),
+            first_versions=lambda ids: lists.first_versions(conn, ids),
+            check=check,
+            publish=publish,
+            match=match,
+        )
+        return await publish_all(kind, community_id, items)

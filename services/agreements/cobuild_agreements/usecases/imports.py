@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from cobuild_contracts import NeedPublished
+from cobuild_contracts import NeedPublished, PartyKind, ResourceOffered
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import CobuildError, Invalid
 from cobuild_kit.service import UnitOfWork
@@ -27,9 +27,19 @@ from cobuild_agreements.store import parties
 from cobuild_agreements.usecases import access, matchmaking
 from cobuild_agreements.usecases.needs import NeedFields, publish_need, require_community
 from cobuild_agreements.usecases.parties import PartyIn, register_in
+from cobuild_agreements.usecases.resources import ResourceFields, offer_in
 from cobuild_agreements.usecases.rules import list_rules, now_and_today
 
 NEED_COLUMNS = ("category", "kind", "title", "quantity", "quantity_unit", "wanted_by")
+RESOURCE_COLUMNS = (
+    "category",
+    "kind",
+    "title",
+    "capacity",
+    "capacity_unit",
+    "available_from",
+    "available_until",
+)
 PARTY_COLUMNS = ("kind", "name")
 
 
@@ -110,6 +120,58 @@ async def import_needs(
         for event in published:
             await matchmaking.for_need(uow, event.need_id, today, now, rt.settings.match_top_n)
     return published, found
+
+
+# --- resources -------------------------------------------------------------------------
+
+
+async def may_import_resources(rt: AgreementsRuntime, actor: Actor, unit_id: UUID) -> None:
+    """Before the file is parsed."""
+    async with rt.pool.acquire() as conn:
+        await access.may_offer(conn, actor, unit_id)
+
+
+def _resource_cells(cells: dict[str, str]) -> dict[str, Any]:
+    """A row's cells as ResourceFields: `community_ids` separated by commas or semicolons."""
+    data: dict[str, Any] = {
+        k: v for k, v in cells.items() if v and k in ResourceFields.model_fields
+    }
+    if "community_ids" in data:
+        data["community_ids"] = [c for c in re.split(r"[;,，；\s]+", data["community_ids"]) if c]
+    return data
+
+
+async def import_resources(
+    rt: AgreementsRuntime, actor: Actor, unit_id: UUID, rows: Sequence[NumberedRow]
+) -> tuple[list[ResourceOffered], list[RowFinding]]:
+    """One resource a row, offered and matched, all or none; raises ImportRejected naming
+    every bad row. Also: the personal data found in the rows' text (published masked)."""
+    now, today = now_and_today(rt)
+    errors: list[RowError] = []
+    offered: list[ResourceOffered] = []
+    found: list[RowFinding] = []
+    async with rt.unit_of_work() as uow:
+        await access.may_offer(uow.conn, actor, unit_id)
+        unit = await parties.get(uow.conn, unit_id)
+        if unit is None or unit.kind is not PartyKind.UNIT:
+            raise Invalid(f"{unit_id} is not a registered unit", field="path.unit_id")
+        rules = list_rules(rt)
+        for number, cells in rows:
+            try:
+                async with uow.conn.transaction():  # a savepoint: a bad row leaves no trace
+                    fields = ResourceFields.model_validate(_resource_cells(cells))
+                    event, personal = await offer_in(uow, fields, unit_id, rules, now)
+                offered.append(event)
+                found.extend(RowFinding(number, f) for f in personal)
+            except (ValidationError, CobuildError) as exc:
+                errors.extend(row_errors(number, exc))
+        if errors:
+            raise ImportRejected(errors)
+        for event in offered:
+            await matchmaking.for_resource(
+                uow, event.resource_id, today, now, rt.settings.match_top_n
+            )
+    return offered, found
 
 
 # --- parties ---------------------------------------------------------------------------

@@ -62,10 +62,12 @@ class PairingsIn(BaseModel):
 
 
 async def _save(
-    uow: UnitOfWork, party: Party, now: datetime, field: FieldName = body_field
+    uow: UnitOfWork, actor: Actor, party: Party, now: datetime, field: FieldName = body_field
 ) -> None:
-    """Store the party, mirror it in the directory, emit its snapshot (registered at version 1)."""
+    """Store the party and this version in its history, mirror it in the directory, emit its
+    snapshot (registered at version 1)."""
     await parties.save(uow.conn, party, now, field)
+    await parties.record_version(uow.conn, party, now, actor.subject)
     cls = PartyRegistered if party.version == 1 else PartyUpdated
     fields = party.snapshot()
     fields.pop("code")
@@ -101,7 +103,7 @@ async def register_in(
         active=True,
         version=1,
     )
-    await _save(uow, party, now, field)
+    await _save(uow, actor, party, now, field)
     return party
 
 
@@ -179,7 +181,7 @@ async def update(rt: AgreementsRuntime, actor: Actor, party_id: UUID, body: Part
                 "version": current.version + 1,
             }
         )
-        await _save(uow, changed, rt.clock.now())
+        await _save(uow, actor, changed, rt.clock.now())
     return changed
 
 
@@ -210,8 +212,19 @@ async def pair(
                 "version": unit.version + 1,
             }
         )
-        await _save(uow, changed, rt.clock.now())
+        await _save(uow, actor, changed, rt.clock.now())
     return changed
+
+
+async def history(
+    rt: AgreementsRuntime, actor: Actor, party_id: UUID, limit: int, offset: int
+) -> tuple[list[tuple[Party, str | None, datetime]], int]:
+    """Every version of the party, newest first, with who saved it and when: for those who
+    may change it (its district's admins; a street's admins for its communities and grids)."""
+    async with rt.unit_of_work() as uow:
+        current = await parties.require(uow.conn, party_id, field="path.party_id")
+        await _authority_over(uow, actor, current)
+        return await parties.history(uow.conn, party_id, limit=limit, offset=offset)
 
 
 async def show(rt: AgreementsRuntime, party_id: UUID) -> Party:

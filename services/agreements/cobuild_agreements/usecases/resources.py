@@ -47,7 +47,7 @@ class ResourceIn(ResourceFields):
     unit_id: UUID
 
 
-async def _offer(
+async def offer_in(
     uow: UnitOfWork,
     fields: ResourceFields,
     unit_id: UUID,
@@ -56,14 +56,18 @@ async def _offer(
     *,
     resource_id: UUID | None = None,
     version: int = 1,
+    prefix: str = "body.",
 ) -> tuple[ResourceOffered, list[FieldFinding]]:
     """Check the rules, store the version, emit resource.offered (matching is the caller's);
-    the event carries the text with personal data masked, as publish_need's does."""
-    rules.resource(fields.category, fields.available_from, fields.available_until)
+    the event carries the text with personal data masked, as publish_need's does. Refusals
+    and findings name their field as `prefix` + its name (a bulk item's: body.items.3.)."""
+    rules.resource(fields.category, fields.available_from, fields.available_until, prefix)
     for n, cid in enumerate(fields.community_ids):
         party = await parties.get(uow.conn, cid)
         if party is None or party.kind is not PartyKind.COMMUNITY:
-            raise Invalid(f"{cid} is not a registered community", field=f"body.community_ids.{n}")
+            raise Invalid(
+                f"{cid} is not a registered community", field=f"{prefix}community_ids.{n}"
+            )
     stored = ResourceOffered(
         resource_id=resource_id or uuid7(),
         unit_id=unit_id,
@@ -72,7 +76,7 @@ async def _offer(
         **fields.model_dump(),
     )
     await lists.save_resource(uow.conn, stored)
-    event, found = masked_event(stored)
+    event, found = masked_event(stored, prefix)
     await uow.emit(event)
     return event, found
 
@@ -88,7 +92,7 @@ async def offer(
         if unit is None or unit.kind is not PartyKind.UNIT:
             raise Invalid(f"{body.unit_id} is not a registered unit", field="body.unit_id")
         fields = ResourceFields.model_validate(body.model_dump(exclude={"unit_id"}))
-        event, personal = await _offer(uow, fields, body.unit_id, list_rules(rt), now)
+        event, personal = await offer_in(uow, fields, body.unit_id, list_rules(rt), now)
         found = await matchmaking.for_resource(
             uow, event.resource_id, today, now, rt.settings.match_top_n
         )
@@ -106,7 +110,7 @@ async def revise(
         await access.may_offer(uow.conn, actor, current["unit_id"])
         if current["status"] != "offered":
             raise Conflict(f"resource {resource_id} is {current['status']}; it cannot be revised")
-        _, personal = await _offer(
+        _, personal = await offer_in(
             uow,
             body,
             current["unit_id"],
@@ -173,3 +177,17 @@ async def matches_of(
             await access.may_read_resources_of(conn, actor, row["unit_id"])
             access.may_read_resource_matches(actor)
         return await matches.for_resource(conn, resource_id, limit=limit, offset=offset)
+
+
+async def of_unit(
+    rt: AgreementsRuntime,
+    actor: Actor,
+    unit_id: UUID,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[asyncpg.Record], int]:
+    """The unit's resource list, soonest ending first; `status` offered or withdrawn."""
+    async with rt.pool.acquire() as conn:
+        await access.may_read_resources_of(conn, actor, unit_id)
+        return await lists.unit_resources(conn, unit_id, status=status, limit=limit, offset=offset)
