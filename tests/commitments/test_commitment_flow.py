@@ -269,8 +269,10 @@ async def test_claim_progress_evidence_done_refuse_done_confirm_fulfils(
         "task.assigned",
         "commitment.progressed",
         "evidence.submitted",
+        "commitment.marked_done",  # published since the notifications service hears of it
         "commitment.confirmation_refused",
         "commitment.progressed",
+        "commitment.marked_done",
         "commitment.fulfilled",
     ]
 

@@ -24,6 +24,7 @@ from cobuild_contracts import (
     TaskAssigned,
     TaskClaimed,
 )
+from cobuild_contracts.events.commitments import CommitmentMarkedDone
 from cobuild_kit.clock import business_date
 
 from cobuild_commitments.domain.commitment import Commitment
@@ -84,6 +85,18 @@ def progressed(
         paid_fen=paid_fen,
         payment_ref=payment_ref,
         reported_at=at,
+    )
+
+
+def marked_done(c: Commitment) -> CommitmentMarkedDone:
+    """Told to the beneficiary (a confirmation waits); the ledger counts only fulfilment."""
+    assert c.done_at is not None
+    return CommitmentMarkedDone(
+        commitment_id=c.commitment_id,
+        obligor_party_id=c.obligor_party_id,
+        beneficiary_party_id=c.beneficiary_party_id,
+        done_at=c.done_at,
+        done_date=business_date(c.done_at),
     )
 
 

@@ -83,7 +83,8 @@ async def mark_done(
     now: datetime,
 ) -> Commitment:
     """The obligor marks the work done; the beneficiary confirms or refuses it next.
-    No event: completion is a fact only once confirmed; the history keeps the step.
+    commitment.marked_done tells the beneficiary a confirmation waits; completion is a fact
+    only once confirmed (the ledger counts fulfilment only); the history keeps the step.
     Participants must be currently registered with the obligor party (422 naming the item)."""
     async with locked(rt, commitment_id) as (uow, c):
         await as_obligor(uow.conn, actor, c, "mark it done")
@@ -94,6 +95,7 @@ async def mark_done(
         )
         note = events.marked_done_note(after)
         await commitments.save_and_note(uow.conn, after, events.MARKED_DONE, now, note)
+        await uow.emit(events.marked_done(after))
     return after
 
 

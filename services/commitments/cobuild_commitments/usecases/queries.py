@@ -8,9 +8,10 @@ from uuid import UUID
 
 from cobuild_contracts import Role
 from cobuild_kit.auth import Actor
+from cobuild_kit.errors import NotFound
 from cobuild_kit.parties import authorize
 
-from cobuild_commitments.domain.commitment import Commitment
+from cobuild_commitments.domain.commitment import Commitment, Status
 from cobuild_commitments.domain.listing import Filters
 from cobuild_commitments.settings import CommitmentsRuntime
 from cobuild_commitments.store import commitments, history
@@ -22,6 +23,15 @@ async def commitment(rt: CommitmentsRuntime, actor: Actor, commitment_id: UUID) 
     async with rt.pool.acquire() as conn:
         c = await existing(conn, commitment_id)
         await as_reader(conn, actor, c)
+    return c
+
+
+async def fulfilled(rt: CommitmentsRuntime, commitment_id: UUID) -> Commitment:
+    """A fulfilled commitment, for anyone (its public part); any other is not found."""
+    async with rt.pool.acquire() as conn:
+        c = await existing(conn, commitment_id)
+    if c.status is not Status.FULFILLED:
+        raise NotFound(f"no commitment {commitment_id}", field="path.commitment_id")
     return c
 
 
