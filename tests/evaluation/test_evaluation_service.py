@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -838,3 +839,35 @@ async def test_a_members_ratings_are_read_by_the_member_and_its_communitys_admin
         "/evaluations", params=params, headers=h(s, Role.COMMUNITY_ADMIN, w.c3)
     )
     assert unknown.json()["field"] == hidden.json()["field"] == "query.subject_id"
+
+
+async def test_an_expert_joining_the_directory_is_published_with_its_sign_in(
+    svc: tuple[Served, World],
+) -> None:
+    """`expert.registered` (issue 33): the access service grants the expert role from it.
+    It carries the expert id and, when the admin gave it, the sign-in; never the name."""
+    s, w = svc
+    admin = h(s, Role.DISTRICT_ADMIN, w.district)
+    signed, unsigned = uuid4(), uuid4()
+    for expert_id, extra in ((signed, {"subject": "oidc|expert-li"}), (unsigned, {})):
+        body = {"expert_id": str(expert_id), "name": "李评审", **extra}
+        added = await s.client.post("/experts", json=body, headers=admin)
+        assert added.status_code == 201, added.text
+    again = await s.client.post(
+        "/experts", json={"expert_id": str(signed), "name": "李评审"}, headers=admin
+    )
+    assert again.status_code == 409
+    blank = await s.client.post("/experts", json={"name": "李评审", "subject": ""}, headers=admin)
+    assert blank.status_code == 422 and blank.json()["field"] == "body.subject"
+    async with s.rt.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT key, envelope FROM outbox WHERE event_type = 'expert.registered' "
+            "AND key = ANY($1::text[]) ORDER BY id",
+            [str(signed), str(unsigned)],
+        )
+    payloads = [r["envelope"]["payload"] for r in rows]
+    assert [(p["expert_id"], p["subject"]) for p in payloads] == [
+        (str(signed), "oidc|expert-li"),
+        (str(unsigned), None),
+    ]
+    assert all("李评审" not in json.dumps(r["envelope"], ensure_ascii=False) for r in rows)

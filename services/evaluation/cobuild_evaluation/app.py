@@ -9,7 +9,16 @@ from fastapi import FastAPI
 from faststream import FastStream
 
 from cobuild_evaluation import consumers
-from cobuild_evaluation.http import assessments, evaluations, exports, ledger, public
+from cobuild_evaluation.http import (
+    assessments,
+    evaluations,
+    exports,
+    ledger,
+    public,
+    publication,
+    supervision,
+    whistle_rates,
+)
 from cobuild_evaluation.settings import EvaluationSettings
 
 DESCRIPTION = """Evaluate (评约): the fulfilment ledger (履约率) at any scope and date, resident,
@@ -49,8 +58,11 @@ def definition(
             evaluations.router,
             evaluations.public,
             assessments.router,
+            publication.router,
             exports.router,
             public.router,
+            whistle_rates.router,
+            supervision.router,
         ],
         consumers=consumers.ALL,
         workers=[],

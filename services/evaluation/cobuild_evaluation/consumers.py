@@ -15,6 +15,15 @@ from cobuild_contracts.events.commitments import (
     CommitmentOpened,
     CommitmentOverdue,
 )
+from cobuild_contracts.events.escalations import (
+    WhistleHandedOn,
+    WhistleRaised,
+    WhistleRated,
+    WhistleReopened,
+    WhistleResolved,
+    WhistleResponded,
+    WhistleRouted,
+)
 from cobuild_contracts.events.points import (
     MemberLeft,
     MemberReported,
@@ -29,14 +38,16 @@ from cobuild_kit.parties import follow_parties
 from cobuild_evaluation.domain.ledger import Cancelled, FlaggedOverdue, Fulfilled, Opened
 from cobuild_evaluation.store import agreements as agreements_store
 from cobuild_evaluation.store import members
-from cobuild_evaluation.usecases import ledger
+from cobuild_evaluation.usecases import ledger, whistle_rates
 
 agreements = follow_parties(
     ConsumerSpec(purpose="agreements", topics=[topics.AGREEMENTS], prompt=False)
 )
 commitments = ConsumerSpec(purpose="commitments", topics=[topics.COMMITMENTS])
 points = ConsumerSpec(purpose="points", topics=[topics.POINTS], prompt=False)
-ALL = [agreements, commitments, points]
+# Whistles (吹哨报到): their rates are read by supervisors, not awaited by a command.
+escalations = ConsumerSpec(purpose="escalations", topics=[topics.ESCALATIONS], prompt=False)
+ALL = [agreements, commitments, points, escalations]
 
 
 # Agreement-level facts only: the ledger counts commitments from commitments events.
@@ -175,3 +186,41 @@ async def on_reversed(ctx: BatchContext, items: list[tuple[Envelope, PointsRever
             for _, e in items
         ],
     )  # fmt: skip
+
+
+# A step of a whistle not raised here waits for its raising (`whistle_rates._known` raises
+# `Awaiting`); the raising records the fact.
+@escalations.on(WhistleRaised)
+async def on_whistle_raised(ctx: EventContext, e: WhistleRaised) -> None:
+    await whistle_rates.raised(ctx.conn, e)
+    await ctx.known("whistle", e.whistle_id)
+
+
+@escalations.on(WhistleRouted)
+async def on_whistle_routed(ctx: EventContext, e: WhistleRouted) -> None:
+    await whistle_rates.routed(ctx.conn, ctx.envelope.event_id, e)
+
+
+@escalations.on(WhistleHandedOn)
+async def on_whistle_handed_on(ctx: EventContext, e: WhistleHandedOn) -> None:
+    await whistle_rates.handed_on(ctx.conn, ctx.envelope.event_id, e)
+
+
+@escalations.on(WhistleResponded)
+async def on_whistle_responded(ctx: EventContext, e: WhistleResponded) -> None:
+    await whistle_rates.responded(ctx.conn, ctx.envelope.event_id, e)
+
+
+@escalations.on(WhistleResolved)
+async def on_whistle_resolved(ctx: EventContext, e: WhistleResolved) -> None:
+    await whistle_rates.resolved(ctx.conn, ctx.envelope.event_id, e)
+
+
+@escalations.on(WhistleReopened)
+async def on_whistle_reopened(ctx: EventContext, e: WhistleReopened) -> None:
+    await whistle_rates.reopened(ctx.conn, ctx.envelope.event_id, e)
+
+
+@escalations.on(WhistleRated)
+async def on_whistle_rated(ctx: EventContext, e: WhistleRated) -> None:
+    await whistle_rates.rated(ctx.conn, ctx.envelope.event_id, e)

@@ -23,6 +23,8 @@ class EvaluationSettings(ServiceSettings):
     resident_codes_per_commitment: int = 50
     # The points service's public base URL, for the link to its member honour roll.
     points_public_url: str = "http://127.0.0.1:8103"
+    # An objection's attachment (an image or a PDF), at most this many bytes each.
+    objection_file_max_bytes: int = 10 * 1024 * 1024
 
 
 EvaluationRuntime = Runtime[EvaluationSettings]

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from cobuild_contracts.enums import Grade
 
 from cobuild_evaluation.domain.policy import Policy
+from cobuild_evaluation.domain.quota import cutoff, keeps_excellent
 
 Q2 = Decimal("0.01")
 Q4 = Decimal("0.0001")
@@ -44,6 +45,10 @@ class UnitInput:
     on_time_rate: Decimal | None
     resident_mean: Decimal | None  # 1..5
     expert_mean: Decimal | None  # 0..100
+    # The year's whistle rates as a department (0..1), only when the policy weighs them.
+    whistle_response_rate: Decimal | None = None
+    whistle_completion_rate: Decimal | None = None
+    whistle_satisfaction_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class Outcome:
     policy_version: str
     members: list[Scored]
     units: list[Scored]
+    excellent_quota: Decimal | None = None
 
     def totals(self) -> dict[str, Any]:
         return {
@@ -85,6 +91,7 @@ class Outcome:
             "unit_grades": grade_counts(self.units),
             "member_excellent_rate": excellent_rate(self.members),
             "unit_excellent_rate": excellent_rate(self.units),
+            **quota_total(self.excellent_quota),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,6 +108,30 @@ class Outcome:
 
     def digest(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
+
+
+def quota_total(quota: Decimal | None) -> dict[str, str]:
+    """The quota among the totals, only when there is one: an uncapped run's totals (and so
+    its digest) stay what they were before quotas existed."""
+    return {} if quota is None else {"excellent_quota": format(quota.quantize(Q4), "f")}
+
+
+def cap_excellent(items: list[Scored], policy: Policy) -> list[Scored]:
+    """The policy's 优秀 quota applied (`domain.quota`): the excellent beyond it drop a band."""
+    if policy.excellent_quota is None:
+        return items
+    line = cutoff(
+        Counter(s.score for s in items).items(),
+        len(items),
+        policy.excellent_quota,
+        policy.excellent_floor,
+    )
+    return [
+        s
+        if s.grade != Grade.EXCELLENT or keeps_excellent(s.score, policy.excellent_floor, line)
+        else replace(s, grade=policy.grade_below_excellent(s.score), ranks={})
+        for s in items
+    ]
 
 
 def grade_counts(items: list[Scored]) -> dict[str, int]:
@@ -162,6 +193,12 @@ def score_unit(u: UnitInput, pass_share: Decimal | None, policy: Policy) -> Scor
         "expert_mean": None if u.expert_mean is None else q2(u.expert_mean),
         "member_pass_share": _pct(pass_share),
     }
+    if policy.weighs_whistles:  # otherwise absent, so a result is what it was before them
+        values.update(
+            whistle_response_rate=_pct(u.whistle_response_rate),
+            whistle_completion_rate=_pct(u.whistle_completion_rate),
+            whistle_satisfaction_rate=_pct(u.whistle_satisfaction_rate),
+        )
     score = weighted(values, policy.unit_weights)
     return Scored(
         subject_id=u.unit_id,
@@ -202,16 +239,22 @@ def pass_shares(members: Iterable[Scored], pass_mark: Decimal) -> dict[str, Deci
 def assess(
     year: int, policy: Policy, members: list[MemberInput], units: list[UnitInput]
 ) -> Outcome:
-    scored_members = sorted((score_member(m, policy) for m in members), key=lambda s: s.subject_id)
+    scored_members = cap_excellent(
+        sorted((score_member(m, policy) for m in members), key=lambda s: s.subject_id), policy
+    )
     rank(scored_members, lambda s: s.community_id, "community")
     rank(scored_members, lambda s: s.street_id, "street")
     rank(scored_members, lambda s: "district", "district")
     shares = pass_shares(scored_members, policy.pass_mark)
-    scored_units = sorted(
-        (score_unit(u, shares.get(u.unit_id), policy) for u in units), key=lambda s: s.subject_id
+    scored_units = cap_excellent(
+        sorted(
+            (score_unit(u, shares.get(u.unit_id), policy) for u in units),
+            key=lambda s: s.subject_id,
+        ),
+        policy,
     )
     rank(scored_units, lambda s: "district", "district")
-    return Outcome(year, policy.version, scored_members, scored_units)
+    return Outcome(year, policy.version, scored_members, scored_units, policy.excellent_quota)
 
 
 # --- the same results, streamed: per-member work is a lookup and a string format ---------
@@ -258,7 +301,9 @@ def member_json(
     )
 
 
-def totals_of(member_grades: dict[str, int], units: list[Scored]) -> dict[str, Any]:
+def totals_of(
+    member_grades: dict[str, int], units: list[Scored], quota: Decimal | None = None
+) -> dict[str, Any]:
     """`Outcome.totals()` from the members' grade counts."""
     grades = dict.fromkeys((g.value for g in Grade), 0) | member_grades
     n = sum(grades.values())
@@ -276,7 +321,29 @@ def totals_of(member_grades: dict[str, int], units: list[Scored]) -> dict[str, A
         "unit_grades": grade_counts(units),
         "member_excellent_rate": excellent,
         "unit_excellent_rate": excellent_rate(units),
+        **quota_total(quota),
     }
+
+
+def cap_pairs(
+    pairs: list[MemberScore], counts: dict[int, int], policy: Policy
+) -> list[MemberScore]:
+    """`cap_excellent` for the streamed run: each (points, rating) pair's grade, given how
+    many ranked members have it; a pair's members share a score, so they share its grade."""
+    if policy.excellent_quota is None:
+        return pairs
+    line = cutoff(
+        [(pairs[i].score, n) for i, n in counts.items()],
+        sum(counts.values()),
+        policy.excellent_quota,
+        policy.excellent_floor,
+    )
+    return [
+        p
+        if p.grade != Grade.EXCELLENT or keeps_excellent(p.score, policy.excellent_floor, line)
+        else replace(p, grade=policy.grade_below_excellent(p.score))
+        for p in pairs
+    ]
 
 
 def canonical_frame(
@@ -293,8 +360,12 @@ def canonical_frame(
 
 def score_units(units: list[UnitInput], shares: dict[str, Decimal], policy: Policy) -> list[Scored]:
     """The units' part of `assess` (the members' pass shares computed elsewhere)."""
-    scored = sorted(
-        (score_unit(u, shares.get(u.unit_id), policy) for u in units), key=lambda s: s.subject_id
+    scored = cap_excellent(
+        sorted(
+            (score_unit(u, shares.get(u.unit_id), policy) for u in units),
+            key=lambda s: s.subject_id,
+        ),
+        policy,
     )
     rank(scored, lambda s: "district", "district")
     return scored

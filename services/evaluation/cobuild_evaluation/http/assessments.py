@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -11,6 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from cobuild_evaluation.domain.policy import Policy
 from cobuild_evaluation.http.models import Outcome, Published, Ranked, Ranking, Result, Results
 from cobuild_evaluation.http.params import YearPath
 from cobuild_evaluation.settings import RuntimeDep
@@ -23,6 +26,19 @@ Subject = Annotated[Literal["member", "unit"], Query(description="members or uni
 class RunIn(BaseModel):
     district_id: UUID
     policy_version: str = Field(default="2026-v1", min_length=1, max_length=64)
+    excellent_quota: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="cap the share of 优秀 (0.20 is 20%) instead of the policy's own quota; "
+        "ties at the boundary are excellent together only if all of them fit",
+    )
+
+    def policy(self) -> Policy:
+        policy = assessment.policy_of(self.policy_version)
+        if self.excellent_quota is None:
+            return policy
+        return replace(policy, excellent_quota=self.excellent_quota)
 
 
 class PublishIn(RunIn):
@@ -45,7 +61,7 @@ async def preview(
     """A dry run: exactly the results a publish would store, nothing written. The body is
     the canonical outcome (sorted keys) with its digest as the last key, streamed."""
     year = assessment.check_year(year)
-    policy = assessment.policy_of(body.policy_version)
+    policy = body.policy()
     await assessment.authorize_district(rt, actor, body.district_id)
     body_pieces = await assessment.preview(rt, year, body.district_id, policy)
     return StreamingResponse(body_pieces, media_type="application/json")
@@ -53,8 +69,10 @@ async def preview(
 
 @router.post("/assessments/{year}/publish", status_code=201, responses=refusals(404, 409))
 async def publish(year: YearPath, body: PublishIn, actor: ActorDep, rt: RuntimeDep) -> Published:
-    """Freeze the year: store the results and emit member.scored, unit.scored and
-    assessment.completed (naming the district). A second publish needs a new policy version
+    """Publish the year for objections (公示): store the results and emit member.scored,
+    unit.scored and assessment.completed (naming the district), all with state publicised
+    and the objection deadline (the policy's working days on the working calendar); the
+    year becomes final through `/assessments/{year}/finalise`. A second publish needs a new policy version
     and a reason (409 under a version already published; 409 too while the inputs' consumers
     lag: retry).
 
@@ -67,7 +85,7 @@ async def publish(year: YearPath, body: PublishIn, actor: ActorDep, rt: RuntimeD
     dated within the year reaches them only through a re-publication."""
     year = assessment.check_year(year)
     await assessment.authorize_district(rt, actor, body.district_id)
-    policy = assessment.policy_of(body.policy_version)
+    policy = body.policy()
     done = await assessment.publish(
         rt, actor, year=year, district_id=body.district_id, policy=policy, reason=body.reason
     )

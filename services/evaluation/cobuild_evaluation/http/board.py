@@ -63,13 +63,26 @@ def render(b: Board) -> str:
             f"<li>{escape(u['name'])} — {escape(u['score'])} ({escape(u['grade'])})</li>"
             for u in b.honour_units
         )
-        or "<li>尚未公布 Not published yet</li>"
+        or (
+            "<li>尚未公布 Not published yet</li>"
+            if b.year is None
+            else "<li>本年度无 None this year</li>"
+        )
     )
     links = "".join(
         f'<li><a href="{escape(url)}">{escape(name)} 党员光荣榜 member honour roll</a></li>'
         for name, url in b.member_roll_links
     )
     year = "" if b.year is None else f" {b.year}"
+    if b.state == "publicised":
+        standing = (
+            f'<p id="assessment-state" class="publicised"><strong>公示中 Open for objections</strong>'
+            f" · 异议截止 objections until <time>{escape(b.objection_deadline or '')}</time></p>"
+        )
+    elif b.state == "final":
+        standing = '<p id="assessment-state" class="final"><strong>已定档 Final</strong></p>'
+    else:
+        standing = ""
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>{escape(b.name)} · 共建公示</title>
@@ -84,6 +97,6 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}</style></head>
 <section id="agreements"><h2>已签协议 Signed agreements ({len(b.agreements)})</h2>
 <table><tr><th>协议 Agreement</th><th>社区 Community</th><th>共建单位 Unit</th><th>承诺 Commitments</th><th>期限 Term</th></tr>
 {agreements}</table></section>
-<section id="honour-roll"><h2>{year} 优秀共建单位 Honour roll of units</h2><ul>{honour}</ul>
+<section id="honour-roll"><h2>{year} 优秀共建单位 Honour roll of units</h2>{standing}<ul>{honour}</ul>
 <ul>{links}</ul></section>
 </body></html>"""

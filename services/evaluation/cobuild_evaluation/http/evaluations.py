@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID, uuid4
@@ -15,7 +15,7 @@ from cobuild_kit.logging import get_logger
 from cobuild_kit.rate_limits import client_address, rate_limit
 from cobuild_kit.service import ActorDep, PublicRateLimit
 from cobuild_kit.settings import ServiceSettings
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from cobuild_evaluation.domain.evaluation import Party
@@ -91,12 +91,12 @@ async def redeem(body: ResidentIn, rt: RuntimeDep, request: Request) -> Resident
     that issued the code, or with a token of the issuing actor or party, is kept flagged and
     counts in no mean (`flagged` in GET /evaluations)."""
     event = await evaluations.redeem(
-        rt, body.code, body.rating, body.comment, _redeemer(request, rt)
+        rt, body.code, body.rating, body.comment, await _redeemer(request, rt)
     )
     return ResidentEvaluated(evaluation_id=event.evaluation_id, commitment_id=event.subject_id)
 
 
-def _redeemer(request: Request, rt: EvaluationRuntime) -> Party:
+async def _redeemer(request: Request, rt: EvaluationRuntime) -> Party:
     """The redeeming client: its address, and the token it sent, if that token verifies (the
     redeem takes none; one that does not verify is ignored, as none)."""
     address = client_address(request)
@@ -104,10 +104,33 @@ def _redeemer(request: Request, rt: EvaluationRuntime) -> Party:
     if not header.lower().startswith("bearer "):
         return Party(address)
     try:
-        actor = rt.verifier.verify(header[7:].strip())
+        actor = await rt.authenticate(header[7:].strip())
     except CobuildError:
         return Party(address)
     return Party(address, actor.subject, str(actor.party_id))
+
+
+class ResidentCodeOut(BaseModel):
+    commitment_id: UUID
+    state: Literal["open", "used", "expired"]
+    expires_at: datetime
+
+
+@public.get(
+    "/public/resident-codes/{code}",
+    dependencies=[PublicRateLimit, RedeemRateLimit],
+    responses=refusals(404, 422, 429),
+)
+async def look_up_code(
+    code: Annotated[str, Path(min_length=8, max_length=64)], rt: RuntimeDep
+) -> ResidentCodeOut:
+    """What a resident's rating link leads to (no token): the commitment to rate and whether
+    the code still works (`used`, `expired` or `open`); an unknown code is 404. It counts
+    against the same per-address bound as the redemption."""
+    found = await evaluations.look_up_code(rt, code)
+    return ResidentCodeOut(
+        commitment_id=found.commitment_id, state=found.state, expires_at=found.expires_at
+    )
 
 
 # --- experts ---------------------------------------------------------------------------
@@ -117,13 +140,21 @@ class ExpertIn(BaseModel):
     expert_id: UUID | None = Field(default=None, description="the id the expert's token names")
     name: str = Field(min_length=1, max_length=100)
     field: str = Field(default="", max_length=200)
+    subject: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="the expert's sign-in (identity-provider subject), when known: the "
+        "access service grants it the expert role for this expert id",
+    )
 
 
 @router.post("/experts", status_code=201, responses=refusals(409))
 async def add_expert(body: ExpertIn, actor: ActorDep, rt: RuntimeDep) -> Expert:
-    """District admins add an expert to the directory (409 if the id is taken)."""
+    """District admins add an expert to the directory (409 if the id is taken), which
+    publishes `expert.registered`."""
     expert_id = body.expert_id or uuid4()
-    await evaluations.add_expert(rt, actor, expert_id, body.name, body.field)
+    await evaluations.add_expert(rt, actor, expert_id, body.name, body.field, body.subject)
     return Expert(expert_id=expert_id, name=body.name, field=body.field)
 
 

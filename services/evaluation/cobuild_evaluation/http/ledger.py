@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from cobuild_contracts import Role
+from cobuild_contracts import AgreementOrigin, Role
 from cobuild_contracts.base import MAX_OFFSET, BusinessDate
 from cobuild_kit.api import AUTHENTICATED, refusals
 from cobuild_kit.clock import business_date
@@ -40,6 +40,13 @@ async def ledger(
     children_offset: Annotated[
         int, Query(ge=0, le=MAX_OFFSET, description="children to skip (see children_next_offset)")
     ] = 0,
+    origin: Annotated[
+        AgreementOrigin | None,
+        Query(
+            description="count only the commitments of agreements of this origin: 'meeting' "
+            "for joint meetings' decisions, 'claim' for direct claims, 'negotiated'"
+        ),
+    ] = None,
 ) -> LedgerView:
     """Signed, fulfilled, overdue and cancelled counts and rates, by count and by value
     (fen), as of the end of the business date, with the drill-down one level below: a page
@@ -50,13 +57,19 @@ async def ledger(
     `scope=all` (the whole system, every district) is for operators only (role `operator`);
     a district admin reads its own district with `scope=district`.
 
+    With `origin`, the figures and the drill-down count only the commitments of agreements
+    of that origin (a street's joint-meeting decisions: `scope=street&origin=meeting`); a
+    commitment whose agreement.signed the ledger has not seen yet is left out until it has.
+
     A commitment counts on the business date of each fact: one confirmed after its year's
     assessment was published is booked on its confirmation date, so it shows in every view
     as of that date or later, and never in the views as of earlier dates."""
     sid = scope_id(scope, id)
     day = as_of or business_date(rt.clock.now())
     page = Page(children_limit, children_offset)
-    return LedgerView.model_validate(await ledger_view.read(rt, actor, scope, sid, day, page))
+    return LedgerView.model_validate(
+        await ledger_view.read(rt, actor, scope, sid, day, page, origin)
+    )
 
 
 @router.post("/ops/ledger/rebuild")

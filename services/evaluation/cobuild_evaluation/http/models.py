@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from cobuild_kit.api import Page
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Rate = Annotated[
     str,
@@ -61,6 +61,9 @@ class LedgerView(BaseModel):
     id: UUID
     name: str | None
     as_of: date
+    origin: str | None = Field(
+        default=None, description="the agreement origin counted, when the query named one"
+    )
     figures: Figures
     child_scope: str | None = Field(default=None, description="null for a commitment")
     children: list[LedgerChild]
@@ -142,12 +145,20 @@ class Aggregates(BaseModel):
 
 
 class Totals(BaseModel):
+    """The run's counts. A run capped by a quota also carries `excellent_quota` (its share,
+    4 places); an uncapped run's totals have no such key, so they read as before quotas."""
+
+    model_config = ConfigDict(extra="allow")
+
     member_count: int
     unit_count: int
     member_grades: dict[str, int] = Field(description="members per grade (excellent … fail)")
     unit_grades: dict[str, int] = Field(description="units per grade (excellent … fail)")
     member_excellent_rate: Rate | None
     unit_excellent_rate: Rate | None
+
+
+PublicationState = Literal["publicised", "final"]
 
 
 class Result(BaseModel):
@@ -195,6 +206,11 @@ class Results(Page[Result]):
     reason: str | None
     totals: Totals
     subject: SubjectKindName
+    state: PublicationState = Field(
+        description="publicised: shown for objections (公示中) until objection_deadline; final"
+    )
+    objection_deadline: datetime | None
+    excellent_quota: Rate | None
 
 
 class Ranked(Result):
@@ -208,3 +224,120 @@ class Ranking(Page[Ranked]):
     scope: Literal["district", "street", "community"]
     id: UUID
     subject: SubjectKindName
+
+
+# --- the 公示 period ------------------------------------------------------------------------
+
+
+class ObjectionOut(BaseModel):
+    objection_id: UUID
+    assessment_id: UUID
+    district_id: UUID
+    year: int
+    subject_kind: SubjectKindName
+    subject_id: UUID
+    filed_by: str
+    filed_role: str
+    reason: str
+    filed_at: datetime
+    state: Literal["open", "upheld", "rejected"]
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    corrections: dict[str, str] | None
+    corrected_assessment_id: UUID | None
+    files: int = Field(description="how many attachments")
+
+
+class Regraded(BaseModel):
+    subject_kind: SubjectKindName
+    subject_id: UUID
+    grade_before: str | None
+    grade_after: str | None
+
+
+class Upheld(ObjectionOut):
+    regraded: list[Regraded] = Field(description="every subject whose grade the re-run changed")
+    objection_deadline: datetime = Field(description="the new window of those regraded")
+
+
+class OwnScore(BaseModel):
+    """A member's own score, or a unit admin's unit's, and where its publication stands."""
+
+    year: int
+    district_id: UUID
+    assessment_id: UUID
+    policy_version: str
+    state: PublicationState
+    objection_deadline: datetime | None = Field(description="until when it may be objected to")
+    may_object: bool
+    subject_kind: SubjectKindName
+    result: Result
+    objections: list[ObjectionOut]
+
+
+class Window(BaseModel):
+    subject_kind: SubjectKindName
+    subject_id: UUID
+    deadline: datetime
+
+
+class Objections(BaseModel):
+    year: int
+    district_id: UUID
+    state: PublicationState | None
+    assessment_id: UUID | None
+    objection_deadline: datetime | None
+    period_end: datetime | None = Field(description="the last window's end")
+    windows: list[Window]
+    objections: list[ObjectionOut]
+
+
+class Finalised(BaseModel):
+    assessment_id: UUID
+    year: int
+    state: Literal["final"]
+    finalised_at: datetime
+    member_count: int
+    unit_count: int
+
+
+class AuditRegraded(BaseModel):
+    subject_kind: SubjectKindName
+    subject_id: UUID
+    before: str | None
+    after: str | None
+
+
+class AuditDetail(BaseModel):
+    """What an entry records; each action fills its own fields."""
+
+    policy_version: str | None = None
+    excellent_quota: str | None = None
+    supersedes: UUID | None = None
+    upholds: UUID | None = None
+    digest: str | None = None
+    objection_deadline: datetime | None = None
+    objection_id: UUID | None = None
+    subject_kind: SubjectKindName | None = None
+    subject_id: UUID | None = None
+    reason: str | None = None
+    corrections: dict[str, str] | None = None
+    regraded: list[AuditRegraded] | None = None
+    window: datetime | None = None
+    period_end: datetime | None = None
+
+
+class AuditEntry(BaseModel):
+    assessment_id: UUID | None
+    action: Literal[
+        "publicised",
+        "republicised",
+        "objection_filed",
+        "objection_upheld",
+        "objection_rejected",
+        "finalised",
+    ]
+    actor: str
+    at: datetime
+    detail: AuditDetail

@@ -13,7 +13,10 @@ from asyncpg.cursor import Cursor
 
 from cobuild_evaluation.domain.assessment import MemberInput, Outcome, Scored, UnitInput
 from cobuild_evaluation.domain.policy import Policy
+from cobuild_evaluation.domain.whistle_rates import WhistleFigures, grouped
 from cobuild_evaluation.store import ledger as ledger_store
+from cobuild_evaluation.store import publication
+from cobuild_evaluation.store import whistles as whistles_store
 
 
 async def district_communities(conn: asyncpg.Connection, district_id: UUID) -> dict[UUID, UUID]:
@@ -98,9 +101,11 @@ async def load_units(
     means = {(r["unit_id"], r["evaluator_kind"]): Decimal(r["mean"]) for r in evals}
     fkey = "fulfilment_rate" if policy.fulfilment_basis == "count" else "fulfilment_rate_fen"
     okey = "on_time_rate" if policy.on_time_basis == "count" else "on_time_rate_fen"
+    whistled = await _whistle_figures(conn, year, ids) if policy.weighs_whistles else {}
     out = []
     for uid in ids:
         rates = figs[uid].rates()
+        w = whistled.get(uid)
         out.append(
             UnitInput(
                 unit_id=str(uid),
@@ -108,9 +113,23 @@ async def load_units(
                 on_time_rate=rates[okey],
                 resident_mean=means.get((uid, "resident")),
                 expert_mean=means.get((uid, "expert")),
+                whistle_response_rate=None if w is None else w.response_rate,
+                whistle_completion_rate=None if w is None else w.completion_rate,
+                whistle_satisfaction_rate=None if w is None else w.satisfaction_rate,
             )
         )
     return out
+
+
+async def _whistle_figures(
+    conn: asyncpg.Connection, year: int, units: list[UUID]
+) -> dict[UUID, WhistleFigures]:
+    """Each unit's whistles as the department holding them: those raised in the year, as of
+    its 31 December (domain.whistle_rates)."""
+    found = await whistles_store.standings(
+        conn, whistles_store.Scope.RECEIVER, units, date(year, 12, 31), date(year, 1, 1)
+    )
+    return grouped(found, lambda s: s.receiver_id)
 
 
 # --- publication ----------------------------------------------------------------------
@@ -197,12 +216,17 @@ _SCORED = """SELECT member_id::text, community_id::text, unit_id::text, pair, ra
 
 
 async def gather_members(
-    conn: asyncpg.Connection, year: int, communities: dict[UUID, UUID]
+    conn: asyncpg.Connection,
+    year: int,
+    communities: dict[UUID, UUID],
+    district_id: UUID | None = None,
 ) -> list[asyncpg.Record]:
     """The members' inputs into assess_members (as `load_members`: reported by the year's end
     and not left before it, or earning points in it; placed where they earned their latest
     points; NO_RATING when unrated); returns the distinct (points, rating) pairs."""
     await conn.execute(_MEMBERS, year, date(year, 12, 31), list(communities))
+    if district_id is not None:  # an upheld objection's corrected inputs (issue 35)
+        await publication.apply_member_corrections(conn, district_id, year)
     rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT DISTINCT points, rating FROM assess_members"
     )
@@ -316,16 +340,18 @@ async def add(
     reason: str | None,
     published_by: str,
     published_at: datetime,
+    upholds: UUID | None = None,
 ) -> None:
-    """A publication, current; the one it supersedes stops being current."""
+    """A publication, current; the one it supersedes stops being current. `upholds` names
+    the objection whose correction re-ran it (then under the same policy version)."""
     if supersedes is not None:
         await conn.execute(
             "UPDATE assessments SET current = false WHERE assessment_id = $1", supersedes
         )
     await conn.execute(
         """INSERT INTO assessments (assessment_id, district_id, year, policy_version, digest, totals,
-               supersedes, reason, published_by, published_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+               supersedes, reason, published_by, published_at, upholds)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
         assessment_id,
         district_id,
         year,
@@ -336,6 +362,7 @@ async def add(
         reason,
         published_by,
         published_at,
+        upholds,
     )
 
 
@@ -351,9 +378,9 @@ async def latest_current(
     conn: asyncpg.Connection, district_id: UUID | None, year: int
 ) -> asyncpg.Record | None:
     """The current publication of the latest published year up to `year`: its
-    assessment_id, year and policy_version."""
+    assessment_id, year, policy_version, state and objection_deadline."""
     return await conn.fetchrow(
-        """SELECT assessment_id, year, policy_version FROM assessments
+        """SELECT assessment_id, year, policy_version, state, objection_deadline FROM assessments
            WHERE district_id = $1 AND current AND year <= $2 ORDER BY year DESC LIMIT 1""",
         district_id,
         year,

@@ -9,16 +9,23 @@ import asyncpg
 
 
 async def add(
-    conn: asyncpg.Connection, expert_id: UUID, name: str, field: str, at: datetime
+    conn: asyncpg.Connection,
+    expert_id: UUID,
+    name: str,
+    field: str,
+    at: datetime,
+    subject: str | None = None,
 ) -> bool:
     """False if the id is taken."""
     inserted = await conn.fetchval(
-        """INSERT INTO experts (expert_id, name, field, created_at) VALUES ($1, $2, $3, $4)
+        """INSERT INTO experts (expert_id, name, field, created_at, subject)
+           VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT DO NOTHING RETURNING 1""",
         expert_id,
         name,
         field,
         at,
+        subject,
     )
     return inserted is not None
 

@@ -366,3 +366,34 @@ async def drill_down(
         counted = await conn.fetch(sql, sid, as_of, 1, 0)
     total = int(counted[0]["total"]) if counted else 0
     return [(r["id"], Figures({m: int(r[m]) for m in MEASURES})) for r in rows], total
+
+
+# --- by agreement origin ------------------------------------------------------------------
+
+# The commitments of agreements of one origin (a joint meeting's decisions: 'meeting'), with
+# their agreement and community, within scopes of one kind. The origin comes from
+# agreement.signed (the agreements table); a commitment whose agreement the ledger has not
+# heard signed yet is not counted until it has. Few commitments have a given origin, so the
+# figures then sum their commitment rows (ledger_daily's 'commitment' scope).
+_OF_ORIGIN = {
+    "all": "a.origin = $1 AND $2::uuid[] IS NOT NULL",
+    "community": "a.origin = $1 AND a.community_id = ANY($2)",
+    "unit": "a.origin = $1 AND a.unit_id = ANY($2)",
+    "agreement": "a.origin = $1 AND a.agreement_id = ANY($2)",
+    "commitment": "a.origin = $1 AND c.commitment_id = ANY($2)",
+}
+
+
+async def of_origin(
+    conn: asyncpg.Connection, kind: str, ids: list[UUID], origin: str
+) -> list[asyncpg.Record]:
+    """(commitment_id, agreement_id, community_id, deadline) of the origin's commitments in
+    the scopes `ids` of `kind`, by deadline."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""SELECT c.commitment_id, c.agreement_id, c.community_id, c.deadline
+            FROM agreements a JOIN ledger_commitments c ON c.agreement_id = a.agreement_id
+            WHERE {_OF_ORIGIN[kind]} ORDER BY c.deadline, c.commitment_id""",
+        origin,
+        ids,
+    )
+    return rows

@@ -50,6 +50,14 @@ async def issue(
     )
 
 
+async def find(conn: asyncpg.Connection, code_hash: str) -> asyncpg.Record | None:
+    """The code's commitment_id, expires_at and used_at (a look, nothing locked)."""
+    return await conn.fetchrow(
+        "SELECT commitment_id, expires_at, used_at FROM resident_codes WHERE code_hash = $1",
+        code_hash,
+    )
+
+
 async def lock(conn: asyncpg.Connection, code_hash: str) -> asyncpg.Record | None:
     """The code's commitment_id, expires_at, used_at and issuer (issued_by, issuer_party_id,
     issued_from), locked for its redemption."""

@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -26,6 +26,7 @@ from asyncpg.transaction import Transaction
 from cobuild_contracts import Envelope, Role, new_event_id
 from cobuild_contracts.enums import Grade
 from cobuild_contracts.events.evaluation import AssessmentCompleted, MemberScored, UnitScored
+from cobuild_kit import working_calendar
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound
 from cobuild_kit.logging import correlation_id, get_logger
@@ -36,7 +37,9 @@ from cobuild_evaluation.domain.assessment import (
     Q4,
     MemberScore,
     Scored,
+    UnitInput,
     canonical_frame,
+    cap_pairs,
     member_json,
     member_score,
     score_units,
@@ -46,6 +49,7 @@ from cobuild_evaluation.domain.policy import Policy
 from cobuild_evaluation.settings import EvaluationRuntime
 from cobuild_evaluation.store import assessments as store
 from cobuild_evaluation.store import policies
+from cobuild_evaluation.store import publication as publication_store
 from cobuild_evaluation.store.parties import TREES
 from cobuild_evaluation.usecases.scopes import hide_outside
 
@@ -69,7 +73,7 @@ class Run:
 async def prepare(conn: asyncpg.Connection, year: int, district_id: UUID, policy: Policy) -> Run:
     """Score and rank the district's year into temporary tables (dropped at commit)."""
     communities = await store.district_communities(conn, district_id)
-    distinct = await store.gather_members(conn, year, communities)
+    distinct = await store.gather_members(conn, year, communities, district_id)
 
     def score_pairs() -> list[MemberScore]:
         return [
@@ -83,14 +87,44 @@ async def prepare(conn: asyncpg.Connection, year: int, district_id: UUID, policy
         for i, (r, p) in enumerate(zip(distinct, pairs, strict=True))
     ]
     await store.rank(conn, scores, communities)
+    per_pair = {r["pair"]: int(r["n"]) for r in await store.members_per_pair(conn)}
+    pairs = cap_pairs(pairs, per_pair, policy)
     grades: dict[str, int] = {}
-    for r in await store.members_per_pair(conn):
-        g = pairs[r["pair"]].grade.value
-        grades[g] = grades.get(g, 0) + r["n"]
+    for pair, n in per_pair.items():
+        g = pairs[pair].grade.value
+        grades[g] = grades.get(g, 0) + n
     shares = await _pass_shares(conn, pairs, policy)
-    units_in = await store.load_units(conn, year, district_id, communities, policy)
+    units_in = correct_units(
+        await store.load_units(conn, year, district_id, communities, policy),
+        await publication_store.corrections(conn, district_id, year, "unit"),
+    )
     units = await asyncio.to_thread(score_units, units_in, shares, policy)
-    return Run(year, policy, pairs, units, totals_of(grades, units))
+    return Run(year, policy, pairs, units, totals_of(grades, units, policy.excellent_quota))
+
+
+UNIT_CORRECTABLE = ("fulfilment_rate", "on_time_rate", "resident_mean", "expert_mean")
+MEMBER_CORRECTABLE = ("points", "community_rating")
+
+
+def correct_units(
+    units: list[UnitInput], corrected: dict[UUID, dict[str, Decimal]]
+) -> list[UnitInput]:
+    """Units' inputs with an upheld objection's corrected values in place."""
+    if not corrected:
+        return units
+    out = []
+    for u in units:
+        values = corrected.get(UUID(u.unit_id), {})
+        out.append(
+            replace(
+                u,
+                fulfilment_rate=values.get("fulfilment_rate", u.fulfilment_rate),
+                on_time_rate=values.get("on_time_rate", u.on_time_rate),
+                resident_mean=values.get("resident_mean", u.resident_mean),
+                expert_mean=values.get("expert_mean", u.expert_mean),
+            )
+        )
+    return out
 
 
 async def _pass_shares(
@@ -270,6 +304,7 @@ def _member_scored(
         components=p.components,
         rank_in_community=rank_community,
         supersedes_assessment_id=head["supersedes"],
+        state=head.get("state"),
     )
 
 
@@ -287,6 +322,7 @@ def _closing_envelopes(
             components=u.components,
             rank_in_district=u.ranks["district"],
             supersedes_assessment_id=head["supersedes"],
+            state=head.get("state"),
         )
         for u in run.units
     ]
@@ -306,6 +342,9 @@ def _closing_envelopes(
             reason=head["reason"],
             completed_at=head["completed_at"],
             district_id=head["district_id"],
+            state=head.get("state"),
+            objection_deadline=head.get("objection_deadline"),
+            excellent_quota=run.policy.excellent_quota,
         )
     )
     return [(e.TOPIC, outbox.envelope(e, correlation_id=correlation_id)) for e in events]
@@ -317,6 +356,8 @@ def head_of(
     completed_at: datetime,
     reason: str | None,
     district_id: UUID | None = None,
+    state: str | None = None,
+    objection_deadline: datetime | None = None,
 ) -> dict[str, Any]:
     return {
         "assessment_id": assessment_id,
@@ -324,6 +365,8 @@ def head_of(
         "supersedes": supersedes,
         "completed_at": completed_at,
         "reason": reason,
+        "state": state,
+        "objection_deadline": objection_deadline,
     }
 
 
@@ -402,7 +445,7 @@ async def _stream(
         await rt.pool.release(conn)
 
 
-async def _refuse_while_lagging(rt: EvaluationRuntime) -> None:
+async def refuse_while_lagging(rt: EvaluationRuntime) -> None:
     lag = await rt.lag()
     behind = {g: per for g, per in lag.items() if any(v > 0 for v in per.values())}
     if behind:
@@ -426,40 +469,105 @@ async def publish(
     policy: Policy,
     reason: str | None,
 ) -> Published:
-    """Freeze the year: store the results and emit member.scored, unit.scored and
-    assessment.completed. A second publish needs a new policy version and a reason."""
-    await _refuse_while_lagging(rt)
+    """Publish the year for objections (公示): store the results and emit member.scored,
+    unit.scored and assessment.completed, all with state "publicised" and the objection
+    deadline (the policy's working days on the working calendar). A second publish needs a
+    new policy version and a reason; it is audited."""
+    await refuse_while_lagging(rt)
     async with rt.unit_of_work() as uow:
         conn = uow.conn
         await store.lock_district_year(conn, district_id, year)
         supersedes = await _check_republication(conn, district_id, year, policy.version, reason)
-        run = await prepare(conn, year, district_id, policy)
-        digest_ = await digest(conn, run)
-        assessment_id = new_event_id()
-        now = rt.clock.now()
-        await store.add(
+        done = await publish_locked(
+            rt,
             conn,
-            assessment_id=assessment_id,
-            district_id=district_id,
+            actor,
             year=year,
-            policy_version=policy.version,
-            digest=digest_,
-            totals=run.totals,
-            supersedes=supersedes,
+            district_id=district_id,
+            policy=policy,
             reason=reason,
-            published_by=actor.subject,
-            published_at=now,
+            supersedes=supersedes,
         )
-        await store_results(conn, run, assessment_id)
-        head = head_of(assessment_id, supersedes, now, reason if supersedes else None, district_id)
-        await emit(conn, rt.outbox, run, head, correlation_id.get())
     log.info(
         "assessment.published",
-        assessment_id=str(assessment_id),
+        assessment_id=str(done.assessment_id),
         year=year,
         policy=policy.version,
         supersedes=str(supersedes) if supersedes else None,
         **actor.log_fields(),
+    )
+    return done
+
+
+async def publish_locked(
+    rt: EvaluationRuntime,
+    conn: asyncpg.Connection,
+    actor: Actor,
+    *,
+    year: int,
+    district_id: UUID,
+    policy: Policy,
+    reason: str | None,
+    supersedes: UUID | None,
+    upholds: UUID | None = None,
+    deadline: tuple[datetime, bool] | None = None,
+) -> Published:
+    """A publication for objections, inside the caller's transaction (which holds the
+    district-year's lock). `deadline` keeps an earlier publication's when a correction
+    re-runs it; otherwise it is counted from now."""
+    run = await prepare(conn, year, district_id, policy)
+    digest_ = await digest(conn, run)
+    assessment_id = new_event_id()
+    now = rt.clock.now()
+    if deadline is None:
+        cal = await working_calendar.calendar(conn)
+        counted = cal.add_working_days(now, policy.objection_working_days)
+        deadline = (counted.at, counted.provisional)
+    await store.add(
+        conn,
+        assessment_id=assessment_id,
+        district_id=district_id,
+        year=year,
+        policy_version=policy.version,
+        digest=digest_,
+        totals=run.totals,
+        supersedes=supersedes,
+        reason=reason,
+        published_by=actor.subject,
+        published_at=now,
+        upholds=upholds,
+    )
+    await publication_store.set_publicised(
+        conn, assessment_id, deadline[0], deadline[1], policy.excellent_quota, upholds
+    )
+    await store_results(conn, run, assessment_id)
+    head = head_of(
+        assessment_id,
+        supersedes,
+        now,
+        reason if supersedes else None,
+        district_id,
+        state="publicised",
+        objection_deadline=deadline[0],
+    )
+    await emit(conn, rt.outbox, run, head, correlation_id.get())
+    await publication_store.audit(
+        conn,
+        district_id=district_id,
+        year=year,
+        assessment_id=assessment_id,
+        action="publicised" if supersedes is None else "republicised",
+        actor=actor.subject,
+        at=now,
+        detail={
+            "policy_version": policy.version,
+            "excellent_quota": policy.excellent_quota,
+            "supersedes": supersedes,
+            "reason": reason,
+            "upholds": upholds,
+            "objection_deadline": deadline[0],
+            "digest": digest_,
+        },
     )
     return Published(assessment_id, digest_, supersedes, run.totals)
 
@@ -527,7 +635,13 @@ async def _readable_head(
 
 
 def head_dict(head: asyncpg.Record, year: int) -> dict[str, Any]:
+    deadline = head["objection_deadline"]
     return {
+        "state": head["state"],
+        "objection_deadline": deadline.isoformat() if deadline else None,
+        "excellent_quota": (
+            None if head["excellent_quota"] is None else format(head["excellent_quota"], "f")
+        ),
         "assessment_id": str(head["assessment_id"]),
         "year": year,
         "policy_version": head["policy_version"],

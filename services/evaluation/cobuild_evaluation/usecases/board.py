@@ -32,6 +32,10 @@ class Board:
     year: int | None
     honour_units: list[Row]
     member_roll_links: list[tuple[str, str]]  # (community name, url)
+    # Where the shown year's publication stands (issue 35): "publicised" (公示中, objections
+    # until `objection_deadline`, a business date in Asia/Shanghai) or "final"; None unpublished.
+    state: str | None = None
+    objection_deadline: str | None = None
 
 
 async def board(rt: EvaluationRuntime, kind: ScopeKind, sid: UUID, year: int | None) -> Board:
@@ -57,6 +61,11 @@ async def board(rt: EvaluationRuntime, kind: ScopeKind, sid: UUID, year: int | N
         shown_year, honour, member_roll = await _honour_units(
             conn, district_id, year or today.year, communities
         )
+        head = (
+            await assessments.latest_current(conn, district_id, year or today.year)
+            if shown_year is not None
+            else None
+        )
         label = await parties.names(conn, communities)
         signed = await _agreements(conn, communities)
     base = rt.settings.points_public_url.rstrip("/")
@@ -75,6 +84,12 @@ async def board(rt: EvaluationRuntime, kind: ScopeKind, sid: UUID, year: int | N
         year=shown_year,
         honour_units=honour,
         member_roll_links=links,
+        state=head["state"] if head else None,
+        objection_deadline=(
+            business_date(head["objection_deadline"]).isoformat()
+            if head and head["objection_deadline"] and head["state"] == "publicised"
+            else None
+        ),
     )
 
 

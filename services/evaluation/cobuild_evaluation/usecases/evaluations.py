@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 from cobuild_contracts import Role
 from cobuild_contracts.enums import EvaluatorKind, SubjectKind
-from cobuild_contracts.events.evaluation import EvaluationSubmitted
+from cobuild_contracts.events.evaluation import EvaluationSubmitted, ExpertRegistered
 from cobuild_contracts.ids import new_event_id
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
@@ -153,6 +153,30 @@ async def issue_codes(
     return Codes(codes, expires)
 
 
+@dataclass(frozen=True)
+class ResidentCode:
+    commitment_id: UUID
+    state: Literal["open", "used", "expired"]
+    expires_at: datetime
+
+
+async def look_up_code(rt: EvaluationRuntime, code: str) -> ResidentCode:
+    """What a resident's link leads to before they rate: the commitment and whether the code
+    still works (an unknown code is 404, as at the redemption)."""
+    async with rt.pool.acquire() as conn:
+        row = await resident_codes.find(conn, code_hash(code))
+    if row is None:
+        raise NotFound("unknown code")
+    state: Literal["open", "used", "expired"] = (
+        "used"
+        if row["used_at"] is not None
+        else "expired"
+        if row["expires_at"] <= rt.clock.now()
+        else "open"
+    )
+    return ResidentCode(row["commitment_id"], state, row["expires_at"])
+
+
 async def redeem(
     rt: EvaluationRuntime, code: str, rating: int, comment: str, redeemer: Party
 ) -> EvaluationSubmitted:
@@ -216,13 +240,22 @@ def district_admin(actor: Actor, action: str) -> None:
 
 
 async def add_expert(
-    rt: EvaluationRuntime, actor: Actor, expert_id: UUID, name: str, field: str
+    rt: EvaluationRuntime,
+    actor: Actor,
+    expert_id: UUID,
+    name: str,
+    field: str,
+    subject: str | None = None,
 ) -> None:
+    """A district admin adds an expert to the directory; `expert.registered` tells the
+    access service, which grants the expert role for `expert_id` to `subject` when given
+    (the name and field stay here)."""
     district_admin(actor, "manage the expert directory")
     async with rt.unit_of_work() as uow:
-        added = await experts.add(uow.conn, expert_id, name, field, rt.clock.now())
-    if not added:
-        raise Conflict(f"expert {expert_id} already exists", field="body.expert_id")
+        now = rt.clock.now()
+        if not await experts.add(uow.conn, expert_id, name, field, now, subject):
+            raise Conflict(f"expert {expert_id} already exists", field="body.expert_id")
+        await uow.emit(ExpertRegistered(expert_id=expert_id, subject=subject, registered_at=now))
 
 
 async def expert_directory(

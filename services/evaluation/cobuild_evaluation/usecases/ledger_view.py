@@ -11,12 +11,14 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from cobuild_contracts import AgreementOrigin
 from cobuild_kit.auth import Actor
 
 from cobuild_evaluation.settings import EvaluationRuntime
 from cobuild_evaluation.store import ledger
 from cobuild_evaluation.store.ledger import EVERY_CHILD, Page
 from cobuild_evaluation.store.parties import TREES, PartyTree
+from cobuild_evaluation.usecases import ledger_origin
 from cobuild_evaluation.usecases.scopes import (
     CHILD_KIND,
     ScopeKind,
@@ -97,8 +99,12 @@ async def read(
     sid: UUID,
     as_of: date,
     page: Page = EVERY_CHILD,
+    origin: AgreementOrigin | None = None,
 ) -> dict[str, Any]:
-    """`view` for an actor who may read the scope (its parties' admins and supervisors)."""
+    """`view` for an actor who may read the scope (its parties' admins and supervisors);
+    with `origin`, over the commitments of agreements of that origin only."""
     async with rt.pool.acquire() as conn:
         tree = await authorize_read(conn, actor, kind, sid)
+        if origin is not None:
+            return await ledger_origin.view(conn, tree, kind, sid, as_of, page, origin)
         return await view(conn, kind, sid, as_of, tree, page)
