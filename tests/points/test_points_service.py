@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,7 @@ from cobuild_contracts import (
     wrap,
 )
 from cobuild_contracts.events.commitments import Participant
+from cobuild_kit.actor import person_party_id
 from cobuild_kit.clock import FixedClock
 from cobuild_kit.db import connect
 from cobuild_kit.service import Runtime
@@ -523,6 +525,68 @@ async def test_transfer_and_leave_publish_ids_only(env: Env) -> None:
 # --- bulk commands: all or nothing, the single commands' events ------------------------------
 
 
+async def registered_payloads(env: Env, after: int) -> list[dict[str, Any]]:
+    """The envelopes of `member.registered` in the outbox beyond row id `after`."""
+    async with env.rt.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT envelope FROM outbox WHERE event_type = 'member.registered' AND id > $1
+               ORDER BY id""",
+            after,
+        )
+    return [json.loads(r["envelope"]) if isinstance(r["envelope"], str) else r["envelope"]
+            for r in rows]  # fmt: skip
+
+
+async def last_outbox_id(env: Env) -> int:
+    async with env.rt.pool.acquire() as conn:
+        return int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
+
+
+async def test_each_registration_publishes_member_registered_with_ids_only(env: Env) -> None:
+    """Single, bulk and import: one `member.registered` per new member, keyed by the member
+    id, carrying the member and unit ids and the time, and neither name nor phone."""
+    start = await last_outbox_id(env)
+    number = phone()
+    body = {"name": "登记甲", "phone": number, "unit_id": str(env.unit),
+            "community_id": str(env.community)}  # fmt: skip
+    single = await ok(await env.http.post("/members", json=body, headers=env.unit_admin), 201)
+    bulk_phones = [phone() for _ in range(3)]
+    items = [{"name": f"登记乙{i}", "phone": p, "community_id": str(env.community)}
+             for i, p in enumerate(bulk_phones)]  # fmt: skip
+    bulk = await ok(
+        await env.http.post(
+            f"/units/{env.unit}/members/bulk", json={"members": items}, headers=env.unit_admin
+        ),
+        201,
+    )
+    import_phones = [phone() for _ in range(2)]
+    csv_text = "name,phone,unit_id,community_id,grid_id\n" + "".join(
+        f"登记丙{i},{p},{env.unit},{env.community},\n" for i, p in enumerate(import_phones)
+    )
+    files = {"file": ("members.csv", csv_text.encode(), "text/csv")}
+    imported = await ok(
+        await env.http.post("/members/import", files=files, headers=env.unit_admin), 201
+    )
+    async with env.rt.pool.acquire() as conn:
+        import_ids = [str(r["member_id"]) for r in await conn.fetch(
+            "SELECT member_id FROM member WHERE phone = ANY($1) ORDER BY phone", import_phones
+        )]  # fmt: skip
+    assert imported["imported"] == 2 and len(import_ids) == 2
+
+    envelopes = await registered_payloads(env, start)
+    expected = [single["member_id"], *(m["member_id"] for m in bulk["items"])]
+    keys = [e["key"] for e in envelopes]
+    assert keys[:4] == expected and sorted(keys[4:]) == sorted(import_ids)
+    assert len(keys) == len(set(keys)) == 6  # once per member
+    for envelope in envelopes:
+        payload = envelope["payload"]
+        assert set(payload) == {"member_id", "unit_id", "registered_at"}
+        assert payload["member_id"] == envelope["key"] and payload["unit_id"] == str(env.unit)
+        text = json.dumps(envelope, ensure_ascii=False)
+        assert "登记" not in text
+        assert not any(p in text for p in [number, *bulk_phones, *import_phones])
+
+
 async def outbox_rows(env: Env) -> list[tuple[str, str]]:
     """(event_type, key) of every outbox row so far, in order."""
     async with env.rt.pool.acquire() as conn:
@@ -586,7 +650,9 @@ async def test_bulk_register_refuses_a_taken_phone_naming_the_item_only(env: Env
         await env.http.post(url, json={"members": items[:3]}, headers=env.unit_admin), 201
     )
     assert done["registered"] == 3 and [m["phone"] for m in done["items"]] == fresh
-    assert await outbox_rows(env) == before  # registering publishes nothing, as one at a time
+    # Registering publishes member.registered once per member, as one at a time does.
+    new_ids = [m["member_id"] for m in done["items"]]
+    assert await outbox_rows(env) == [*before, *(("member.registered", i) for i in new_ids)]
 
 
 async def test_bulk_accept_is_all_or_nothing_and_emits_each_member_reported(env: Env) -> None:
@@ -635,7 +701,8 @@ async def test_bulk_accept_is_all_or_nothing_and_emits_each_member_reported(env:
     good = {"member_ids": [str(i) for i in asking], "reason": "满员"}
     declined = await ok(await env.http.post(decline, json=good, headers=env.admin))
     assert [m["status"] for m in declined["items"]] == ["registered"] * 2
-    assert len(await outbox_rows(env)) == len(before) + 5  # a decline publishes nothing
+    # a decline publishes nothing (the two registrations published their member.registered)
+    assert len(await outbox_rows(env)) == len(before) + 5 + 2
 
 
 async def test_bulk_attendance_is_all_or_nothing_and_awards_as_single_confirms(env: Env) -> None:
@@ -731,3 +798,113 @@ async def test_task_points_carry_the_done_date_and_late_work_leaves_published_sc
 
     described = (await ok(await env.http.get("/openapi.json")))["info"]["description"]
     assert "`done_date`" in described and "re-publishes" in described
+
+
+async def _reported_events(env: Env, *member_ids: UUID) -> dict[UUID, dict[str, Any]]:
+    """The payload of each member's `member.reported` in the outbox."""
+    async with env.rt.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT key, envelope FROM outbox WHERE event_type = 'member.reported' "
+            "AND key = ANY($1::text[])",
+            [str(m) for m in member_ids],
+        )
+    return {UUID(r["key"]): r["envelope"]["payload"] for r in rows}
+
+
+async def test_a_signed_in_person_reports_as_their_member_and_the_event_names_them(
+    env: Env,
+) -> None:
+    """Issue 33's self-service path: a `person` token (no grant yet) reports as the member
+    its unit registered by naming the member and the unit; the accepted report's
+    `member.reported` carries the person's subject, so the access service can grant the
+    member role. A member token reports as before, with no subject."""
+
+    def person(subject: str, party: UUID | None = None) -> dict[str, str]:
+        return env.issuer.headers(Role.PERSON, party or person_party_id(subject), subject=subject)
+
+    async def registered() -> UUID:
+        body = {"name": "自助甲", "phone": phone(), "unit_id": str(env.unit),
+                "community_id": str(env.community)}  # fmt: skip
+        made = await ok(await env.http.post("/members", json=body, headers=env.unit_admin), 201)
+        return UUID(made["member_id"])
+
+    mine, theirs = await registered(), await registered()
+    me, other = f"oidc|{uuid4()}", f"oidc|{uuid4()}"
+    right = {"unit_id": str(env.unit)}
+
+    async def report(member: UUID, body: dict[str, str], headers: dict[str, str]) -> Any:
+        return await env.http.post(f"/members/{member}/report", json=body, headers=headers)
+
+    missing = await report(mine, {}, person(me))
+    assert missing.status_code == 422 and missing.json()["field"] == "body.unit_id"
+    wrong = await report(mine, {"unit_id": str(uuid4())}, person(me))
+    unknown = await report(uuid4(), right, person(me))
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json() == {**unknown.json(), "message": wrong.json()["message"]}
+    forged = await report(mine, right, person(me, party=uuid4()))  # not the person's own party
+    assert forged.status_code == 403
+
+    asked = await ok(await report(mine, right, person(me)))
+    assert asked["status"] == "requested" and asked["requested_community_id"] == str(env.community)
+    assert (await report(mine, right, person(me))).status_code == 200  # again: harmless
+    taken = await report(mine, right, person(other))
+    assert taken.status_code == 409 and "another sign-in" in taken.json()["message"]
+    second = await report(theirs, right, person(me))
+    assert second.status_code == 409 and str(mine) in second.json()["message"]
+
+    await ok(await env.http.post(f"/members/{mine}/report/accept", headers=env.admin))
+    await ok(await env.http.post(f"/members/{theirs}/report", json={},
+                                 headers=env.as_(Role.MEMBER, theirs)))  # fmt: skip
+    accepted = await env.http.post(
+        f"/communities/{env.community}/reports/accept",
+        json={"member_ids": [str(theirs)]},
+        headers=env.admin,
+    )
+    assert accepted.status_code == 200, accepted.text
+    events = await _reported_events(env, mine, theirs)
+    assert events[mine]["subject"] == me
+    assert events[theirs]["subject"] is None
+
+
+async def test_a_unit_admin_lists_its_members_by_name_without_phones(env: Env) -> None:
+    """The workbench's picker of members for a task: names (the unit registered them), never
+    phones; anyone but the unit's admin finds no such unit."""
+    member_id, number, _ = await reported_member(env, "任务指派甲")
+    found = await ok(await env.http.get(f"/units/{env.unit}/members", headers=env.unit_admin))
+    mine = {m["member_id"]: m for m in found["items"]}
+    assert mine[str(member_id)]["name"] == "任务指派甲"
+    assert mine[str(member_id)]["status"] == "reported"
+    assert number not in str(found) and "phone" not in mine[str(member_id)]
+    assert found["total"] == len(found["items"]) and found["unit_id"] == str(env.unit)
+    for stranger in (env.admin, env.as_(Role.UNIT_ADMIN, uuid4())):
+        refused = await env.http.get(f"/units/{env.unit}/members", headers=stranger)
+        assert refused.status_code == 404, refused.text
+
+
+async def test_the_community_admin_reports_and_signs_up_a_member_on_their_behalf(env: Env) -> None:
+    """代录: a member without a phone reports, and signs up for an activity, at the counter
+    of the community they live in; its admin enters it for them. Another community's admin
+    may not, and a member still signs up only themself."""
+    (member_id,) = await registered(env, 1)
+    stranger = env.as_(Role.COMMUNITY_ADMIN, uuid4())
+    report = f"/members/{member_id}/report"
+    refused = await env.http.post(report, json={}, headers=stranger)
+    assert refused.status_code == 403, refused.text
+    assert (await statuses(env, [member_id]))[member_id] == "registered"
+    asked = await ok(await env.http.post(report, json={}, headers=env.admin))
+    assert asked["status"] == "requested"
+    assert asked["requested_community_id"] == str(env.community)
+    await ok(await env.http.post(f"/members/{member_id}/report/accept", headers=env.admin))
+
+    activity = await publish_activity(env, env.clock.now() + timedelta(days=2), 2)
+    url = f"/activities/{activity['activity_id']}/sign-ups"
+    body = {"member_id": str(member_id)}
+    assert (await env.http.post(url, json=body, headers=stranger)).status_code == 403
+    other_member = env.as_(Role.MEMBER, uuid4())
+    assert (await env.http.post(url, json=body, headers=other_member)).status_code == 403
+    signed = await ok(await env.http.post(url, json=body, headers=env.admin), 201)
+    assert signed["member_id"] == str(member_id)
+    again = await env.http.post(url, json=body, headers=env.admin)
+    assert again.status_code == 409, again.text
+    roster = await ok(await env.http.get(url, headers=env.admin))
+    assert [s["member_id"] for s in roster["items"]] == [str(member_id)]

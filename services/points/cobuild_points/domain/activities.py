@@ -61,6 +61,14 @@ def check_sign_up(*, now: datetime, ends_at: datetime, taken: int, capacity: int
         raise Conflict(f"the activity is full ({taken} of {capacity})")
 
 
+def check_cancel(*, now: datetime, starts_at: datetime, checked_in_at: datetime | None) -> None:
+    """A sign-up is withdrawn before the activity starts, and never once checked in."""
+    if checked_in_at is not None:
+        raise Conflict(f"already checked in at {checked_in_at.isoformat()}: the sign-up stays")
+    if now >= starts_at:
+        raise Conflict("the activity has started: the sign-up can no longer be cancelled")
+
+
 def check_in(
     *,
     now: datetime,

@@ -12,7 +12,7 @@ from cobuild_kit.api import AUTHENTICATED, Limit, Offset, Page, page_of, refusal
 from cobuild_kit.service import ActorDep
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cobuild_points.domain.activities import ActivityDraft
 from cobuild_points.http.views import EntryOut, HoursText, refused
@@ -41,7 +41,18 @@ class ActivityIn(_Body):
 
 
 class CheckInIn(_Body):
-    code: Annotated[str, Field(min_length=1, max_length=20)]
+    code: Annotated[str | None, Field(min_length=1, max_length=20)] = Field(
+        None, description="the six-digit code shown on site"
+    )
+    token: Annotated[str | None, Field(min_length=1, max_length=200)] = Field(
+        None, description="the signed token the site's QR code carries (instead of `code`)"
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CheckInIn:
+        if (self.code is None) == (self.token is None):
+            raise ValueError("give either code or token")
+        return self
 
 
 class AttendanceIn(_Body):
@@ -81,6 +92,13 @@ class CommunityActivities(Page[ListedActivity]):
 class CheckInCode(BaseModel):
     activity_id: UUID
     code: str
+
+
+class CheckInToken(BaseModel):
+    activity_id: UUID
+    token: str = Field(description="signed; valid from not_before to not_after")
+    not_before: datetime
+    not_after: datetime
 
 
 class SignUp(BaseModel):
@@ -151,6 +169,19 @@ async def check_in_code(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> C
     return CheckInCode(activity_id=activity_id, code=code)
 
 
+@router.get("/activities/{activity_id}/check-in-token", responses=BY_ID)
+async def check_in_token(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> CheckInToken:
+    """The signed token the community's QR code carries: members check in by opening its
+    link during the activity's window, with nothing to type."""
+    found = await activities.check_in_token(rt, actor, activity_id)
+    return CheckInToken(
+        activity_id=activity_id,
+        token=found.token,
+        not_before=found.not_before,
+        not_after=found.not_after,
+    )
+
+
 @router.get("/activities/{activity_id}/sign-ups", responses=BY_ID)
 async def roster(
     activity_id: UUID, actor: ActorDep, rt: RuntimeDep, limit: Limit = 100, offset: Offset = 0
@@ -161,21 +192,53 @@ async def roster(
     return Roster(activity_id=activity_id, **dict(page))
 
 
+class SignUpIn(_Body):
+    member_id: UUID | None = Field(
+        default=None,
+        description="the activity's community admin signing a member up on their behalf "
+        "(代录); a member leaves it out",
+    )
+
+
 @router.post("/activities/{activity_id}/sign-ups", status_code=201, responses=COMMAND)
-async def sign_up(activity_id: UUID, actor: ActorDep, rt: RuntimeDep) -> SignedUp:
-    """The signed-in member signs up; the activity row lock makes capacity exact."""
-    at = await activities.sign_up(rt, actor, activity_id)
-    return SignedUp(activity_id=activity_id, member_id=actor.party_id, signed_up_at=at)
+async def sign_up(
+    activity_id: UUID, actor: ActorDep, rt: RuntimeDep, body: SignUpIn | None = None
+) -> SignedUp:
+    """The signed-in member signs up; the activity row lock makes capacity exact. The
+    activity's community admin may name a member serving it (`member_id`) to sign them up on
+    their behalf."""
+    member_id, at = await activities.sign_up(
+        rt, actor, activity_id, body.member_id if body else None
+    )
+    return SignedUp(activity_id=activity_id, member_id=member_id, signed_up_at=at)
+
+
+class CancelledSignUp(BaseModel):
+    activity_id: UUID
+    member_id: UUID
+    cancelled_at: datetime
+
+
+@router.delete("/activities/{activity_id}/sign-ups/{member_id}", responses=COMMAND)
+async def cancel_sign_up(
+    activity_id: UUID, member_id: UUID, actor: ActorDep, rt: RuntimeDep
+) -> CancelledSignUp:
+    """The member withdraws their sign-up before the activity starts (their community's admin
+    may for them); 409 once checked in or started. Emits `activity.sign_up_cancelled`."""
+    at = await activities.cancel_sign_up(rt, actor, activity_id, member_id)
+    return CancelledSignUp(activity_id=activity_id, member_id=member_id, cancelled_at=at)
 
 
 @router.post("/activities/{activity_id}/check-in", responses=refusals(404, 409, 429))
 async def check_in(
     activity_id: UUID, body: CheckInIn, actor: ActorDep, rt: RuntimeDep
 ) -> CheckedIn:
-    """The signed-up member checks in on site with the code shown there. Attempts are
-    bounded per member and activity and per activity (API description, "Check-in codes"):
-    beyond, a 429 with Retry-After, whether the code is right or not."""
-    at = await activities.check_in(rt, actor, activity_id, body.code)
+    """The signed-up member checks in on site with the code shown there, or with the signed
+    token of the site's QR code (`token`; outside its window a 409 saying when it opens or
+    closed; a forged one 422 naming `body.token`). Attempts are bounded per member and
+    activity and per activity (API description, "Check-in codes"): beyond, a 429 with
+    Retry-After, whether the code is right or not."""
+    at = await activities.check_in(rt, actor, activity_id, body.code, body.token)
     return CheckedIn(activity_id=activity_id, member_id=actor.party_id, checked_in_at=at)
 
 

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from cobuild_points.domain.members import MemberStatus
 from cobuild_points.domain.roster import (
     MAX_ROWS,
     MEMBERS_ONLY_MESSAGE,
@@ -104,6 +105,11 @@ class DeclineManyIn(MemberIdsIn):
 
 class ReportIn(_Body):
     community_id: UUID | None = Field(None, description="defaults to the residence community")
+    unit_id: UUID | None = Field(
+        None,
+        description="the unit that registered the member: required when a signed-in person "
+        "(a `person` token) reports as the member, who is not found unless it matches",
+    )
 
 
 class TransferIn(_Body):
@@ -184,6 +190,23 @@ class MemberExport(BaseModel):
 
 class CommunityMembers(Page[MemberOut]):
     community_id: UUID
+
+
+class UnitMemberOut(BaseModel):
+    """A member as their unit's admin sees them: the name to pick them by, never the phone."""
+
+    member_id: UUID
+    name: str
+    unit_id: UUID
+    status: MemberStatus
+    community_id: UUID | None
+    requested_community_id: UUID | None
+    registered_at: datetime
+    reported_at: datetime | None
+
+
+class UnitMembers(Page[UnitMemberOut]):
+    unit_id: UUID
 
 
 @router.post("/members", status_code=201, responses=refusals(409, 429))
@@ -292,8 +315,12 @@ async def preferences(
 
 @router.post("/members/{member_id}/report", responses=COMMAND)
 async def report(member_id: UUID, body: ReportIn, actor: ActorDep, rt: RuntimeDep) -> MemberOut:
-    """The member asks to report (报到) to a community; its admin accepts."""
-    return MemberOut.of(await members.request_report(rt, actor, member_id, body.community_id))
+    """The member asks to report (报到) to a community; its admin accepts. A person signed
+    in with no grant yet (a `person` token) may ask for themself, naming `unit_id`: their
+    sign-in is then linked to the member (409 if it is linked to another member, or the
+    member to another sign-in), and the accepted report's `member.reported` names it."""
+    report = await members.request_report(rt, actor, member_id, body.community_id, body.unit_id)
+    return MemberOut.of(report)
 
 
 @router.post("/members/{member_id}/report/accept", responses=COMMAND)
@@ -381,3 +408,20 @@ async def of_community(
         [MemberOut.of(r) for r in found.rows], limit=limit, offset=offset, total=found.total
     )
     return CommunityMembers(community_id=community_id, **dict(page))
+
+
+@router.get("/units/{unit_id}/members", responses=BY_ID)
+async def of_unit(
+    unit_id: UUID, actor: ActorDep, rt: RuntimeDep, limit: Limit = 100, offset: Offset = 0
+) -> UnitMembers:
+    """The unit's members who have not left, by name, without phones: what its admin needs to
+    assign them to the unit's tasks (only `reported` ones can be assigned). For anyone but
+    the unit's admin the unit is not found (404)."""
+    found = await members.of_unit(rt, actor, unit_id, limit=limit, offset=offset)
+    page = page_of(
+        [UnitMemberOut.model_validate(dict(r)) for r in found.rows],
+        limit=limit,
+        offset=offset,
+        total=found.total,
+    )
+    return UnitMembers(unit_id=unit_id, **dict(page))

@@ -11,6 +11,7 @@ from cobuild_kit.service import ActorDep
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from cobuild_points.domain.chain import VerifyReport
 from cobuild_points.domain.rules import RuleCategory
 from cobuild_points.http.views import EntryOut, PointsText
 from cobuild_points.settings import RuntimeDep
@@ -177,7 +178,10 @@ async def reverse(entry_id: UUID, body: ReversalIn, actor: ActorDep, rt: Runtime
 @router.get("/points/verify")
 async def verify(year: YearQ, actor: ActorDep, rt: RuntimeDep) -> VerifyOut:
     """Walks every member-year hash chain; `first_bad` names the first entry that fails."""
-    report = await points.verify(rt, actor, year)
+    return _verified(await points.verify(rt, actor, year))
+
+
+def _verified(report: VerifyReport) -> VerifyOut:
     bad = report.first_bad
     return VerifyOut(
         year=report.year,
@@ -190,6 +194,13 @@ async def verify(year: YearQ, actor: ActorDep, rt: RuntimeDep) -> VerifyOut:
             member_id=bad.member_id, entry_id=bad.entry_id, seq=bad.seq, problem=bad.problem
         ),
     )
+
+
+@router.get("/members/{member_id}/points/verify", responses=BY_ID)
+async def verify_member(member_id: UUID, year: YearQ, actor: ActorDep, rt: RuntimeDep) -> VerifyOut:
+    """Walks one member-year's hash chain, for the member (and the community they serve):
+    the member's own check that nobody altered or removed an entry of theirs."""
+    return _verified(await points.verify_member(rt, actor, member_id, year))
 
 
 @router.get("/points/rules", responses=BY_ID)

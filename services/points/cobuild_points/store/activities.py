@@ -94,6 +94,12 @@ async def sign_up(
     )
 
 
+async def cancel_sign_up(conn: asyncpg.Connection, activity_id: UUID, member_id: UUID) -> None:
+    await conn.execute(
+        "DELETE FROM signup WHERE activity_id = $1 AND member_id = $2", activity_id, member_id
+    )
+
+
 async def check_in(
     conn: asyncpg.Connection, activity_id: UUID, member_id: UUID, at: datetime
 ) -> None:

@@ -293,6 +293,34 @@ async def heads_of_year(conn: asyncpg.Connection, year: int) -> dict[UUID, Chain
     }
 
 
+async def chain_of_member_year(
+    conn: asyncpg.Connection, member_id: UUID, year: int
+) -> tuple[dict[UUID, ChainHead], list[ChainedEntry]]:
+    """One member-year's head (none before its first entry) and entries by seq, from one
+    snapshot."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        head = await conn.fetchrow(
+            "SELECT head_hash, length, balance FROM points_chain WHERE member_id = $1 AND year = $2",
+            member_id,
+            year,
+        )
+        rows = await conn.fetch(
+            "SELECT * FROM points_entry WHERE member_id = $1 AND year = $2 ORDER BY seq",
+            member_id,
+            year,
+        )
+    heads = (
+        {}
+        if head is None
+        else {
+            member_id: ChainHead(
+                member_id, year, head["head_hash"], head["length"], head["balance"]
+            )
+        }
+    )
+    return heads, [_chained(r) for r in rows]
+
+
 @asynccontextmanager
 async def entries_of_year(
     conn: asyncpg.Connection, year: int

@@ -94,6 +94,15 @@ async def placements(
     return {r["member_id"]: (r["community_id"], r["unit_id"]) for r in rows}
 
 
+async def by_subject(conn: asyncpg.Connection, subject: str) -> asyncpg.Record | None:
+    """The member a sign-in is linked to, if any."""
+    return await conn.fetchrow("SELECT * FROM member WHERE subject = $1", subject)
+
+
+async def link_subject(conn: asyncpg.Connection, member_id: UUID, subject: str) -> None:
+    await conn.execute("UPDATE member SET subject = $2 WHERE member_id = $1", member_id, subject)
+
+
 async def request_report(conn: asyncpg.Connection, member_id: UUID, community_id: UUID) -> None:
     await conn.execute(
         "UPDATE member SET status = 'requested', requested_community_id = $2 WHERE member_id = $1",
@@ -176,6 +185,20 @@ async def leave(conn: asyncpg.Connection, member_id: UUID, reason: str, at: date
 async def set_show_full_name(conn: asyncpg.Connection, member_id: UUID, value: bool) -> None:
     await conn.execute(
         "UPDATE member SET show_full_name = $2 WHERE member_id = $1", member_id, value
+    )
+
+
+async def of_unit(conn: asyncpg.Connection, unit_id: UUID, *, limit: int, offset: int) -> Slice:
+    """The unit's members who have not left, by name (its admin picks from them)."""
+    return await fetch_slice(
+        conn,
+        """SELECT member_id, name, unit_id, status, community_id, requested_community_id,
+                  registered_at, reported_at, count(*) OVER () AS total_rows
+           FROM member WHERE unit_id = $1 AND status <> 'left'
+           ORDER BY name, registered_at, member_id""",
+        unit_id,
+        limit=limit,
+        offset=offset,
     )
 
 

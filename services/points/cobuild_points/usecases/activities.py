@@ -10,7 +10,12 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from cobuild_contracts import Envelope, Event, Role
-from cobuild_contracts.events.points import ActivityPublished, ActivitySignedUp, AttendanceConfirmed
+from cobuild_contracts.events.points import (
+    ActivityPublished,
+    ActivitySignedUp,
+    ActivitySignUpCancelled,
+    AttendanceConfirmed,
+)
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import Conflict, Forbidden, Invalid, TooManyRequests
@@ -18,10 +23,11 @@ from cobuild_kit.logging import get_logger
 from cobuild_kit.parties import authorize
 
 from cobuild_points.domain import activities as rules
+from cobuild_points.domain import check_in_tokens
 from cobuild_points.domain import members as lifecycle
 from cobuild_points.domain.activities import ActivityDraft
 from cobuild_points.settings import PointsRuntime
-from cobuild_points.store import activities, members, rulebook
+from cobuild_points.store import activities, check_in_key, members, rulebook
 from cobuild_points.store.paging import Slice
 from cobuild_points.usecases import awards
 from cobuild_points.usecases.access import COMMUNITY, authorize_read, hidden, require_self
@@ -80,6 +86,23 @@ async def check_in_code(rt: PointsRuntime, actor: Actor, activity_id: UUID) -> s
     return code
 
 
+@dataclass(frozen=True)
+class CheckInToken:
+    token: str
+    not_before: datetime
+    not_after: datetime
+
+
+async def check_in_token(rt: PointsRuntime, actor: Actor, activity_id: UUID) -> CheckInToken:
+    """The signed token the community's QR code carries, valid during the activity's window
+    (for the community's admin; to anyone else the activity is not found)."""
+    async with rt.pool.acquire() as conn:
+        row = await _visible_activity(conn, actor, activity_id)
+        key = await check_in_key.key(conn)
+    starts, ends = row["starts_at"], row["ends_at"]
+    return CheckInToken(check_in_tokens.sign(key, activity_id, starts, ends), starts, ends)
+
+
 async def roster(
     rt: PointsRuntime, actor: Actor, activity_id: UUID, *, limit: int, offset: int
 ) -> Slice:
@@ -88,13 +111,22 @@ async def roster(
         return await activities.roster(conn, activity_id, limit=limit, offset=offset)
 
 
-async def sign_up(rt: PointsRuntime, actor: Actor, activity_id: UUID) -> datetime:
-    """The signed-in member signs up; the activity row lock makes capacity exact."""
-    if actor.role is not Role.MEMBER:
-        raise Forbidden("only a member signs up")
-    member_id = actor.party_id
+async def sign_up(
+    rt: PointsRuntime, actor: Actor, activity_id: UUID, for_member: UUID | None = None
+) -> tuple[UUID, datetime]:
+    """The signed-in member signs up; the activity row lock makes capacity exact. The
+    activity's community admin may sign up a member serving it on their behalf (代录: a
+    member without a phone, at the counter), naming `for_member`."""
+    if actor.role is Role.COMMUNITY_ADMIN and for_member is not None:
+        member_id = for_member
+    elif actor.role is Role.MEMBER and for_member in (None, actor.party_id):
+        member_id = actor.party_id
+    else:
+        raise Forbidden("only a member signs up (or their community's admin for them)")
     async with rt.unit_of_work() as uow:
         activity = await activities.get(uow.conn, activity_id, lock=True)
+        if actor.role is Role.COMMUNITY_ADMIN and activity["community_id"] != actor.party_id:
+            raise Forbidden("the activity is another community's")
         member = await members.get(uow.conn, member_id)
         lifecycle.require("serve", member["status"])
         if member["community_id"] != activity["community_id"]:
@@ -112,13 +144,43 @@ async def sign_up(rt: PointsRuntime, actor: Actor, activity_id: UUID) -> datetim
         await uow.emit(
             ActivitySignedUp(activity_id=activity_id, member_id=member_id, signed_up_at=now)
         )
+    return member_id, now
+
+
+async def cancel_sign_up(
+    rt: PointsRuntime, actor: Actor, activity_id: UUID, member_id: UUID
+) -> datetime:
+    """The member withdraws their sign-up before the activity starts (or their community's
+    admin for them, 代录); the place is free again. Checked in, it stays."""
+    if actor.role is Role.MEMBER:
+        require_self(actor, member_id, "cancel their sign-up")
+    elif actor.role is not Role.COMMUNITY_ADMIN:
+        raise Forbidden("only a member cancels their sign-up (or their community's admin)")
+    async with rt.unit_of_work() as uow:
+        activity = await activities.get(uow.conn, activity_id, lock=True)
+        if actor.role is Role.COMMUNITY_ADMIN and activity["community_id"] != actor.party_id:
+            raise Forbidden("the activity is another community's")
+        signup = await activities.signup(uow.conn, activity_id, member_id, lock=True)
+        if signup is None:
+            raise Conflict("the member has not signed up for this activity")
+        now = rt.clock.now()
+        rules.check_cancel(
+            now=now, starts_at=activity["starts_at"], checked_in_at=signup["checked_in_at"]
+        )
+        await activities.cancel_sign_up(uow.conn, activity_id, member_id)
+        await uow.emit(
+            ActivitySignUpCancelled(activity_id=activity_id, member_id=member_id, cancelled_at=now)
+        )
     return now
 
 
-async def check_in(rt: PointsRuntime, actor: Actor, activity_id: UUID, code: str) -> datetime:
-    """The member checks in on site with the code shown there, during the activity. Every
-    attempt counts, right or wrong, per member and activity and per activity (API
-    description, "Check-in codes"): beyond either bound it is a 429, a right code too."""
+async def check_in(
+    rt: PointsRuntime, actor: Actor, activity_id: UUID, code: str | None, token: str | None = None
+) -> datetime:
+    """The member checks in on site with the code shown there, or the signed token its QR
+    code carries, during the activity. Every attempt counts, right or wrong, per member and
+    activity and per activity (API description, "Check-in codes"): beyond either bound it
+    is a 429, a right code too."""
     require_self(actor, actor.party_id, "check in")
     limits, settings = rt.rate_limits, rt.settings
     for bucket, key, per_minute in (
@@ -139,12 +201,21 @@ async def check_in(rt: PointsRuntime, actor: Actor, activity_id: UUID, code: str
         if signup is None:
             raise Conflict("the member has not signed up for this activity")
         now = rt.clock.now()
+        if token is not None:
+            # The token's signature first (a forged one says so), then its window, which
+            # the refusal names, then the activity's own rules with the code it stands for.
+            opens, closes = check_in_tokens.window(
+                await check_in_key.key(uow.conn), activity_id, token
+            )
+            if signup["checked_in_at"] is None:
+                check_in_tokens.check_open(now, opens, closes)
+            code = activity["check_in_code"]
         rules.check_in(
             now=now,
             starts_at=activity["starts_at"],
             ends_at=activity["ends_at"],
             code=activity["check_in_code"],
-            given=code,
+            given=code or "",
             checked_in_at=signup["checked_in_at"],
         )
         await activities.check_in(uow.conn, activity_id, actor.party_id, now)

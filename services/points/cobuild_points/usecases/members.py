@@ -6,14 +6,21 @@ whether the step is allowed, save, and emit its event.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from uuid import UUID, uuid4
 
 import asyncpg
-from cobuild_contracts import PartyKind, Role
-from cobuild_contracts.events.points import MemberLeft, MemberReported, MemberTransferred
+from cobuild_contracts import Event, PartyKind, Role
+from cobuild_contracts.events.points import (
+    MemberLeft,
+    MemberRegistered,
+    MemberReported,
+    MemberTransferred,
+)
+from cobuild_kit.actor import is_person
 from cobuild_kit.auth import Actor
 from cobuild_kit.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from cobuild_kit.logging import get_logger
@@ -27,6 +34,7 @@ from cobuild_points.store import activities, ledger, members, parties, wishes
 from cobuild_points.store.paging import Slice
 from cobuild_points.usecases.access import (
     COMMUNITY,
+    UNIT,
     View,
     authorize_read,
     hidden,
@@ -54,7 +62,9 @@ async def register(rt: PointsRuntime, actor: Actor, draft: MemberDraft) -> async
     async with rt.unit_of_work() as uow:
         if taken := await phones_taken(rt, uow.conn, actor, [draft.phone]):
             raise taken[draft.phone]
-        await members.insert(uow.conn, member_id, draft, actor.subject, rt.clock.now())
+        now = rt.clock.now()
+        await members.insert(uow.conn, member_id, draft, actor.subject, now)
+        await _announce(uow.emit, [(member_id, draft)], now)
         row = await members.get(uow.conn, member_id)
     log.info("member.registered", member_id=str(member_id), unit_id=str(draft.unit_id))
     return row
@@ -95,6 +105,18 @@ async def phones_taken(
     return answers
 
 
+async def _announce(
+    emit: Callable[[Event], Awaitable[object]],
+    registered: list[tuple[UUID, MemberDraft]],
+    at: datetime,
+) -> None:
+    """`member.registered` for each new member, in the registration's transaction (the
+    outbox): the access service issues the invitation that links a person's account to the
+    member id. Ids only, never the name or phone."""
+    for member_id, draft in registered:
+        await emit(MemberRegistered(member_id=member_id, unit_id=draft.unit_id, registered_at=at))
+
+
 def require_registrar(actor: Actor) -> None:
     """Asked before an import file is even read."""
     if actor.role not in REGISTRARS:
@@ -133,6 +155,7 @@ async def import_roster(rt: PointsRuntime, actor: Actor, rows: list[NumberedRow]
         ids = [uuid4() for _ in drafts]
         for member_id, draft in zip(ids, drafts, strict=True):
             await members.insert(uow.conn, member_id, draft, actor.subject, now)
+        await _announce(uow.emit, list(zip(ids, drafts, strict=True)), now)
     log.info("members.imported", count=len(ids), actor=actor.subject)
     return Imported(ids, [])
 
@@ -183,15 +206,67 @@ async def set_preferences(
 
 
 async def request_report(
-    rt: PointsRuntime, actor: Actor, member_id: UUID, community_id: UUID | None
+    rt: PointsRuntime,
+    actor: Actor,
+    member_id: UUID,
+    community_id: UUID | None,
+    unit_id: UUID | None = None,
 ) -> asyncpg.Record:
-    """The member asks to report (报到) to a community, by default where they live."""
-    require_self(actor, member_id, "report to a community")
+    """The member asks to report (报到) to a community, by default where they live: with
+    their member token, or signed in as themself (a `person` token) naming their unit."""
+    if is_person(actor):
+        return await _request_report_as_person(rt, actor, member_id, community_id, unit_id)
+    on_behalf = actor.role is Role.COMMUNITY_ADMIN
+    if not on_behalf:
+        require_self(actor, member_id, "report to a community")
     async with rt.unit_of_work() as uow:
         row = await members.get(uow.conn, member_id, lock=True)
-        lifecycle.require("report", row["status"])
         community = community_id or row["residence_community_id"]
+        if on_behalf and not (
+            actor.party_id == community and actor.party_id == row["residence_community_id"]
+        ):
+            # 代录: a member without a phone reports at the counter of the community they
+            # live in; its admin enters it for them (the console records the act in the
+            # access audit). Any other community's admin may not.
+            raise Forbidden("a community admin reports only a member who lives there, to it")
+        lifecycle.require("report", row["status"])
         await members.request_report(uow.conn, member_id, community)
+        return await members.get(uow.conn, member_id)
+
+
+async def _request_report_as_person(
+    rt: PointsRuntime,
+    actor: Actor,
+    member_id: UUID,
+    community_id: UUID | None,
+    unit_id: UUID | None,
+) -> asyncpg.Record:
+    """A person signed in with no grant yet reports as the member their unit registered: the
+    member id (from their invitation) and the unit together say which member they are; a
+    wrong pair is "not found", as an unknown id. The sign-in is linked to the member, and the
+    accepted report's `member.reported` names it, so the access service grants the person
+    the member role. One sign-in is one member."""
+    if unit_id is None:
+        raise Invalid(
+            "a signed-in person names the unit that registered them", field="body.unit_id"
+        )
+    async with rt.unit_of_work() as uow:
+        row = await members.find(uow.conn, member_id)
+        if row is None or row["unit_id"] != unit_id:
+            raise hidden(f"member {member_id}", "path.member_id")
+        row = await members.get(uow.conn, member_id, lock=True)
+        if row["subject"] not in (None, actor.subject):
+            log.warning("member.link_refused", member_id=str(member_id), reason="linked")
+            raise Conflict("the member is linked to another sign-in")
+        linked = await members.by_subject(uow.conn, actor.subject)
+        if linked is not None and linked["member_id"] != member_id:
+            raise Conflict(f"your sign-in is linked to member {linked['member_id']}")
+        lifecycle.require("report", row["status"])
+        await members.link_subject(uow.conn, member_id, actor.subject)
+        await members.request_report(
+            uow.conn, member_id, community_id or row["residence_community_id"]
+        )
+        log.info("member.report_requested_signed_in", member_id=str(member_id))
         return await members.get(uow.conn, member_id)
 
 
@@ -216,6 +291,7 @@ async def accept(rt: PointsRuntime, actor: Actor, member_id: UUID) -> asyncpg.Re
                 community_id=row["community_id"],
                 grid_id=row["grid_id"],
                 reported_at=now,
+                subject=row["subject"],
             )
         )
     return row
@@ -325,6 +401,18 @@ async def of_community(
         return await members.of_community(conn, community_id, limit=limit, offset=offset)
 
 
+async def of_unit(
+    rt: PointsRuntime, actor: Actor, unit_id: UUID, *, limit: int, offset: int
+) -> Slice:
+    """The unit's members with their names, no phones: its admin registered them and assigns
+    them to the unit's tasks. For anyone else the unit is not found (404)."""
+    async with rt.pool.acquire() as conn:
+        await authorize_read(
+            conn, actor, unit_id, roles=UNIT, what=f"unit {unit_id}", field="path.unit_id"
+        )
+        return await members.of_unit(conn, unit_id, limit=limit, offset=offset)
+
+
 # --- bulk commands: all or nothing ---------------------------------------------------------
 
 
@@ -380,6 +468,7 @@ async def accept_many(
                     community_id=row["community_id"],
                     grid_id=row["grid_id"],
                     reported_at=now,
+                    subject=row["subject"],
                 )
             )
     return [
@@ -447,9 +536,10 @@ async def register_many(
         checks.failures.sort(key=lambda f: _item_index(f.field))
         checks.refuse_if_any(len(drafts))
         ids = [uuid4() for _ in drafts]
-        await members.insert_many(
-            uow.conn, list(zip(ids, drafts, strict=True)), actor.subject, rt.clock.now()
-        )
+        now = rt.clock.now()
+        registered = list(zip(ids, drafts, strict=True))
+        await members.insert_many(uow.conn, registered, actor.subject, now)
+        await _announce(uow.emit, registered, now)
         found = await members.get_many(uow.conn, ids)
     log.info("members.registered", count=len(ids), unit_id=str(unit_id), actor=actor.subject)
     return [found[i] for i in ids]

@@ -117,6 +117,21 @@ async def verify(rt: PointsRuntime, actor: Actor, year: int) -> VerifyReport:
         return await verify_year(conn, year)
 
 
+async def verify_member(
+    rt: PointsRuntime, actor: Actor, member_id: UUID, year: int
+) -> VerifyReport:
+    """One member-year's chain, for the member themself (a tick on their points page) and
+    the community they serve; to anyone else the member is not found."""
+    async with rt.pool.acquire() as conn:
+        await visible_member(conn, actor, member_id, needs=View.FULL)
+        heads, entries = await ledger.chain_of_member_year(conn, member_id, year)
+    audit = YearAudit(year, heads)
+    for entry in entries:
+        if not audit.feed(entry):
+            break
+    return audit.report()
+
+
 async def verify_year(conn: asyncpg.Connection, year: int) -> VerifyReport:
     """Walk every member chain of `year`; the report names the first bad entry, if any."""
     audit = YearAudit(year, await ledger.heads_of_year(conn, year))
