@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import pytest_asyncio
 import yaml
 from cobuild_scenario.actors import Api, Tokens
 from cobuild_scenario.driver import MainJob, Played, play
 from cobuild_scenario.plan import Outcome, Plan
-from cobuild_stack.launcher import SERVICES, Stack, StackConfig
+from cobuild_stack.launcher import ACCESS_TOKEN_ISSUER, SERVICES, Stack, StackConfig
 
 SEED = 7
 Q2, Q4 = Decimal("0.01"), Decimal("0.0001")
@@ -91,7 +92,9 @@ async def _run_once(root: Path) -> Run:
                     for m in totals["items"]:
                         balances[str(m["member_id"])] = Decimal(m["balance"])
                     offset = totals["next_offset"]
-            operator = {"authorization": f"Bearer {api.tokens.token('operator', played.world.district_id)}"}
+            operator = {
+                "authorization": f"Bearer {api.tokens.token('operator', played.world.district_id)}"
+            }
             async with httpx.AsyncClient(headers=operator) as client:
                 metrics = {
                     n: (await client.get(f"{s['url']}/metrics")).text
@@ -139,6 +142,8 @@ def expected_ledger(plan: Plan, as_of: date) -> dict[str, dict[str, Any]]:
     """Per community name (and 'district'): signed, fulfilled, value and rates as of a date."""
     by_scope: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for a in plan.agreements:
+        if a.signed_tick is not None and plan.ticks[a.signed_tick] > as_of:
+            continue  # a joint meeting's decision, signed after the date
         name = plan.community(a.community).name
         for item in a.items:
             confirmed = _confirmed_on(plan, item)
@@ -261,6 +266,35 @@ async def test_missed_deadlines_match_the_plan(runs: tuple[Run, Run]) -> None:
     assert year_end["fulfilled"] == len(items) - never
 
 
+async def test_the_joint_meetings_and_their_decisions_match_the_plan(runs: tuple[Run, Run]) -> None:
+    run = runs[0]
+    plan = run.played.plan
+    reported = run.played.figures["meetings"]
+    (alliance,) = plan.alliances  # the small scale has one street
+    (got,) = reported["alliances"]
+    assert got["name"] == alliance.name
+    assert got["meetings"] == len(plan.meetings) == 12  # monthly
+    held = [(m.number, m.held_on.isoformat(), m.chair, len(m.decisions)) for m in plan.meetings]
+    units = {u.code: u.name for u in plan.units}
+    assert [(m["number"], m["held_on"], m["chair"], m["decisions"]) for m in got["held"]] == [
+        (n, day, units[chair], d) for n, day, chair, d in held
+    ]
+    # The unit that left mid-year chairs before July and never after.
+    assert alliance.leaves_on is not None
+    chairs_after = {m.chair for m in plan.meetings if m.held_on >= alliance.leaves_on}
+    assert alliance.leaver in {m.chair for m in plan.meetings} - chairs_after
+    decisions = [i for a in plan.agreements if a.origin == "meeting" for i in a.items]
+    assert got["decisions"] == len(decisions) > 0
+    done = [i for i in decisions if i.confirm_tick is not None]
+    fen = sum(min(i.paid_fen, i.funds_fen) for i in done)
+    for figures in (got["fulfilment"], reported["district"]):
+        assert figures["signed"] == len(decisions)
+        assert figures["fulfilled"] == len(done)
+        assert figures["fulfilment_rate"] == _rate(len(done), len(decisions))
+        assert figures["fulfilment_rate_fen"] == _rate(fen, sum(i.funds_fen for i in decisions))
+        assert figures["overdue"] == sum(1 for i in decisions if i.outcome is Outcome.NEVER)
+
+
 async def test_every_member_earned_and_scored_what_the_plan_implies(runs: tuple[Run, Run]) -> None:
     run = runs[0]
     plan, world = run.played.plan, run.played.world
@@ -287,7 +321,10 @@ async def test_events_flowed_on_every_topic(runs: tuple[Run, Run]) -> None:
     items = runs[0].played.plan.items()
     assert kinds["commitment.opened"] == len(items)
     assert kinds["commitment.fulfilled"] == sum(1 for i in items if i.fulfilled)
-    assert kinds["member.scored"] == len(runs[0].played.plan.members)
+    # Each member's score twice: published for objections (公示), then final (issue 35).
+    assert kinds["member.scored"] == 2 * len(runs[0].played.plan.members)
+    assert kinds["objection.filed"] == kinds["objection.rejected"] == 1
+    assert kinds["assessment.finalised"] == 1
 
 
 def _sample(text: str, name: str) -> float:
@@ -309,3 +346,26 @@ async def test_the_same_seed_gives_the_same_report(runs: tuple[Run, Run]) -> Non
     assert first.played.world.district_id != second.played.world.district_id  # fresh stacks
     assert json.loads(first.report_json) == json.loads(second.report_json)
     assert first.report_json == second.report_json
+
+
+async def test_one_communitys_members_play_the_year_with_exchanged_tokens(
+    runs: tuple[Run, Run],
+) -> None:
+    """The members who signed in for real hold tokens of the access service's exchange for
+    their member grant (learnt from their own report as a person), and earned points with
+    them; the report is the same as with development tokens (the test above)."""
+    played = runs[0].played
+    members = played.member_signin
+    assert members is not None and len(members.people) == 64
+    first_community = played.plan.communities[0].code
+    earned = 0
+    for p in members.people:
+        assert played.plan.members[p.index].community == first_community
+        member_id = played.world.members[p.index]
+        token = members.api.tokens.token("member", member_id)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["iss"] == ACCESS_TOKEN_ISSUER, claims
+        assert (claims["role"], claims["party_id"]) == ("member", member_id)
+        assert claims["gid"] and claims["sub"] == p.user_name
+        earned += runs[0].balances.get(member_id, Decimal(0)) > 0
+    assert earned > 0

@@ -326,11 +326,15 @@ async def _duplicates(run: LiveRun) -> int:
 
 # --- 7. poison and unknown events on every topic; a handler failure re-driven after a fix ----
 
-POISON_TYPES = {  # a known event type of each topic, sent with an empty payload
+# A known event type of each topic, sent with an empty payload and no event-type header, so
+# every group reading the topic decodes it (and refuses the payload), handler or not.
+POISON_TYPES = {
     "agreements.events.v1": "agreement.signed",
     "commitments.events.v1": "commitment.fulfilled",
     "points.events.v1": "points.awarded",
     "evaluation.events.v1": "member.scored",
+    "access.events.v1": "grant.revoked",  # the kit's `<service>.access` groups
+    "escalations.events.v1": "whistle.raised",
 }
 BREAK_SCORES = "ALTER TABLE member_score ADD CONSTRAINT fault_injected CHECK (score < 0) NOT VALID"
 FIX_SCORES = "ALTER TABLE member_score DROP CONSTRAINT fault_injected"
@@ -370,7 +374,8 @@ class PoisonAndRedrive(Fault):
         pairs = sum(len(topics_) for _, topics_ in groups().values())
         run.counts["DLQ poison entries"] = len(poison)
         run.counts["DLQ handler failures"] = len(scored)
-        members = len(played.plan.members)
+        # Each member is scored twice: published for 公示, then final.
+        members = 2 * len(played.plan.members)
         assert len(poison) == 3 * pairs, f"{len(poison)} poison entries, expected {3 * pairs}"
         assert {d.dlq_topic for d in poison} == set(topics)
         assert all(d.header("dlq.error") for d in letters)

@@ -59,8 +59,8 @@ class FaultStack(Stack):
         super().__init__(config)
         self.service_env = {k: dict(v) for k, v in service_env.items()}
 
-    def _service_process(self, name: str, port: int) -> ServiceProcess:
-        process = super()._service_process(name, port)
+    def _service_process(self, name: str, port: int, ports: dict[str, int]) -> ServiceProcess:
+        process = super()._service_process(name, port, ports)
         process.env.update(self.service_env.get(name, {}))
         return process
 
@@ -510,11 +510,13 @@ def _direction(b: dict[str, Any], g: dict[str, Any]) -> str:
 
 
 def consumer_groups() -> dict[str, tuple[str, dict[str, set[str]]]]:
-    """group → (service, {topic: event types it handles}), from the services' definitions."""
+    """group → (service, {topic: event types it handles}), from the services' definitions,
+    the kit's groups (`<service>.access`, revocations) included: they read and dead-letter
+    like any other."""
     groups: dict[str, tuple[str, dict[str, set[str]]]] = {}
     for service in SERVICES:
         definition = importlib.import_module(f"cobuild_{service}.app").definition()
-        for spec in definition.consumers:
+        for spec in definition.all_consumers():
             groups[f"{service}.{spec.purpose}"] = (
                 service,
                 {topic: set(spec.event_types()) for topic in spec.topics},
@@ -639,15 +641,17 @@ async def _inboxes(dbs: Mapping[str, str], counts: Counter[str]) -> list[str]:
         problems.append(
             f"evaluation: {facts[0]['journal']} journal entries for {facts[0]['inbox']} facts"
         )
-    scored = await _fetch(
-        dbs["points"],
-        """SELECT (SELECT count(*) FROM member_score) AS scores,
-                  (SELECT count(*) FROM inbox WHERE consumer = 'points.evaluation'
-                     AND event_type = 'member.scored') AS inbox""",
+    # A member is scored twice (published for 公示, then final) and points keeps the latest:
+    # one row per member the evaluation service scored, whatever the number of events.
+    scores = await _fetch(dbs["points"], "SELECT count(*) AS n FROM member_score")
+    subjects = await _fetch(
+        dbs["evaluation"],
+        """SELECT count(DISTINCT subject_id) AS n FROM assessment_results
+            WHERE subject_kind = 'member'""",
     )
-    if scored[0]["scores"] != scored[0]["inbox"]:
+    if scores[0]["n"] != subjects[0]["n"]:
         problems.append(
-            f"points: {scored[0]['scores']} member scores for {scored[0]['inbox']} member.scored"
+            f"points: {scores[0]['n']} member scores for {subjects[0]['n']} members scored"
         )
     return problems
 

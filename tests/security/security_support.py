@@ -24,6 +24,7 @@ from uuid import UUID, uuid4
 import httpx
 import structlog
 from cobuild_contracts import Role
+from cobuild_kit.actor import person_party_id
 from cobuild_kit.clock import FixedClock
 from cobuild_kit.service import Runtime, ServiceDefinition, create_app
 from cobuild_kit.testing import TestIssuer, caught_up, eventually
@@ -92,8 +93,8 @@ class Suite:
     data_dirs: dict[str, Path]
     logs: LogTap
 
-    def h(self, role: Role, party: UUID) -> dict[str, str]:
-        return self.issuer.headers(role, party)
+    def h(self, role: Role, party: UUID, subject: str | None = None) -> dict[str, str]:
+        return self.issuer.headers(role, party, subject=subject)
 
     async def call(
         self, service: str, method: str, url: str, role: Role | None = None,
@@ -216,15 +217,32 @@ class World:
     activity: UUID = field(default_factory=uuid4)
     wish: UUID = field(default_factory=uuid4)
     entry: UUID = field(default_factory=uuid4)
+    alliance: UUID = field(default_factory=uuid4)  # street S's, unit U a member
+    meeting: UUID = field(default_factory=uuid4)  # the alliance's first joint meeting
+    # Provider subjects of two people signed in with no grant yet (role person): a person's
+    # party is derived from their subject (cobuild_kit.actor.person_party_id).
+    person: str = field(default_factory=lambda: f"person-{uuid.uuid4().hex[:8]}")
+    other_person: str = field(default_factory=lambda: f"person-{uuid.uuid4().hex[:8]}")
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     phones: tuple[str, str] = field(default_factory=lambda: (new_phone(), new_phone()))
 
     def party(self, role: Role, own: bool) -> UUID:
+        if role is Role.PERSON:
+            return person_party_id(self.subject(role, own) or "")
+        if role is Role.SERVICE:  # an integration acts for the district
+            return self.D if own else self.d
         letter = {
             Role.DISTRICT_ADMIN: "D", Role.STREET_ADMIN: "S", Role.COMMUNITY_ADMIN: "C",
             Role.UNIT_ADMIN: "U", Role.MEMBER: "M", Role.EXPERT: "E",
         }[role]  # fmt: skip
         return getattr(self, letter if own else letter.lower())  # type: ignore[no-any-return]
+
+    def subject(self, role: Role, own: bool) -> str | None:
+        """The token's subject: a person's is the one their party derives from; None lets the
+        issuer make one up (the other roles' parties do not depend on it)."""
+        if role is Role.PERSON:
+            return self.person if own else self.other_person
+        return None
 
 
 def new_phone() -> str:
@@ -293,6 +311,12 @@ async def build_world(s: Suite) -> World:
     w.resource = UUID(
         (await s.ok(ag, "POST", "/resources", U, w.U, json=resource_body(w.U)))["resource_id"]
     )
+    alliance = {"host_party_id": str(w.S), "name": f"和平街道党建联盟 {w.tag}",
+                "formed_on": "2025-01-06", "member_unit_ids": [str(w.U)]}  # fmt: skip
+    w.alliance = UUID((await s.ok(ag, "POST", "/alliances", S, w.S, json=alliance))["alliance_id"])
+    meeting = {"held_on": "2025-01-06", "title": "第一次联席会议"}
+    held = await s.ok(ag, "POST", f"/alliances/{w.alliance}/meetings", S, w.S, json=meeting)
+    w.meeting = UUID(held["meeting_id"])
     proposal = {
         "community_id": str(w.C), "unit_id": str(w.U), "term_start": "2025-03-01",
         "term_end": "2025-12-31", "items": [item(w), item(w, title="法律咨询")],

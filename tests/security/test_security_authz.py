@@ -77,6 +77,11 @@ def _needs_csv(w: World) -> dict[str, Any]:
                "happy_compound,task,修路灯,3,lamps,2025-06-30\n")  # fmt: skip
 
 
+def _resources_csv(w: World) -> dict[str, Any]:
+    return csv("category,kind,title,capacity,capacity_unit,available_from,available_until\n"
+               "happy_compound,task,电工志愿服务,10,sessions,2025-03-01,2025-12-31\n")  # fmt: skip
+
+
 def _roster_csv(w: World) -> dict[str, Any]:
     phone = "139" + str(uuid.uuid4().int)[:8]
     return csv(f"name,phone,unit_id,community_id\n王五,{phone},{w.U},{w.C}\n")
@@ -116,6 +121,11 @@ def ops_rows(service: str) -> list[Row]:
 
 
 A = "agreements"
+# An alliance's reads: the host street's admins and the district above, the communities of the
+# street, member units; to anyone else it does not exist (404).
+READ_AL = ("own", "own", "own", "own", "-", "-")
+# Its commands: the host street's admins and the supervisors above it.
+RUN_AL = ("own", "own", "-", "-", "-", "-")
 # fmt: off
 AGREEMENTS = [
     *ops_rows(A),
@@ -129,6 +139,8 @@ AGREEMENTS = [
         lambda w: req("PUT", f"/parties/{w.U}/pairings", json={"community_ids": [str(w.C)]})),
     Row(A, "GET /parties/{party_id}",                      ALL,
         lambda w: req("GET", f"/parties/{w.C}")),
+    Row(A, "GET /parties/{party_id}/history",              ("own", "own", "-",   "-",   "-", "-"),
+        lambda w: req("GET", f"/parties/{w.C}/history")),
     Row(A, "GET /parties",                                 ALL,
         lambda w: req("GET", "/parties", params={"parent_id": str(w.S)})),
     Row(A, "POST /parties/import",                         ("own", "own", "-",   "-",   "-", "-"),
@@ -157,6 +169,13 @@ AGREEMENTS = [
         lambda w: req("GET", f"/resources/{w.resource}"), hidden=True),
     Row(A, "GET /resources/{resource_id}/matches",         ("own", "own", "-",   "own", "-", "-"),
         lambda w: req("GET", f"/resources/{w.resource}/matches"), hidden=True),
+    Row(A, "GET /resources",                               ("own", "own", "any", "own", "-", "-"),
+        lambda w: req("GET", "/resources", params={"unit_id": str(w.U)})),
+    Row(A, "POST /units/{unit_id}/resources/import",       ("-",   "-",   "-",   "own", "-", "-"),
+        lambda w: req("POST", f"/units/{w.U}/resources/import", files=_resources_csv(w))),
+    Row(A, "POST /units/{unit_id}/resources/bulk",         ("-",   "-",   "-",   "own", "-", "-"),
+        lambda w: req("POST", f"/units/{w.U}/resources/bulk",
+                      json={"items": [_fields(resource_body(w.U), "unit_id")]})),
     Row(A, "POST /agreements",                             ("-",   "-",   "own", "own", "-", "-"),
         lambda w: req("POST", "/agreements", json=_proposal(w))),
     Row(A, "POST /agreements/{agreement_id}/counters",     ("-",   "-",   "own", "own", "-", "-"),
@@ -182,6 +201,31 @@ AGREEMENTS = [
     Row(A, "POST /agreements/{agreement_id}/termination",  ("-",   "-",   "own", "own", "-", "-"),
         lambda w: req("POST", f"/agreements/{w.agreement}/termination",
                       json={"reason": "unit moved"})),
+    # Alliances: reads first, then the meeting (U chairs), then the membership changes.
+    Row(A, "GET /alliances",                               ("own", "own", "own", "-",   "-", "-"),
+        lambda w: req("GET", "/alliances", params={"party_id": str(w.C)})),
+    Row(A, "GET /alliances/{alliance_id}",                 READ_AL,
+        lambda w: req("GET", f"/alliances/{w.alliance}"), hidden=True),
+    Row(A, "GET /alliances/{alliance_id}/rotation",        READ_AL,
+        lambda w: req("GET", f"/alliances/{w.alliance}/rotation"), hidden=True),
+    Row(A, "GET /alliances/{alliance_id}/meetings",        READ_AL,
+        lambda w: req("GET", f"/alliances/{w.alliance}/meetings"), hidden=True),
+    Row(A, "GET /alliances/{alliance_id}/decisions",       READ_AL,
+        lambda w: req("GET", f"/alliances/{w.alliance}/decisions"), hidden=True),
+    Row(A, "GET /meetings/{meeting_id}",                   READ_AL,
+        lambda w: req("GET", f"/meetings/{w.meeting}"), hidden=True),
+    Row(A, "POST /alliances",                              RUN_AL,
+        lambda w: req("POST", "/alliances", json={
+            "host_party_id": str(w.S), "name": f"联盟 {fresh()}", "member_unit_ids": [str(w.U)]})),
+    Row(A, "POST /alliances/{alliance_id}/meetings",       RUN_AL,
+        lambda w: req("POST", f"/alliances/{w.alliance}/meetings", json={"title": "联席会议"})),
+    Row(A, "PUT /alliances/{alliance_id}/rotation",        RUN_AL,
+        lambda w: req("PUT", f"/alliances/{w.alliance}/rotation", json={"order": [str(w.U)]})),
+    Row(A, "POST /alliances/{alliance_id}/members",        RUN_AL,
+        lambda w: req("POST", f"/alliances/{w.alliance}/members", json={"unit_id": str(w.u)})),
+    Row(A, "POST /alliances/{alliance_id}/members/{unit_id}/departure", RUN_AL,
+        lambda w: req("POST", f"/alliances/{w.alliance}/members/{w.u}/departure", json={
+            "left_on": "2025-03-02"})),
     Row(A, "GET /public/communities/{community_id}/needs", PUB,
         lambda w: req("GET", f"/public/communities/{w.C}/needs")),
     Row(A, "GET /public/communities/{community_id}/agreements", PUB,
@@ -194,6 +238,8 @@ READ_K = ("own", "own", "own", "own", "-", "-")  # both parties and the supervis
 COMMITMENTS = [
     *ops_rows(K),
     #                                                          D      S      C      U      M    E
+    Row(K, "GET /public/commitments/{commitment_id}",       PUB,
+        lambda w: req("GET", f"/public/commitments/{w.k1}")),
     Row(K, "GET /commitments/{commitment_id}",              READ_K,
         lambda w: req("GET", f"/commitments/{w.k1}"), hidden=True),
     Row(K, "GET /commitments/{commitment_id}/history",      READ_K,
@@ -241,12 +287,15 @@ POINTS = [
         lambda w: req("GET", f"/members/{w.M}/export"), hidden=True),
     Row(P, "PATCH /members/{member_id}/preferences",        ("-",   "-",   "-",   "-",   "own", "-"),
         lambda w: req("PATCH", f"/members/{w.M}/preferences", json={"show_full_name": False})),
-    Row(P, "POST /members/{member_id}/report",              ("-",   "-",   "-",   "-",   "own", "-"),
+    # The member, or the admin of the community they live in on their behalf (代录).
+    Row(P, "POST /members/{member_id}/report",              ("-",   "-",   "own", "-",   "own", "-"),
         lambda w: req("POST", f"/members/{w.M}/report", json={})),
     Row(P, "POST /members/{member_id}/report/accept",       ("-",   "-",   "own", "-",   "-",   "-"),
         lambda w: req("POST", f"/members/{w.M}/report/accept")),
     Row(P, "POST /members/{member_id}/report/decline",      ("-",   "-",   "own", "-",   "-",   "-"),
         lambda w: req("POST", f"/members/{w.M}/report/decline", json={"reason": "not here"})),
+    Row(P, "GET /units/{unit_id}/members",                  ("-",   "-",   "-",   "own", "-",   "-"),
+        lambda w: req("GET", f"/units/{w.U}/members"), hidden=True),
     Row(P, "GET /communities/{community_id}/members",       ("-",   "-",   "own", "-",   "-",   "-"),
         lambda w: req("GET", f"/communities/{w.C}/members"), hidden=True),
     Row(P, "POST /communities/{community_id}/reports/accept", ("-", "-",   "own", "-",   "-",   "-"),
@@ -268,10 +317,14 @@ POINTS = [
         lambda w: req("GET", f"/communities/{w.C}/activities")),
     Row(P, "GET /activities/{activity_id}/check-in-code",   ("-",   "-",   "own", "-",   "-",   "-"),
         lambda w: req("GET", f"/activities/{w.activity}/check-in-code"), hidden=True),
+    Row(P, "GET /activities/{activity_id}/check-in-token",  ("-",   "-",   "own", "-",   "-",   "-"),
+        lambda w: req("GET", f"/activities/{w.activity}/check-in-token"), hidden=True),
     Row(P, "GET /activities/{activity_id}/sign-ups",        ("-",   "-",   "own", "-",   "-",   "-"),
         lambda w: req("GET", f"/activities/{w.activity}/sign-ups"), hidden=True),
     Row(P, "POST /activities/{activity_id}/sign-ups",       ("-",   "-",   "-",   "-",   "own", "-"),
         lambda w: req("POST", f"/activities/{w.activity}/sign-ups")),
+    Row(P, "DELETE /activities/{activity_id}/sign-ups/{member_id}", ("-", "-", "own", "-", "own", "-"),
+        lambda w: req("DELETE", f"/activities/{w.activity}/sign-ups/{w.M}"), deny_also=(404, 409)),
     Row(P, "POST /activities/{activity_id}/check-in",       ("-",   "-",   "-",   "-",   "own", "-"),
         lambda w: req("POST", f"/activities/{w.activity}/check-in", json={"code": "000000"}),
         deny_also=(409,)),
@@ -293,6 +346,8 @@ POINTS = [
         lambda w: req("POST", f"/wishes/{w.wish}/confirm")),
     Row(P, "GET /members/{member_id}/points",               ("-",   "-",   "own", "own", "own", "-"),
         lambda w: req("GET", f"/members/{w.M}/points", params={"year": YEAR}), hidden=True),
+    Row(P, "GET /members/{member_id}/points/verify",        ("-",   "-",   "own", "-",   "own", "-"),
+        lambda w: req("GET", f"/members/{w.M}/points/verify", params={"year": YEAR}), hidden=True),
     Row(P, "GET /communities/{community_id}/points",        ("own", "own", "own", "-",   "-",   "-"),
         lambda w: req("GET", f"/communities/{w.C}/points", params={"year": YEAR}), hidden=True),
     Row(P, "GET /units/{unit_id}/points",                   ("own", "own", "-",   "own", "-",   "-"),
@@ -323,11 +378,22 @@ EVALUATION = [
     Row(E, "GET /exports/ledger.{fmt}",                     LEDGER_C,
         lambda w: req("GET", "/exports/ledger.csv", params={"scope": "community", "id": str(w.C)}),
         deny_also=(404,)),
+    Row(E, "GET /ledger/overdue",                           LEDGER_C,
+        lambda w: req("GET", "/ledger/overdue", params={"scope": "community", "id": str(w.C)}),
+        deny_also=(404,)),
+    Row(E, "GET /ledger/units",                             LEDGER_C,
+        lambda w: req("GET", "/ledger/units", params={"scope": "community", "id": str(w.C)}),
+        deny_also=(404,)),
     # Operators' only (role operator, not among the six here).
     Row(E, "POST /ops/ledger/rebuild",                      ("-",   "-",   "-",   "-",   "-", "-"),
         lambda w: req("POST", "/ops/ledger/rebuild")),
+    Row(E, "GET /whistle-rates",                            LEDGER_C,
+        lambda w: req("GET", "/whistle-rates", params={"scope": "community", "id": str(w.C)}),
+        deny_also=(404,)),
     Row(E, "POST /commitments/{commitment_id}/resident-codes", ("-", "-",  "own", "-",   "-", "-"),
         lambda w: req("POST", f"/commitments/{w.k1}/resident-codes", json={"count": 1})),
+    Row(E, "GET /public/resident-codes/{code}",             PUB,
+        lambda w: req("GET", "/public/resident-codes/unknown-code-0000")),
     Row(E, "POST /public/resident-evaluations",             PUB,
         lambda w: req("POST", "/public/resident-evaluations",
                       json={"code": "not-a-real-code-000", "rating": 5})),
@@ -366,6 +432,26 @@ EVALUATION = [
     Row(E, "GET /exports/assessments/{year}.{fmt}",         ("own", "-",   "-",   "-",   "-", "-"),
         lambda w: req("GET", f"/exports/assessments/{YEAR}.xlsx", params={"district_id": str(w.D)}),
         deny_also=(404,)),
+    # The 公示 period (issue 35). One's own score and objection name no party: the token's.
+    Row(E, "GET /assessments/{year}/own",                   ("-",   "-",   "-",   "any", "any", "-"),
+        lambda w: req("GET", f"/assessments/{YEAR}/own")),
+    Row(E, "POST /assessments/{year}/objections",           ("-",   "-",   "-",   "any", "any", "-"),
+        lambda w: req("POST", f"/assessments/{YEAR}/objections", data={"reason": "少算了积分"},
+                      files={"files": ("sheet.png", PNG, "image/png")})),
+    Row(E, "GET /assessments/{year}/objections",            ("own", "-",   "-",   "-",   "-", "-"),
+        lambda w: req("GET", f"/assessments/{YEAR}/objections", params={"district_id": str(w.D)})),
+    # An objection that does not exist: a district admin learns so (404), the others may not ask.
+    Row(E, "POST /objections/{objection_id}/uphold",        ("any", "-",   "-",   "-",   "-", "-"),
+        lambda w: req("POST", f"/objections/{uuid.uuid4()}/uphold",
+                      json={"reason": "核实", "corrections": {"points": "60"}})),
+    Row(E, "POST /objections/{objection_id}/reject",        ("any", "-",   "-",   "-",   "-", "-"),
+        lambda w: req("POST", f"/objections/{uuid.uuid4()}/reject", json={"reason": "无误"})),
+    Row(E, "GET /objections/{objection_id}/files/{file_id}", ("any", "-",  "-",   "any", "any", "-"),
+        lambda w: req("GET", f"/objections/{uuid.uuid4()}/files/{uuid.uuid4()}")),
+    Row(E, "POST /assessments/{year}/finalise",             ("own", "-",   "-",   "-",   "-", "-"),
+        lambda w: req("POST", f"/assessments/{YEAR}/finalise", json={"district_id": str(w.D)})),
+    Row(E, "GET /assessments/{year}/audit",                 ("own", "-",   "-",   "-",   "-", "-"),
+        lambda w: req("GET", f"/assessments/{YEAR}/audit", params={"district_id": str(w.D)})),
     Row(E, "GET /public/streets/{street_id}",               PUB,
         lambda w: req("GET", f"/public/streets/{w.S}")),
     Row(E, "GET /public/communities/{community_id}",        PUB,
@@ -475,7 +561,7 @@ def bad_tokens(suite: Suite, w: World) -> dict[str, str | None]:
               "iss": "cobuild-dev", "aud": "cobuild", "exp": int(time.time()) + 600}  # fmt: skip
     kid = suite.issuer.kid
     other_private, _ = generate_keypair()
-    public_of_issuer = suite.issuer.verifier._keys[kid]  # the key a confused verifier might use
+    public_of_issuer = suite.issuer.public_key  # the key a confused verifier might use
     from cryptography.hazmat.primitives import serialization
 
     issuer_public_pem = public_of_issuer.public_bytes(

@@ -285,7 +285,7 @@ def seeding(
         if side == "mixed":
             ids = {k: rng.choice([own[k], other[k]]) for k in own}
         headers = dict(case.headers or {})
-        headers.update(suite.h(role, world.party(role, is_own)))
+        headers.update(suite.h(role, world.party(role, is_own), world.subject(role, is_own)))
         case.headers = headers
         if ids:
             if isinstance(case.body, dict | list):

@@ -76,9 +76,10 @@ async def test_stack_json_names_every_address(running: tuple[Stack, Events]) -> 
     assert set(info) >= {"broker", "postgres", "databases", "services", "keys", "topics", "clock"}
     assert set(info["services"]) == set(SERVICES) == set(info["databases"])
     assert info["clock"] == "system"
+    # Every service's topic and its dead letters, whichever services this stack runs.
     assert sorted(info["topics"]) == sorted(
         t
-        for base in ("agreements", "commitments", "points", "evaluation")
+        for base in ("agreements", "commitments", "points", "evaluation", "access", "escalations")
         for t in (f"{base}.events.v1", f"{base}.events.v1.dlq")
     )
     assert set((await partition_counts(info["broker"]["bootstrap"], info["topics"])).values()) == {

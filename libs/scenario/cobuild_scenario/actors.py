@@ -16,7 +16,15 @@ from typing import Any
 import httpx
 from cobuild_kit.auth import issue_token
 
-SERVICES = ("agreements", "commitments", "points", "evaluation")
+SERVICES = (
+    "agreements",
+    "commitments",
+    "points",
+    "evaluation",
+    "escalations",
+    "access",
+    "notifications",
+)
 RETRY_STATUS = frozenset({502, 503, 504})
 RETRIES = 8
 
@@ -31,13 +39,18 @@ class ApiError(Exception):
 
 
 class Tokens:
-    """Mints and caches one token per (role, party)."""
+    """Mints and caches one token per (role, party), unless given one to `use`."""
 
     def __init__(self, keys: Mapping[str, str], ttl_seconds: int = 6 * 3600) -> None:
         self._pem = Path(keys["private_key"]).read_bytes()
         self._kid = keys["kid"]
         self._ttl = ttl_seconds
         self._cache: dict[tuple[str, str], str] = {}
+
+    def use(self, role: str, party_id: str, token: str) -> None:
+        """Act as (role, party) with this token from now on: one the access service's
+        exchange issued (cobuild_scenario.signin), instead of a development one."""
+        self._cache[(role, party_id)] = token
 
     def token(self, role: str, party_id: str) -> str:
         key = (role, party_id)
@@ -82,6 +95,7 @@ class Api:
         token: str | None = None,
         json: Any = None,
         files: dict[str, tuple[str, bytes, str]] | None = None,
+        data: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201),
@@ -98,7 +112,13 @@ class Api:
                 async with self._gate:
                     self.requests += 1
                     response = await self._client.request(
-                        method, url, json=json, files=files, params=params, headers=sent
+                        method,
+                        url,
+                        json=json,
+                        files=files,
+                        data=data,
+                        params=params,
+                        headers=sent,
                     )
             except httpx.TransportError:
                 if attempt == RETRIES - 1:
@@ -164,11 +184,14 @@ class Actor:
         return response.json()
 
 
-async def resident_post(api: Api, path: str, body: Any, address: str) -> Any:
+async def resident_post(
+    api: Api, path: str, body: Any, address: str, *, service: str = "evaluation"
+) -> Any:
     """A resident has no token: a one-time code, sent from their own address (the main job
-    has the evaluation service trust X-Forwarded-For from loopback, MainJob.prepare_stack, so
-    each simulated resident counts on its own, apart from the admin who issued the code)."""
+    has the evaluation and escalations services trust X-Forwarded-For from loopback,
+    MainJob.prepare_stack, so each simulated resident counts on its own, apart from the admin
+    who issued the code)."""
     response = await api.request(
-        "evaluation", "POST", path, json=body, headers={"X-Forwarded-For": address}
+        service, "POST", path, json=body, headers={"X-Forwarded-For": address}
     )
     return response.json()

@@ -18,7 +18,7 @@ import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ from rich.text import Text
 
 from cobuild_scenario import files, report, runs
 from cobuild_scenario.actors import Actor, Api, Tokens, resident_post
+from cobuild_scenario.member_signin import MemberSignIn
 from cobuild_scenario.pace import BusinessClock, Quiescence, clock_path
 from cobuild_scenario.plan import (
     ACTIVITY_END,
@@ -54,11 +55,16 @@ from cobuild_scenario.plan import (
     YEAR_END,
     Activity,
     Agreement,
+    Alliance,
     Item,
+    Meeting,
     Plan,
     Wish,
     make_plan,
 )
+from cobuild_scenario.signin import StaffSignIn, provider_of
+from cobuild_scenario.whistles import plan_whistles
+from cobuild_scenario.whistling import Whistling
 
 T = TypeVar("T")
 TERM_END = date(YEAR, 12, 31)
@@ -77,6 +83,8 @@ class World:
     commitments: dict[str, str] = field(default_factory=dict)  # item key → commitment id
     wishes: dict[str, str] = field(default_factory=dict)
     experts: dict[int, str] = field(default_factory=dict)
+    alliances: dict[str, str] = field(default_factory=dict)
+    meetings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +96,8 @@ class Played:
     seconds: float
     requests: int
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, in order
+    signin: StaffSignIn | None = None  # the staff's accounts, when the stack had a provider
+    member_signin: MemberSignIn | None = None  # one community's members' accounts
 
 
 class PhaseTimes:
@@ -122,14 +132,30 @@ class Year:
         self.progress = progress
         self.say = say
         self.world = World(district_id=str(uuid.uuid4()))
-        self.quiet = Quiescence(api, api.tokens.token("operator", self.world.district_id))
+        operator = api.tokens.token("operator", self.world.district_id)
+        self.quiet = Quiescence(api, operator, listeners=False)
+        self.everyone = Quiescence(api, operator)  # the listeners too: once, at the end
+        # With a provider in the stack the staff sign in and act with exchanged tokens.
+        self.signin: StaffSignIn | None = None
+        self.member_signin: MemberSignIn | None = None  # one community's members, for real
         self.units = {u.code: u for u in plan.units}
         self.agreement_of = {i.key: a for a in plan.agreements for i in a.items}
+        self.plan_agreements = {a.key: a for a in plan.agreements}
+        kinds = {s.code: "street" for s in plan.streets}
+        kinds.update({c.code: "community" for c in plan.communities})
+        kinds.update({u.code: "unit" for u in plan.units})
+        # The year's whistles (吹哨报到), acted out at the ticks with the rest.
+        self.whistling = Whistling(
+            api, self.world.district_id, self.world.parties, kinds, plan_whistles(plan)
+        )
 
     # -- actors ------------------------------------------------------------------------------
 
     def district(self) -> Actor:
         return self.api.actor("district_admin", self.world.district_id)
+
+    def street(self, code: str) -> Actor:
+        return self.api.actor("street_admin", self.world.parties[code])
 
     def community(self, code: str) -> Actor:
         return self.api.actor("community_admin", self.world.parties[code])
@@ -191,13 +217,22 @@ class Year:
         for party in answer.json()["parties"]:
             world.parties[party["code"]] = str(party["party_id"])
         await self.quiet.wait()  # the others learn the directory from party.* events
+        if self.signin is not None:
+            with self._step("staff: accounts, grants and sign-in", 1):
+                await self.signin.seed()
         await self.each(
             "members: registered", (self._import_members(c.code) for c in plan.communities)
         )
+        if self.member_signin is not None:
+            with self._step("members: one community's accounts and sign-ins", 1):
+                await self.member_signin.accounts()
         await self.each("members: report", (self._report(m.index) for m in plan.members))
         await self.each(
             "members: reports accepted", (self._accept_reports(c.code) for c in plan.communities)
         )
+        if self.member_signin is not None:
+            with self._step("members: their grants' tokens", 1):
+                await self.member_signin.take_grants(self.say)
         await self.each(
             "experts: directory",
             (self._add_expert(n, name) for n, name in enumerate(plan.experts)),
@@ -233,6 +268,10 @@ class Year:
 
     async def _report(self, index: int) -> None:
         member_id = self.world.members[index]
+        if self.member_signin is not None and self.member_signin.signs_in(index):
+            unit_id = self.world.parties[self.plan.members[index].unit]
+            await self.member_signin.report(index, unit_id)
+            return
         await self.member(index).post("points", f"/members/{member_id}/report", {})
 
     async def _accept_reports(self, code: str) -> None:
@@ -286,7 +325,11 @@ class Year:
             "talk: proposals, counters, signatures", (self._negotiate(a) for a in negotiated)
         )
         await self.each("sign: direct claims of needs", (self._claim(a) for a in claims))
-        await self._until_opened(len(plan.items()))
+        await self.each("alliances: formed", (self._form(al) for al in plan.alliances))
+        # The year's joint meetings sign their decisions later, at their own ticks.
+        await self._until_opened(
+            sum(len(a.items) for a in plan.agreements if a.signed_tick is None)
+        )
 
     async def _import_needs(self, code: str) -> None:
         needs = [n for n in self.plan.needs if n.community == code]
@@ -379,6 +422,73 @@ class Year:
         for item in a.items:
             self.world.commitments[item.key] = by_title[item.title]
 
+    # -- alliances and their joint meetings ---------------------------------------------------
+
+    async def _form(self, al: Alliance) -> None:
+        """The street's secretary forms its alliance; the units chair in the listed order."""
+        answer = await self.street(al.street).post(
+            "agreements",
+            "/alliances",
+            {
+                "host_party_id": self.world.parties[al.street],
+                "name": al.name,
+                "member_unit_ids": [self.world.parties[u] for u in al.units],
+            },
+        )
+        self.world.alliances[al.key] = str(answer["alliance_id"])
+
+    async def _alliance_tick(self, al: Alliance, n: int) -> None:
+        """The alliance's business at tick n: a unit leaving, then the meetings held since the
+        last tick, in order (a six-weekly tick records two months' meetings)."""
+        alliance_id = self.world.alliances[al.key]
+        if al.leave_tick == n and al.leaver is not None and al.leaves_on is not None:
+            await self.street(al.street).post(
+                "agreements",
+                f"/alliances/{alliance_id}/members/{self.world.parties[al.leaver]}/departure",
+                {"left_on": al.leaves_on.isoformat()},
+            )
+        for m in sorted(
+            (m for m in self.plan.meetings if m.alliance == al.key and m.tick == n),
+            key=lambda m: m.number,
+        ):
+            await self._meeting(al, m)
+
+    async def _meeting(self, al: Alliance, m: Meeting) -> None:
+        decisions = [self.plan_agreements[k] for k in m.decisions]
+        body = {
+            "held_on": m.held_on.isoformat(),
+            "title": f"{al.name}第{m.number}次联席会议",
+            "place": "街道党群服务中心",
+            # The plan's own reckoning of whose turn it is: the service refuses (409) if its
+            # rotation says otherwise.
+            "chair_unit_id": self.world.parties[m.chair],
+            "agenda": ["通报上次会议研究确定事项落实情况", "研究本月共建事项"],
+            "present_unit_ids": [self.world.parties[u] for u in m.present],
+            "minutes": f"会议由轮值单位主持，研究确定事项{len(decisions)}项。",
+            "decisions": [
+                {
+                    "title": a.items[0].title,
+                    "category": a.items[0].category,
+                    "kind": a.items[0].kind,
+                    "responsible_unit_id": self.world.parties[a.unit],
+                    "beneficiary_community_id": self.world.parties[a.community],
+                    "deadline": a.items[0].deadline.isoformat(),
+                    "funds_fen": a.items[0].funds_fen,
+                    "quantity": a.items[0].quantity,
+                    "quantity_unit": a.items[0].quantity_unit,
+                }
+                for a in decisions
+            ],
+        }
+        alliance_id = self.world.alliances[al.key]
+        held = await self.street(al.street).post(
+            "agreements", f"/alliances/{alliance_id}/meetings", body
+        )
+        self.world.meetings[m.key] = str(held["meeting_id"])
+        for a, d in zip(decisions, held["decisions"], strict=True):
+            self.world.agreements[a.key] = str(d["agreement_id"])
+            self.world.commitments[a.items[0].key] = str(d["commitment_id"])
+
     async def _until_opened(self, expected: int) -> None:
         """The commitments service opens them from agreement.signed: wait until all are there."""
         for _ in range(600):
@@ -396,16 +506,20 @@ class Year:
         items = plan.items()
         task = self.progress.add_task("year: weeks", total=len(plan.ticks))
         done_mid_year = False
+        await self.whistling.set_up()
         for n, day in enumerate(plan.ticks):
             if not done_mid_year and day > MID_YEAR:
                 await self._mid_year()
                 done_mid_year = True
             await self.clock.move_to(plan.tick_at(n), self.quiet)
+            # Meetings first: their decisions' commitments are worked on from the next tick.
+            await asyncio.gather(*(self._alliance_tick(al, n) for al in plan.alliances))
             steps = [self._item_steps(i, n) for i in items if _acts_at(i, n)]
             steps += [self._activity(a) for a in plan.activities if a.tick == n]
             steps += [
                 self._wish_steps(w, n) for w in plan.wishes if n in (w.publish_tick, w.confirm_tick)
             ]
+            steps.append(self.whistling.at(n))
             await asyncio.gather(*steps)
             self.progress.update(
                 task,
@@ -597,15 +711,19 @@ class Year:
         )
 
     async def assess(self) -> dict[str, Any]:
-        """Publish the year under the default policy once the inputs have caught up."""
-        with self._step("assess: year-end assessment (policy 2026-v1)", 1):
+        """The year-end assessment under the default policy, as a district office runs it
+        (issue 35): preview, publish for 公示 once the inputs have caught up, one member's
+        objection (rejected), the business clock past the objection deadline, finalise. The
+        objection is rejected, so the year's figures are the publication's."""
+        district = self.district()
+        body = {"district_id": self.world.district_id, "policy_version": "2026-v1"}
+        with self._step("assess: preview, 公示, an objection, final (policy 2026-v1)", 4):
+            preview = await district.post("evaluation", f"/assessments/{YEAR}/preview", body)
             for _ in range(60):
                 await self.quiet.wait()
                 try:
-                    published: dict[str, Any] = await self.district().post(
-                        "evaluation",
-                        f"/assessments/{YEAR}/publish",
-                        {"district_id": self.world.district_id, "policy_version": "2026-v1"},
+                    published: dict[str, Any] = await district.post(
+                        "evaluation", f"/assessments/{YEAR}/publish", body
                     )
                     break
                 except Exception as exc:  # a lag refusal (409): catch up and try again
@@ -614,8 +732,44 @@ class Year:
                     await asyncio.sleep(0.5)
             else:
                 raise TimeoutError("the assessment stayed refused for lag")
+            if published["digest"] != preview["digest"]:
+                raise RuntimeError("the publication differs from its preview")
+            await self._one_objection_rejected()
+            await self._finalise_after_the_deadline()
         await self.quiet.wait()
         return published
+
+    async def _one_objection_rejected(self) -> None:
+        """The plan's first member objects to their score; the district rejects it."""
+        member = self.member(self.plan.members[0].index)
+        response = await self.api.request(
+            "evaluation",
+            "POST",
+            f"/assessments/{YEAR}/objections",
+            token=member.token,
+            data={"reason": "我的志愿服务积分似乎少算了一次"},
+        )
+        filed = response.json()
+        await self.district().post(
+            "evaluation",
+            f"/objections/{filed['objection_id']}/reject",
+            {"reason": "经核对签到记录，积分无误"},
+        )
+
+    async def _finalise_after_the_deadline(self) -> None:
+        """Business time moves past the objection deadline (working days into the next
+        year), then the district finalises."""
+        district = self.district()
+        head = await district.get(
+            "evaluation", f"/assessments/{YEAR}", district_id=self.world.district_id, limit=1
+        )
+        deadline = datetime.fromisoformat(head["objection_deadline"])
+        await self.clock.move_to(deadline + timedelta(minutes=1), self.quiet)
+        await district.post(
+            "evaluation",
+            f"/assessments/{YEAR}/finalise",
+            {"district_id": self.world.district_id},
+        )
 
 
 def _acts_at(item: Item, n: int) -> bool:
@@ -665,22 +819,30 @@ async def play(
         f"scenario seed {seed}, scale {scale}: {s['streets']} streets, {s['communities']} "
         f"communities, {s['units']} units, {s['members']} members; {s['agreements']} agreements "
         f"with {s['tasks']} tasks, {s['service_projects']} service projects and "
-        f"¥{s['funds_fen'] / 100:,.0f} of funds"
+        f"¥{s['funds_fen'] / 100:,.0f} of funds; {s['meetings']} joint meetings deciding "
+        f"{s['decisions']} more"
     )
     urls = {name: svc["url"] for name, svc in info["services"].items()}
     api = Api(urls, Tokens(info["keys"]))
     clock = BusinessClock(clock_path(info["clock"]))
     progress = make_progress(console, enabled=show_progress)
     phases = PhaseTimes()
+    signin: StaffSignIn | None = None
+    member_signin: MemberSignIn | None = None
     try:
         with progress:
             year = Year(plan, api, clock, progress, say)
+            if (provider := provider_of(info)) is not None:
+                year.signin = signin = StaffSignIn(api, provider, plan, year.world.parties, say)
+                year.member_signin = member_signin = MemberSignIn(signin, plan, year.world.members)
             await clock.move_to(START, year.quiet)
             await phases.time("set-up", year.set_up())
             await phases.time("talk and sign", year.talk_and_sign())
             await phases.time("the year", year.the_year())
             await phases.time("evaluations", year.evaluate())
             published = await phases.time("assessment", year.assess())
+            # The notifications of the year delivered to inboxes and the mail catcher.
+            await phases.time("listeners", year.everyone.wait())
         say(
             f"assessment published: {published['member_count']} members, "
             f"excellent rate {published['member_excellent_rate']}"
@@ -693,10 +855,25 @@ async def play(
             ),
         )
     finally:
+        if member_signin is not None:
+            await member_signin.aclose()
+        if signin is not None:
+            await signin.aclose()
         await api.aclose()
-    runs.record_timings(var_dir, scale, phases.seconds)
+    if signin is not None:
+        members = member_signin.account_rows() if member_signin is not None else []
+        signin.write(var_dir, info.get("console", {}).get("url"), members)
+    runs.record_timings(var_dir, scale, phases.seconds, api.requests)
     return Played(
-        plan, year.world, figures, out_dir, time.monotonic() - started, api.requests, phases.seconds
+        plan,
+        year.world,
+        figures,
+        out_dir,
+        time.monotonic() - started,
+        api.requests,
+        phases.seconds,
+        signin,
+        member_signin,
     )
 
 
@@ -731,8 +908,15 @@ class MainJob:
         # (X-Forwarded-For, actors.resident_post), which the evaluation service believes from
         # loopback only when told to: it flags a redemption from the address that issued the
         # code as the issuing party's own, and leaves it out of the means.
-        env = {"COBUILD_EVALUATION_TRUSTED_PROXIES": "127.0.0.1", **config.extra_env}
-        return replace(config, clock=f"file:{path}", extra_env=env)
+        env = {
+            "COBUILD_EVALUATION_TRUSTED_PROXIES": "127.0.0.1",
+            "COBUILD_ESCALATIONS_TRUSTED_PROXIES": "127.0.0.1",
+            **config.extra_env,
+        }
+        # The staff sign in with the password grant of a client of the main job's own
+        # (cobuild_scenario.signin): the provider's pages cost eight requests a person.
+        provider = replace(config.provider, driver_client=True)
+        return replace(config, clock=f"file:{path}", extra_env=env, provider=provider)
 
     async def __call__(self, ctx: RunContext) -> None:
         # Piped into a log, rich would wrap the tables at 80 columns and cut the names.
@@ -759,6 +943,37 @@ class MainJob:
             ctx.say(
                 f"public board: {ctx.info['services']['evaluation']['url']}/public/streets/{street}"
             )
+        if played.signin is not None:
+            for line in sign_in_lines(played.signin, played.member_signin, ctx.info, ctx.var_dir):
+                ctx.say(line)
+
+
+ROLE_TITLES = {
+    "district_admin": "区委组织部（区管理员）",
+    "street_admin": "街道党工委书记（街道管理员）",
+    "community_admin": "社区工作者",
+    "unit_admin": "共建单位管理员",
+    "member": "在职党员（手机页面）",
+}
+
+
+def sign_in_lines(
+    signin: StaffSignIn, members: MemberSignIn | None, info: Any, var_dir: Path
+) -> list[str]:
+    """Where and as whom to sign in, one line per role (every account: var/accounts.json)."""
+    console_url = info.get("console", {}).get("url")
+    lines = [
+        f"sign in at the workbench {console_url}" if console_url else "sign in at the provider",
+        f"  (provider {info['provider']['issuer']}); every account's password this run: "
+        f"{signin.password}",
+    ]
+    for role, person in signin.examples().items():
+        lines.append(f"  {ROLE_TITLES.get(role, role)}: {person.user_name} ({person.display_name})")
+    member = members.example() if members is not None else None
+    if member is not None:
+        lines.append(f"  {ROLE_TITLES['member']}: {member.user_name} ({member.community})")
+    lines.append(f"  every account: {var_dir / 'accounts.json'}")
+    return lines
 
 
 run = MainJob()

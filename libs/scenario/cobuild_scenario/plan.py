@@ -80,13 +80,15 @@ class Scale:
     activities_per_community: int
     wishes_per_community: int
     experts: int
+    # Member units of each street's alliance (党建联盟) with monthly joint meetings; 0: none.
+    alliance_members: int = 0
 
 
 SCALES: dict[str, Scale] = {
     # The seed district (the seed articles' figures): 4 streets, 21 communities, 343 units, ~5,000 members,
     # 983 tasks, 57 service projects and ¥2.114 million of funds.
-    "district": Scale(4, 21, 343, 5000, 983, 57, 211_400_000, 1, 8, 14, 12),
-    "small": Scale(1, 3, 20, 200, 40, 4, 12_000_000, 6, 4, 4, 3),
+    "district": Scale(4, 21, 343, 5000, 983, 57, 211_400_000, 1, 8, 14, 12, 8),
+    "small": Scale(1, 3, 20, 200, 40, 4, 12_000_000, 6, 4, 4, 3, 6),
     # For many reruns (the fault suite): every kind of step and outcome, in a few ticks.
     "tiny": Scale(1, 2, 8, 40, 14, 2, 4_000_000, 8, 1, 1, 1),
 }
@@ -187,10 +189,41 @@ class Agreement:
     key: str
     community: str
     unit: str
-    origin: str  # "negotiated" or "claim"
-    proposer: str  # "unit" or "community"
+    origin: str  # "negotiated", "claim" or "meeting" (a joint meeting's decision)
+    proposer: str  # "unit" or "community" ("street" for a decision)
     countered: bool
     items: list[Item]
+    signed_tick: int | None = None  # None: signed at the start; a decision: its meeting's tick
+
+
+@dataclass(frozen=True)
+class Alliance:
+    """A street's alliance: its member units in rotation order, and the unit that leaves
+    mid-year (from `leaves_on`, recorded at `leave_tick`)."""
+
+    key: str
+    street: str
+    name: str
+    units: tuple[str, ...]
+    leaver: str | None
+    leaves_on: date | None
+    leave_tick: int | None
+
+
+@dataclass
+class Meeting:
+    """A monthly joint meeting: held on the month's first Saturday, recorded at the first
+    tick on or after it. `chair` is whose turn it is by the plan's own reckoning (the
+    driver names it, so the service refuses the meeting if it reckons otherwise)."""
+
+    key: str
+    alliance: str
+    number: int
+    held_on: date
+    tick: int
+    chair: str
+    present: tuple[str, ...]
+    decisions: list[str]  # agreement keys, one per decision
 
 
 @dataclass
@@ -246,6 +279,8 @@ class Plan:
     experts: list[str]
     expert_reviews: list[ExpertReview]
     resident_reviews: list[ResidentReview]
+    alliances: list[Alliance] = field(default_factory=list)
+    meetings: list[Meeting] = field(default_factory=list)
 
     def items(self) -> list[Item]:
         return [i for a in self.agreements for i in a.items]
@@ -257,19 +292,23 @@ class Plan:
         return next(c for c in self.communities if c.code == code)
 
     def summary(self) -> dict[str, int]:
-        items = self.items()
+        """What is signed at the start (the decisions of the year's meetings apart)."""
+        signed = [a for a in self.agreements if a.signed_tick is None]
+        items = [i for a in signed for i in a.items]
         return {
             "streets": len(self.streets),
             "communities": len(self.communities),
             "units": len(self.units),
             "members": len(self.members),
-            "agreements": len(self.agreements),
+            "agreements": len(signed),
             "commitments": len(items),
             "tasks": sum(1 for i in items if i.kind == "task"),
             "service_projects": sum(1 for i in items if i.kind == "service_project"),
             "funds_fen": sum(i.funds_fen for i in items),
             "activities": len(self.activities),
             "wishes": len(self.wishes),
+            "meetings": len(self.meetings),
+            "decisions": sum(len(m.decisions) for m in self.meetings),
         }
 
 
@@ -391,6 +430,9 @@ def make_plan(seed: int, scale_name: str = "small") -> Plan:
     )
     _participation(plan, rng)
     _reviews(plan, rng)
+    # Drawn from a generator of their own, after everything else: the rest of the plan is
+    # the same with or without the joint meetings.
+    _joint_meetings(plan, random.Random(seed * 7919 + 39))
     return plan
 
 
@@ -432,25 +474,26 @@ def _outcome(rng: random.Random) -> Outcome:
     return Outcome.ON_TIME
 
 
-def _schedule(item: Item, n_ticks: int, rng: random.Random) -> None:
-    """Pick the tick of every step so that the outcome really happens (see Outcome)."""
+def _schedule(item: Item, n_ticks: int, rng: random.Random, start: int = 0) -> None:
+    """Pick the tick of every step so that the outcome really happens (see Outcome); the
+    first step comes at `start` or later (a decision: after the meeting that made it)."""
     d = item.deadline_tick
     last = n_ticks - 1
     if item.outcome is Outcome.REFUSED_ONCE:
-        item.claim_tick = rng.randint(0, d - 1)
+        item.claim_tick = rng.randint(start, d - 1)
         first = rng.randint(item.claim_tick, d - 1)
         second = rng.randint(first + 1, d)
         item.done_ticks = (first, second)
         item.confirm_tick = second
     elif item.outcome is Outcome.LATE:
-        item.claim_tick = rng.randint(0, d)
+        item.claim_tick = rng.randint(start, d)
         done = rng.randint(d + 1, last)
         item.done_ticks = (done,)
         item.confirm_tick = done
     elif item.outcome is Outcome.NEVER:
-        item.claim_tick = rng.randint(0, d)
+        item.claim_tick = rng.randint(start, d)
     else:
-        item.claim_tick = rng.randint(0, d)
+        item.claim_tick = rng.randint(start, d)
         done = rng.randint(item.claim_tick, d)
         item.done_ticks = (done,)
         item.confirm_tick = done + 1 if rng.random() < 0.3 and done < last else done
@@ -773,6 +816,117 @@ def _reviews(plan: Plan, rng: random.Random) -> None:
                     tuple((c, rng.randint(70, 100)) for c in criteria),
                 )
             )
+
+
+# --- joint meetings (联席会议) ----------------------------------------------------------------
+
+DECISION_FUNDS = (0, 0, 200_000, 500_000, 1_000_000)  # fen
+LEAVES_ON = date(YEAR, 7, 1)  # one member unit of each alliance leaves mid-year
+
+
+def _first_saturday(month: int) -> date:
+    day = date(YEAR, month, 1)
+    return day + timedelta(days=(5 - day.weekday()) % 7)
+
+
+def meeting_days(first_tick: date) -> list[date]:
+    """Each month's first Saturday, the first not before the first tick (January's is)."""
+    return [max(_first_saturday(m), first_tick) for m in range(1, 13)]
+
+
+def rotation_chairs(
+    units: tuple[str, ...], leaver: str | None, leaves_on: date | None, days: list[date]
+) -> list[str]:
+    """Whose turn it is at each meeting, reckoned here apart from the service: the unit after
+    the last chair in the order, skipping the unit that has left."""
+    chairs: list[str] = []
+    previous: str | None = None
+    for day in days:
+        start = units.index(previous) + 1 if previous is not None else 0
+        turns = [units[(start + k) % len(units)] for k in range(len(units))]
+        chair = next(
+            u for u in turns if not (u == leaver and leaves_on is not None and day >= leaves_on)
+        )
+        chairs.append(chair)
+        previous = chair
+    return chairs
+
+
+def _decision(plan: Plan, key: str, category: str, tick: int, rng: random.Random) -> Item:
+    """A decision's commitment: due after the meeting, played like any other item, from the
+    tick after the meeting's on (its commitment opens when the meeting is recorded)."""
+    n = len(plan.ticks)
+    d = rng.randint(tick + 1, n - 2)
+    gap = (plan.ticks[d + 1] - plan.ticks[d]).days
+    item = Item(
+        key=f"{key}-1",
+        agreement=key,
+        title=f"{rng.choice(NEED_TITLES[category])}·{key}",
+        kind="task",
+        category=category,
+        obligor="unit",
+        deadline=plan.ticks[d] + timedelta(days=rng.randrange(gap)),
+        deadline_tick=d,
+        funds_fen=rng.choice(DECISION_FUNDS),
+        quantity=rng.randint(2, 10),
+        quantity_unit="次",
+        need=None,
+        outcome=_outcome(rng),
+        claim_tick=0,
+        progress_tick=0,
+    )
+    if item.outcome is Outcome.REFUSED_ONCE and d < tick + 2:
+        item.outcome = Outcome.ON_TIME  # no room for a refusal and a second try
+    _schedule(item, n, rng, start=tick + 1)
+    return item
+
+
+def _joint_meetings(plan: Plan, rng: random.Random) -> None:
+    """An alliance per street of `alliance_members` of its units, chairing in turn at a
+    meeting a month; each meeting with room left in the year decides one to three things,
+    each led by the chair (mostly) or another member, for one of the street's communities."""
+    size = plan.scale.alliance_members
+    if not size:
+        return
+    n = len(plan.ticks)
+    days = meeting_days(plan.ticks[0])
+    ticks = [next(t for t, d in enumerate(plan.ticks) if d >= day) for day in days]
+    street_of = {c.code: c.street for c in plan.communities}
+    for street in plan.streets:
+        pool = sorted(u.code for u in plan.units if street_of[u.paired[0]] == street.code)
+        if len(pool) < 2:
+            continue
+        units = tuple(sorted(rng.sample(pool, min(size, len(pool)))))
+        leaver = units[len(units) // 2]
+        alliance = Alliance(
+            f"AL-{street.code}",
+            street.code,
+            f"{street.name}党建联盟",
+            units,
+            leaver,
+            LEAVES_ON,
+            ticks[LEAVES_ON.month - 1],  # recorded before July's meeting
+        )
+        plan.alliances.append(alliance)
+        communities = [c.code for c in plan.communities if c.street == street.code]
+        chairs = rotation_chairs(units, leaver, LEAVES_ON, days)
+        for k, (day, tick, chair) in enumerate(zip(days, ticks, chairs, strict=True)):
+            members = [u for u in units if not (u == leaver and day >= LEAVES_ON)]
+            present = tuple(u for u in members if u == chair or rng.random() < 0.8)
+            meeting = Meeting(
+                f"M-{street.code}-{k + 1:02d}", alliance.key, k + 1, day, tick, chair, present, []
+            )
+            if tick <= n - 3:  # room for a deadline and the work before the year ends
+                for j in range(rng.randint(1, 3)):
+                    key = f"{meeting.key}-D{j + 1}"
+                    unit = chair if rng.random() < 0.75 else rng.choice(members)
+                    item = _decision(plan, key, rng.choice(CATEGORIES), tick, rng)
+                    community = rng.choice(communities)
+                    plan.agreements.append(
+                        Agreement(key, community, unit, "meeting", "street", False, [item], tick)
+                    )
+                    meeting.decisions.append(key)
+            plan.meetings.append(meeting)
 
 
 # --- what the plan implies (used for the driver's own pacing, never for the report) --------

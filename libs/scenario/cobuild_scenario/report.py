@@ -22,6 +22,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from cobuild_scenario import whistle_report
 from cobuild_scenario.actors import Actor, Api
 
 YEAR = 2026
@@ -63,7 +64,9 @@ async def build(
             k: await _fulfilment(district, district_id, d) for k, d in SNAPSHOTS.items()
         },
         "overdue": await _overdue(district, names),
+        "meetings": await _meetings(district, district_id, names),
         "assessment": await _assessment(district, district_id, names),
+        "whistles": await whistle_report.figures(district, district_id),
         "events": await count_events(info["broker"]["bootstrap"], info["topics"]),
     }
     streets = figures["fulfilment"]["year_end"]["streets"]
@@ -112,6 +115,60 @@ async def _fulfilment(district: Actor, district_id: str, as_of: str) -> dict[str
             }
         )
     return {"as_of": as_of, "district": _kept(top["figures"]), "streets": streets}
+
+
+async def _pages(actor: Actor, service: str, path: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await actor.get(service, path, **params, limit=500, offset=offset)
+        items += page["items"]
+        offset = page["next_offset"]
+    return items
+
+
+async def _meetings(district: Actor, district_id: str, names: dict[str, str]) -> dict[str, Any]:
+    """The joint meetings each alliance held (from the agreements service) and how its
+    street's meeting decisions were fulfilled (the ledger, origin=meeting), at year end."""
+    year_end = SNAPSHOTS["year_end"]
+    alliances = []
+    for al in await _pages(district, "agreements", "/alliances", party_id=district_id):
+        held = await _pages(district, "agreements", f"/alliances/{al['alliance_id']}/meetings")
+        view = await district.get(
+            "evaluation",
+            "/ledger",
+            scope=al["host_kind"],
+            id=al["host_party_id"],
+            as_of=year_end,
+            origin="meeting",
+        )
+        alliances.append(
+            {
+                "name": al["name"],
+                "host": names.get(str(al["host_party_id"]), "?"),
+                "meetings": len(held),
+                "decisions": sum(m["decision_count"] for m in held),
+                "fulfilment": _kept(view["figures"]),
+                "held": [
+                    {
+                        "number": m["number"],
+                        "held_on": m["held_on"],
+                        "chair": names.get(str(m["chair_unit_id"]), "?"),
+                        "present": len(m["present_unit_ids"]),
+                        "decisions": m["decision_count"],
+                    }
+                    for m in sorted(held, key=lambda m: int(m["number"]))
+                ],
+            }
+        )
+    top = await district.get(
+        "evaluation", "/ledger", scope="district", id=district_id, as_of=year_end, origin="meeting"
+    )
+    return {
+        "as_of": year_end,
+        "district": _kept(top["figures"]),
+        "alliances": sorted(alliances, key=lambda a: (a["host"], a["name"])),
+    }
 
 
 async def _overdue(district: Actor, names: dict[str, str]) -> dict[str, Any]:
@@ -352,6 +409,29 @@ def print_summary(figures: dict[str, Any], console: Console) -> None:
     for u in a["top_units"]:
         units.add_row(str(u["rank"]), u["unit"], u["score"], u["grade"])
     console.print(units)
+    meetings = figures["meetings"]
+    if meetings["alliances"]:
+        joint = Table(
+            title="Joint meetings (联席会议) and their decisions",
+            caption=f"decisions fulfilled as of {meetings['as_of']}, by count and by value",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        joint.add_column("alliance", no_wrap=True)
+        for col in ("meetings", "decisions", "fulfilled", "count", "value"):
+            joint.add_column(col, justify="right", no_wrap=True)
+        for a in meetings["alliances"]:
+            f = a["fulfilment"]
+            joint.add_row(
+                a["name"],
+                str(a["meetings"]),
+                str(a["decisions"]),
+                str(f["fulfilled"]),
+                _pct(f["fulfilment_rate"]),
+                _pct(f["fulfilment_rate_fen"]),
+            )
+        console.print(joint)
+    whistle_report.print_table(figures["whistles"], console)
     events = Table(title="Events that flowed, per topic")
     events.add_column("topic")
     events.add_column("events", justify="right")
@@ -381,8 +461,26 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
         + (
             f"{a['top_units'][0]['unit']} ({a['top_units'][0]['score']})" if a["top_units"] else "—"
         ),
+        _meetings_line(figures["meetings"]),
+        whistle_report.summary_line(figures["whistles"]),
         f"events: {figures['events']['total']} across {len(figures['events']['per_topic'])} topics",
     ]
+
+
+def _meetings_line(meetings: dict[str, Any]) -> str:
+    alliances = meetings["alliances"]
+    if not alliances:
+        return "joint meetings: none (no alliance at this scale)"
+    held = sum(a["meetings"] for a in alliances)
+    decided = sum(a["decisions"] for a in alliances)
+    f = meetings["district"]
+    return (
+        f"joint meetings: {held} held by {len(alliances)} "
+        f"{'alliance' if len(alliances) == 1 else 'alliances'}, {decided} decisions; "
+        f"decisions fulfilled {_pct(f['fulfilment_rate'])} by count, "
+        f"{_pct(f['fulfilment_rate_fen'])} by value ({f['fulfilled']} of {f['signed']}, "
+        f"{f['overdue']} overdue)"
+    )
 
 
 # --- HTML ----------------------------------------------------------------------------------
@@ -468,6 +566,12 @@ def render_html(figures: dict[str, Any]) -> str:
         f"<tr><td>{html.escape(t)}</td><td>{n}</td></tr>"
         for t, n in figures["events"]["per_topic"].items()
     )
+    joint = "".join(
+        f"<tr><td>{html.escape(a['name'])}</td><td>{m['number']}</td><td>{m['held_on']}</td>"
+        f"<td>{html.escape(m['chair'])}</td><td>{m['present']}</td><td>{m['decisions']}</td></tr>"
+        for a in figures["meetings"]["alliances"]
+        for m in a["held"]
+    )
     return f"""<!doctype html>
 <html lang="zh"><head><meta charset="utf-8"><title>Cobuild: the district's year</title>
 <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
@@ -477,6 +581,8 @@ td,th{{border:1px solid #ccc;padding:2px 8px}}</style></head><body>
 <ul>{lines}</ul>
 {"".join(f"<figure>{c}</figure>" for c in charts)}
 <h2>Top units</h2><table><tr><th>rank</th><th>unit</th><th>score</th><th>grade</th></tr>{units}</table>
+<h2>Joint meetings (联席会议)</h2><table><tr><th>alliance</th><th>meeting</th><th>held on</th><th>chair</th><th>units present</th><th>decisions</th></tr>{joint}</table>
+{whistle_report.html_section(figures["whistles"])}
 <h2>Events per topic</h2><table><tr><th>topic</th><th>events</th></tr>{events}</table>
 <h2>Overdue commitments</h2><table><tr><th>deadline</th><th>commitment</th><th>community</th><th>unit</th><th>status</th></tr>{overdue}</table>
 <p>Exports: ledger and assessment as CSV and XLSX, next to this file.</p>

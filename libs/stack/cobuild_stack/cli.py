@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -13,12 +15,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .console import console_port_from_env
 from .control import ComponentStatus, probe_stack, stop_recorded_stack
 from .discovery import StackInfo, read_stack_info
 from .errors import StackError
 from .keys import ROLES, dev_keys, ensure_dev_keys, mint_token
 from .launcher import SERVICES, StackConfig, StackEvent
 from .ops import register as register_operator_commands
+from .provider import PLAYED_PASSWORD_ROUNDS
+from .public import public_address
 from .run import Interrupted, RunOptions, load_driver, run_stack
 
 P = ParamSpec("P")
@@ -97,6 +102,13 @@ def _stack_table(info: StackInfo, statuses: list[ComponentStatus] | None = None)
                 for name, s in info["services"].items()
             ),
         ]
+        if "provider" in info:
+            p = info["provider"]
+            statuses.append(ComponentStatus("provider", p["issuer"], p["pid"], True, "ready"))
+        if "mail" in info:
+            m = info["mail"]
+            address = f"smtp {m['smtp_host']}:{m['smtp_port']}"
+            statuses.append(ComponentStatus("mail", address, m["pid"], True, f"log {m['log']}"))
     for s in statuses:
         mark = "[green]" if s.ok else "[red]"
         table.add_row(s.name, s.address, str(s.pid or "-"), f"{mark}{escape(s.detail)}[/]")
@@ -108,7 +120,10 @@ def _config(var_dir: Path, services: list[str] | None) -> StackConfig:
     unknown = [s for s in chosen if s not in SERVICES]
     if unknown:
         raise StackError(f"unknown service {unknown[0]!r}: choose from {', '.join(SERVICES)}")
-    return StackConfig.from_env(var_dir=var_dir, services=chosen)
+    # The workbench comes with the stack a person starts; tests' stacks start without it.
+    return StackConfig.from_env(
+        var_dir=var_dir, services=chosen, console_port=console_port_from_env()
+    )
 
 
 @stack_app.command("up")
@@ -178,11 +193,38 @@ def run(
         str,
         typer.Option(help="'main' plays the year; 'check' only checks that every service answers."),
     ] = "main",
+    public_url: Annotated[
+        str,
+        typer.Option(
+            "--public-url",
+            envvar="COBUILD_PUBLIC_URL",
+            help="Where phones reach the workbench, e.g. https://192.168.1.20:8100 (the "
+            "sign-in pages: the same host, the provider's port). Default: loopback only.",
+        ),
+    ] = "",
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option("--tls-cert", envvar="COBUILD_TLS_CERT", help="PEM certificate for it."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option("--tls-key", envvar="COBUILD_TLS_KEY", help="PEM private key for it."),
+    ] = None,
 ) -> None:
     """Start the stack, run the main job's driver, then keep serving until Ctrl-C."""
+    config = _config(var_dir, service)
+    if public_url:
+        public = public_address(public_url, tls_cert, tls_key)
+        config = replace(config, public=public)
+        # The driver signs the played district's staff in at the provider's TLS address.
+        os.environ.update(public.trust_env())
+    if config.provider.password_rounds is None:  # a played district makes many accounts
+        config = replace(
+            config, provider=replace(config.provider, password_rounds=PLAYED_PASSWORD_ROUNDS)
+        )
     asyncio.run(
         run_stack(
-            _config(var_dir, service),
+            config,
             on_event=_print_event,
             on_ready=lambda info: console.print(_stack_table(info)),
             say=lambda text: console.print(escape(text)),

@@ -35,7 +35,29 @@ async def probe_stack(info: StackInfo) -> list[ComponentStatus]:
         _probe_broker(broker["bootstrap"], broker["pid"]),
         *(_probe_service(name, s["url"], s["pid"]) for name, s in info["services"].items()),
     ]
+    if "provider" in info:
+        checks.append(_probe_provider(info["provider"]["url"], info["provider"]["pid"]))
+    if "mail" in info:
+        checks.append(_probe_mail(info["mail"]["smtp_port"], info["mail"]["pid"]))
     return list(await asyncio.gather(*checks))
+
+
+async def _probe_provider(url: str, pid: int | None) -> ComponentStatus:
+    try:
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            response = await client.get(f"{url}/.well-known/openid-configuration")
+    except httpx.HTTPError as exc:
+        return ComponentStatus("provider", url, pid, False, f"no answer ({type(exc).__name__})")
+    ok = response.status_code == 200
+    return ComponentStatus(
+        "provider", url, pid, ok, "ready" if ok else f"HTTP {response.status_code}"
+    )
+
+
+async def _probe_mail(smtp_port: int, pid: int | None) -> ComponentStatus:
+    ok = await wait_for_port(smtp_port, 2.0)
+    address = f"127.0.0.1:{smtp_port}"
+    return ComponentStatus("mail", address, pid, ok, "port open" if ok else "port closed")
 
 
 async def _probe_postgres(admin_url: str, port: int, pid: int | None) -> ComponentStatus:
@@ -91,6 +113,15 @@ async def stop_recorded_stack(var_dir: Path, timeout_s: float = 20.0) -> list[st
         if pid and pid_alive(pid) and _environ_has(pid, f"COBUILD_SERVICE={name}"):
             await terminate_pid(pid, 10.0)
             done.append(f"{name} (pid {pid}) stopped")
+    # The launcher's other children, each checked to be what it started.
+    provider_pid = info.get("provider", {}).get("pid")
+    if provider_pid and pid_alive(provider_pid) and "provider_server" in pid_cmdline(provider_pid):
+        await terminate_pid(provider_pid, 10.0)
+        done.append(f"provider (pid {provider_pid}) stopped")
+    mail_pid = info.get("mail", {}).get("pid")
+    if mail_pid and pid_alive(mail_pid) and "mailcatcher" in pid_cmdline(mail_pid):
+        await terminate_pid(mail_pid, 5.0)
+        done.append(f"mail catcher (pid {mail_pid}) stopped")
     pid = info["broker"]["pid"]
     if pid and pid_alive(pid) and "tansu" in pid_cmdline(pid):
         await terminate_pid(pid, 5.0)

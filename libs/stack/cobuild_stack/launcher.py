@@ -14,23 +14,45 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 from .broker import TansuBroker
+from .console import console_process
 from .discovery import StackInfo, stack_file, write_stack_info
 from .errors import StackError
+from .identity import EmbeddedIdentity, ServiceSlot
 from .keys import DevKeys, ensure_dev_keys
 from .ports import free_port, port_is_free
 from .postgres import EmbeddedPostgres
 from .procs import pid_alive, tail
+from .provider import ProviderSettings
+from .public import PublicAddress
 from .service_process import ServiceProcess
 from .topics import suite_topics
 
-SERVICES = ("agreements", "commitments", "points", "evaluation")
-DEFAULT_PORTS = {"agreements": 8101, "commitments": 8102, "points": 8103, "evaluation": 8104}
+# The `iss` of the access service's tokens (its `token_issuer` setting's default).
+ACCESS_TOKEN_ISSUER = "cobuild-access"
+SERVICES = (
+    "agreements",
+    "commitments",
+    "points",
+    "evaluation",
+    "access",
+    "escalations",
+    "notifications",
+)
+DEFAULT_PORTS = {
+    "agreements": 8101,
+    "commitments": 8102,
+    "points": 8103,
+    "evaluation": 8104,
+    "access": 8105,
+    "escalations": 8106,
+    "notifications": 8107,
+}
 
 log = logging.getLogger("cobuild.stack")
 
@@ -99,6 +121,14 @@ class StackConfig:
     pg_max_wal_size: str = "8GB"
     pg_settings: Mapping[str, str] = field(default_factory=dict)  # `-c name=value` at start
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # The OpenID Connect provider and the mail catcher (cobuild_stack.identity);
+    # COBUILD_PROVIDER=0 runs the stack without them.
+    provider: ProviderSettings = field(default_factory=ProviderSettings)
+    # The workbench (cobuild_stack.console): None runs the stack without it, 0 on a free port.
+    console_port: int | None = None
+    # Where phones reach the workbench and the sign-in pages (cobuild_stack.public); None:
+    # loopback only.
+    public: PublicAddress | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> StackConfig:
@@ -120,10 +150,25 @@ class StackConfig:
             "clock": env.get("COBUILD_CLOCK") or "system",
             # Lets a test (or a developer) run stand-ins for the services.
             "module_pattern": env.get("COBUILD_SERVICE_MODULE_PATTERN") or "cobuild_{name}",
+            "provider": ProviderSettings.from_env(env),
             **overrides,
             "service_ports": {**env_ports, **overrides.get("service_ports", {})},
         }
         return cls(**values)
+
+
+def _provider_settings(config: StackConfig) -> ProviderSettings:
+    """The provider as configured, or serving TLS on the public host beside the console."""
+    public = config.public
+    if public is None or not public.tls:
+        return config.provider
+    return replace(
+        config.provider,
+        public_host=public.host,
+        tls_cert_file=str(public.tls_cert),
+        tls_key_file=str(public.tls_key),
+        console_url=public.url,
+    )
 
 
 def _pg_settings(config: StackConfig) -> dict[str, str]:
@@ -152,7 +197,18 @@ class Stack:
             settings=_pg_settings(config),
         )
         self.broker = TansuBroker(config.broker_port, log_path=self.var_dir / "log" / "broker.log")
+        self.identity = (
+            EmbeddedIdentity(
+                self.var_dir,
+                _provider_settings(config),
+                test_mode=config.test_mode,
+                say=lambda level, part, text: self._emit(StackEvent(level, part, text)),
+            )
+            if config.provider.enabled
+            else None
+        )
         self.services: dict[str, ServiceProcess] = {}
+        self.console: ServiceProcess | None = None
         self.databases: dict[str, str] = {}
         self.keys: DevKeys | None = None
         self.info: StackInfo | None = None
@@ -190,19 +246,27 @@ class Stack:
         self._emit(StackEvent("info", "postgres", f"listening on port {self.postgres.port}"))
         for name in self.config.services:
             self.databases[name] = await self.postgres.ensure_database(name)
+        ports = self._service_ports()
+        console_port = self._console_port(ports)
+        if self.identity is not None:  # it boots while the broker starts
+            slots = [ServiceSlot(name, port) for name, port in ports.items()]
+            slots += [ServiceSlot("console", console_port)] if console_port else []
+            await self.identity.start(self.postgres, slots)
 
         await self.broker.start()
         await self.broker.create_topics(self.config.topics, self.config.partitions)
         self._emit(StackEvent("info", "broker", f"listening on {self.broker.bootstrap}"))
 
-        for name, port in self._service_ports().items():
-            self.services[name] = self._service_process(name, port)
+        for name, port in ports.items():
+            self.services[name] = self._service_process(name, port, ports)
         for service in self.services.values():
             await service.spawn()
         results = await asyncio.gather(
             *(s.wait_ready(self.config.ready_timeout) for s in self.services.values()),
             return_exceptions=True,
         )
+        if self.identity is not None:
+            await self.identity.ready()
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             for service, result in zip(self.services.values(), results, strict=True):
@@ -219,15 +283,37 @@ class Stack:
             raise StackError("; ".join(str(f) for f in failures))
         for service in self.services.values():
             self._emit(StackEvent("info", service.name, f"ready at {service.url}"))
+        if console_port:
+            identity_env = self.identity.service_env("console") if self.identity else {}
+            self.console = console_process(
+                self.var_dir,
+                console_port,
+                ports,
+                clock=self.config.clock,
+                extra_env={**self.config.extra_env, **identity_env},
+                public=self.config.public,
+            )
+            await self.console.spawn()
+            await self.console.wait_ready(self.config.ready_timeout)
+            self._emit(StackEvent("info", "console", f"the workbench is at {self.console.url}"))
         self.info = self._stack_info()
         write_stack_info(self.var_dir, self.info)
         return self.info
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Supervise until `stop` is set; StackError if a child could not be kept up."""
-        watchers = [asyncio.create_task(self._watch_service(s)) for s in self.services.values()]
+        supervised = [*self.services.values(), *([self.console] if self.console else [])]
+        watchers = [asyncio.create_task(self._watch_service(s)) for s in supervised]
         watchers.append(asyncio.create_task(self._watch_broker()))
         watchers.append(asyncio.create_task(self._watch_postgres()))
+        if self.identity is not None:
+            watchers.append(
+                asyncio.create_task(
+                    self.identity.watch(
+                        lambda: self._stopping, self.config.max_restarts, self._republish
+                    )
+                )
+            )
         stopped = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([stopped, *watchers], return_when=asyncio.FIRST_COMPLETED)
@@ -242,6 +328,8 @@ class Stack:
     async def stop(self) -> None:
         """Services (SIGTERM, SIGKILL after stop_timeout), then the broker, then PostgreSQL."""
         self._stopping = True
+        if self.console is not None:  # first: it calls the services
+            await self.console.stop(self.config.stop_timeout)
         codes = await asyncio.gather(
             *(s.stop(self.config.stop_timeout) for s in self.services.values()),
             return_exceptions=True,
@@ -249,6 +337,8 @@ class Stack:
         for service, code in zip(self.services.values(), codes, strict=True):
             if isinstance(code, BaseException):
                 self._emit(StackEvent("error", service.name, f"could not be stopped: {code}"))
+        if self.identity is not None:
+            await self.identity.stop()
         await self.broker.stop()
         if self._started_pg:
             await self.postgres.stop()
@@ -290,7 +380,7 @@ class Stack:
                     continue  # exited again: counted on the next turn
                 raise
             self._emit(StackEvent("info", service.name, f"ready again at {service.url}"))
-            if self.info is not None:
+            if self.info is not None and service.name in self.info["services"]:
                 self.info["services"][service.name]["pid"] = service.pid
                 write_stack_info(self.var_dir, self.info)
 
@@ -332,13 +422,55 @@ class Stack:
             chosen[name] = port
         return chosen
 
-    def _service_process(self, name: str, port: int) -> ServiceProcess:
+    def _console_port(self, taken: dict[str, int]) -> int | None:
+        wanted = self.config.console_port
+        if wanted is None:
+            return None
+        if self.config.public is not None:  # people type this one: no other will do
+            port = self.config.public.port
+            if port in taken.values() or not port_is_free(port):
+                raise StackError(f"port {port} of {self.config.public.url} is taken")
+            return port
+        if wanted and wanted not in taken.values() and port_is_free(wanted):
+            return wanted
+        port = free_port()
+        while port in taken.values():
+            port = free_port()
+        if wanted:
+            self._emit(StackEvent("warning", "console", f"port {wanted} is taken; using {port}"))
+        return port
+
+    def _service_process(self, name: str, port: int, ports: dict[str, int]) -> ServiceProcess:
         assert self.keys is not None
         prefix = f"COBUILD_{name.upper()}_"
+        # Every service verifies the tokens the access service's exchange issues with the keys
+        # it publishes, beside the development key file of `cobuild token` (DESIGN §8).
+        access_port = ports.get("access")
+        jwks = (
+            {
+                f"{prefix}JWKS_URL": f"http://127.0.0.1:{access_port}/.well-known/jwks.json",
+                f"{prefix}JWKS_ISSUER": ACCESS_TOKEN_ISSUER,
+            }
+            if access_port and name != "access"
+            else {}
+        )
+        # The workbench forwards each browser's address to the access service, whose limits
+        # count per address; on loopback the workbench is 127.0.0.1 (a deployment names its
+        # own address: COBUILD_ACCESS_TRUSTED_PROXIES).
+        proxies = (
+            {f"{prefix}TRUSTED_PROXIES": "127.0.0.1"}
+            if name == "access" and self.config.console_port is not None
+            else {}
+        )
         data_dir = self.var_dir / "data" / name
         data_dir.mkdir(parents=True, exist_ok=True)
+        trust = self.config.public.trust_env() if self.config.public else {}
+        if trust and name == "access":  # it checks the provider's TLS with a file of its own
+            trust[f"{prefix}PROVIDER_CA_FILE"] = trust["SSL_CERT_FILE"]
         env = {
+            **proxies,
             **os.environ,
+            **trust,
             **self.config.extra_env,
             f"{prefix}HOST": "127.0.0.1",
             f"{prefix}PORT": str(port),
@@ -349,11 +481,33 @@ class Stack:
             "COBUILD_CLOCK": self.config.clock,
             "COBUILD_SERVICE": name,
             "PYTHONUNBUFFERED": "1",
+            **jwks,
+            **(self.identity.service_env(name) if self.identity is not None else {}),
         }
         argv = [sys.executable, "-m", self.config.module_pattern.format(name=name)]
         return ServiceProcess(name, argv, env, port, self.var_dir / "log" / f"{name}.log")
 
+    def _republish(self) -> None:
+        if self.info is not None:
+            self.info = self._stack_info()
+            write_stack_info(self.var_dir, self.info)
+
     def _stack_info(self) -> StackInfo:
+        assert self.keys is not None
+        info = self._core_info()
+        if self.identity is not None and self.identity.info is not None:
+            info["provider"] = self.identity.info
+        if self.identity is not None and (mail := self.identity.mail_info()) is not None:
+            info["mail"] = mail
+        if self.console is not None:
+            info["console"] = {
+                "url": self.console.url,
+                "pid": self.console.pid,
+                "log": str(self.console.log_path),
+            }
+        return info
+
+    def _core_info(self) -> StackInfo:
         assert self.keys is not None
         return {
             "broker": {"bootstrap": self.broker.bootstrap, "pid": self.broker.pid},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -23,6 +24,9 @@ class ServiceProcess:
         env: Mapping[str, str],
         port: int,
         log_path: Path,
+        *,
+        url: str | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -31,10 +35,14 @@ class ServiceProcess:
         self.log_path = log_path
         self.restarts = 0
         self.proc: asyncio.subprocess.Process | None = None
+        # Another address than loopback (the workbench serving TLS on its public host), and
+        # what its certificate is checked against.
+        self._url = url
+        self._verify = verify
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return self._url or f"http://{LOOPBACK}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -63,7 +71,7 @@ class ServiceProcess:
         """Return once GET /readyz answers 200; StackError if it exits or times out first."""
         deadline = time.monotonic() + timeout_s
         last = "no answer"
-        async with httpx.AsyncClient(timeout=2.0) as client:
+        async with httpx.AsyncClient(timeout=2.0, verify=self._verify) as client:
             while True:
                 if self.proc is None or self.proc.returncode is not None:
                     code = self.proc.returncode if self.proc else None

@@ -14,6 +14,8 @@ EVENT_TOPICS = (
     "commitments.events.v1",
     "points.events.v1",
     "evaluation.events.v1",
+    "access.events.v1",
+    "escalations.events.v1",
 )
 
 

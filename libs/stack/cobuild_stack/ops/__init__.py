@@ -1,11 +1,11 @@
 """Operator commands of the `cobuild` CLI: replay, dlq, verify, assess, export, import, lag,
-outbox."""
+outbox, access."""
 
 from __future__ import annotations
 
 import typer
 
-from . import assess, dlq, export, importing, lag, outbox, replay, verify
+from . import access, assess, dlq, export, importing, lag, outbox, replay, verify
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(importing.app, name="import")
     app.command("lag")(lag.command)
     app.add_typer(outbox.app, name="outbox")
+    app.add_typer(access.app, name="access")
 
 
 __all__ = ["register"]
