@@ -17,6 +17,7 @@ from typing import Any
 
 from cobuild_kit.settings import ServiceSettings
 from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -24,7 +25,22 @@ DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
 K8S = ROOT / "deploy" / "k8s"
 K8S_BASE = K8S / "base"
 TOPICS_SCRIPT = K8S_BASE / "kafka" / "create-topics.sh"
-SERVICES = ("agreements", "commitments", "points", "evaluation")
+# The services on the kit: each with its database, the broker and token keys.
+BACKENDS = (
+    "agreements",
+    "commitments",
+    "points",
+    "evaluation",
+    "access",
+    "escalations",
+    "notifications",
+)
+# The workbench: a backend-for-frontend on settings of its own (no database, broker or keys).
+CONSOLE = "console"
+SERVICES = (*BACKENDS, CONSOLE)
+# The service whose JWKS every other backend verifies the exchanged tokens with.
+ACCESS = "access"
+JWKS_PATH = "/.well-known/jwks.json"
 
 # Settings every deployment must give explicitly: where things are and how to reach them.
 DEPLOYMENT_FIELDS = {
@@ -39,23 +55,42 @@ DEPLOYMENT_FIELDS = {
 # A field a service adds later with one of these endings points outside the process, so it
 # differs between deployments and must be set too (an S3 endpoint, a bucket, a board URL...).
 DEPLOYMENT_SUFFIXES = ("_url", "_bootstrap", "_file", "_dir", "_endpoint", "_bucket", "_host")
+# Fields whose names say "address" but whose absence is a decision, not an omission: named
+# here one by one, with the reason, so a new address field is still required everywhere.
+OPTIONAL_FIELDS: dict[str, set[str]] = {
+    # The access service checks the tokens it issues with its own keys (no JWKS of its own to
+    # fetch), and discovery finds the provider's keys and introspection endpoint.
+    ACCESS: {"jwks_url", "provider_jwks_url", "provider_introspection_url", "provider_ca_file"},
+    # The provider's TLS is checked against the public CAs unless a file is named (an
+    # intranet's own CA); the console serves plain http behind the ingress that terminates TLS
+    # unless it is given a certificate (`cobuild run --public-url ... --tls-cert ...`).
+    CONSOLE: {"tls_cert_file", "tls_key_file"},
+}
 
 
-def settings_class(service: str) -> type[ServiceSettings]:
-    """The service's settings class, found in cobuild_<service>.settings (not a fixed name)."""
+def _prefix(service: str) -> str:
+    return f"COBUILD_{service.upper()}_"
+
+
+def settings_class(service: str) -> type[BaseSettings]:
+    """The service's settings class, found in cobuild_<service>.settings (not a fixed name):
+    the one reading COBUILD_<SERVICE>_*. A backend's subclasses the kit's ServiceSettings."""
     module = importlib.import_module(f"cobuild_{service}.settings")
     found = [
         value
         for value in vars(module).values()
         if isinstance(value, type)
-        and issubclass(value, ServiceSettings)
-        and getattr(value, "service", None) == service
+        and issubclass(value, BaseSettings)
+        and value.model_config.get("env_prefix") == _prefix(service)
     ]
     assert found, f"cobuild_{service}.settings defines no settings class for {service!r}"
-    return found[0]
+    cls = found[0]
+    if service in BACKENDS:
+        assert issubclass(cls, ServiceSettings) and cls.service == service, cls
+    return cls
 
 
-def env_names(cls: type[ServiceSettings]) -> dict[str, str]:
+def env_names(cls: type[BaseSettings]) -> dict[str, str]:
     """{ENV_NAME: field name} for every field the class reads from the environment."""
     prefix = str(cls.model_config.get("env_prefix", "")).upper()
     names: dict[str, str] = {}
@@ -73,12 +108,16 @@ def env_names(cls: type[ServiceSettings]) -> dict[str, str]:
     return names
 
 
-def required_env(cls: type[ServiceSettings]) -> set[str]:
+def required_env(cls: type[BaseSettings]) -> set[str]:
     """The variables a deployment must set: no default, or deployment-specific by nature."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    optional = OPTIONAL_FIELDS.get(prefix.removeprefix("COBUILD_").rstrip("_").lower(), set())
     wanted = {
         name
         for name, info in cls.model_fields.items()
-        if info.is_required() or name in DEPLOYMENT_FIELDS or name.endswith(DEPLOYMENT_SUFFIXES)
+        if info.is_required()
+        or name in DEPLOYMENT_FIELDS
+        or (name.endswith(DEPLOYMENT_SUFFIXES) and name not in optional)
     }
     return {env for env, name in env_names(cls).items() if name in wanted}
 

@@ -62,6 +62,12 @@ def _map_hosts(env: dict[str, str], *, dsn: str, bootstrap: str, port: int) -> d
     )
     mapped[f"{PREFIX}KAFKA_BOOTSTRAP"] = bootstrap
     mapped[f"{PREFIX}PORT"] = str(port)
+    # The access service's JWKS, at an address where nothing answers: a service must start,
+    # and verify the development keys' tokens, while the access service is not up yet.
+    jwks = urlsplit(env[f"{PREFIX}JWKS_URL"])
+    mapped[f"{PREFIX}JWKS_URL"] = urlunsplit(
+        (jwks.scheme, f"127.0.0.1:{free_port()}", jwks.path, jwks.query, "")
+    )
     return mapped
 
 
@@ -89,7 +95,9 @@ async def test_agreements_runs_with_the_compose_environment(
         # Tansu has no InitProducerId: the one setting real Kafka needs and Tansu cannot take.
         assert mapped[f"{PREFIX}KAFKA_IDEMPOTENCE"] == "true"
         mapped[f"{PREFIX}KAFKA_IDEMPOTENCE"] = "false"
-    unmapped = {k: v for k, v in mapped.items() if "kafka:" in v or "-db:" in v}
+    unmapped = {
+        k: v for k, v in mapped.items() if any(h in v for h in ("kafka:", "-db:", "access:"))
+    }
     assert not unmapped, f"compose hosts left unmapped: {unmapped}"
 
     log_path = tmp_path / f"{SERVICE}.log"

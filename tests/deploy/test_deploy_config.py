@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -12,9 +13,15 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from cobuild_console.gateways.services import SERVICES as CONSOLE_CALLS
 from cobuild_contracts.topics import ALL_TOPICS, dlq
+from cobuild_stack.console import CALLED as LAUNCHER_CALLS
 from deploy_support import (
+    ACCESS,
+    BACKENDS,
     COMPOSE,
+    CONSOLE,
+    JWKS_PATH,
     K8S_BASE,
     ROOT,
     SERVICES,
@@ -42,7 +49,9 @@ def test_compose_has_the_whole_suite(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for name in SERVICES:
         assert name in services, f"compose has no {name} service"
+    for name in BACKENDS:
         assert f"{name}-db" in services, f"compose has no database for {name}"
+    assert f"{CONSOLE}-db" not in services, "the console holds no data"
     kafka = services["kafka"]
     assert kafka["image"].startswith("apache/kafka:"), "Kafka must be the official image"
     env = {k: str(v) for k, v in kafka["environment"].items()}
@@ -87,11 +96,12 @@ def test_kustomize_renders_the_base() -> None:
     docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
     assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {"cobuild"}
     generated = {d["metadata"]["name"] for d in docs if d["kind"] == "ConfigMap"}
-    for doc in docs:
-        if doc["kind"] == "Deployment":
-            volumes = doc["spec"]["template"]["spec"]["volumes"]
-            keys = next(v for v in volumes if v["name"] == "jwt-public-keys")
-            assert keys["configMap"]["name"] in generated, "generated name not rewritten"
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    assert set(deployments) == set(SERVICES)
+    for name in BACKENDS:  # the console verifies no token: it mounts no keys
+        volumes = deployments[name]["spec"]["template"]["spec"]["volumes"]
+        keys = next(v for v in volumes if v["name"] == "jwt-public-keys")
+        assert keys["configMap"]["name"] in generated, "generated name not rewritten"
 
 
 # -- environment: what the settings classes read -------------------------------------------
@@ -112,7 +122,7 @@ def _settings_from(monkeypatch: pytest.MonkeyPatch, service: str, env: dict[str,
     return settings_class(service)()
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", BACKENDS)
 def test_compose_sets_what_the_service_reads(
     compose: dict[str, Any], clean_env: pytest.MonkeyPatch, service: str
 ) -> None:
@@ -124,7 +134,7 @@ def test_compose_sets_what_the_service_reads(
     assert settings.kafka_bootstrap == "kafka:29092", "the broker's INTERNAL listener"
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", BACKENDS)
 def test_k8s_sets_what_the_service_reads(
     k8s: K8sBase, clean_env: pytest.MonkeyPatch, service: str
 ) -> None:
@@ -136,6 +146,94 @@ def test_k8s_sets_what_the_service_reads(
     settings = _settings_from(clean_env, service, env)
     assert settings.kafka_idempotence is True
     assert settings.host == "0.0.0.0"
+
+
+def _envs(compose: dict[str, Any], k8s: K8sBase) -> dict[str, dict[str, dict[str, str]]]:
+    """{"compose" | "k8s": {service: its environment}}."""
+    return {
+        "compose": {s: compose_env(compose["services"][s]) for s in SERVICES},
+        "k8s": {s: k8s_env(k8s, s) for s in SERVICES},
+    }
+
+
+def test_every_service_verifies_the_access_services_tokens(
+    compose: dict[str, Any], k8s: K8sBase, clean_env: pytest.MonkeyPatch
+) -> None:
+    """Each backend but access fetches the access service's JWKS, bound to its issuer."""
+    assert _serves(ACCESS, JWKS_PATH) == {JWKS_PATH: True}
+    for where, envs in _envs(compose, k8s).items():
+        access = _settings_from(clean_env, ACCESS, envs[ACCESS])
+        for service in BACKENDS:
+            prefix = f"COBUILD_{service.upper()}_"
+            env = envs[service]
+            if service == ACCESS:
+                assert f"{prefix}JWKS_URL" not in env, "access checks its own tokens itself"
+                continue
+            url = urlsplit(env.get(f"{prefix}JWKS_URL", ""))
+            assert (url.scheme, url.hostname, url.port, url.path) == (
+                "http",
+                ACCESS,
+                default_port(ACCESS),
+                JWKS_PATH,
+            ), f"{where} {service}: {url.geturl()!r}"
+            issuer = env.get(f"{prefix}JWKS_ISSUER")
+            assert issuer == access.token_issuer, f"{where} {service}: JWKS_ISSUER {issuer!r}"
+            assert issuer != env[f"{prefix}JWT_ISSUER"], "one issuer per key source"
+
+
+@pytest.mark.parametrize("where", ["compose", "k8s"])
+def test_the_console_and_access_share_the_provider(
+    compose: dict[str, Any], k8s: K8sBase, clean_env: pytest.MonkeyPatch, where: str
+) -> None:
+    envs = _envs(compose, k8s)[where]
+    _check_env(where, CONSOLE, envs[CONSOLE])
+    console = _settings_from(clean_env, CONSOLE, envs[CONSOLE])
+    access = _settings_from(clean_env, ACCESS, envs[ACCESS])
+    assert console.host == "0.0.0.0"
+    # One provider: the console signs people in where the access service checks their tokens.
+    assert console.oidc_issuer and console.oidc_issuer == access.provider_issuer
+    audiences = access.provider_audiences or [access.provider_client_id]
+    assert console.oidc_client_id in audiences, "the exchange refuses the console's tokens"
+    assert access.provider_client_id and access.provider_client_secret is not None
+    # Invitation links lead to the console people reach.
+    assert console.public_url and console.public_url == access.public_url
+    # The console reaches the access service and the four services by their names and ports.
+    url = urlsplit(console.access_url)
+    assert (url.hostname, url.port) == (ACCESS, default_port(ACCESS))
+    assert set(console.service_urls) == set(CONSOLE_CALLS) == set(LAUNCHER_CALLS)
+    for name, target in console.service_urls.items():
+        url = urlsplit(target)
+        assert (url.hostname, url.port) == (name, default_port(name)), target
+
+
+def test_compose_points_access_and_console_at_keycloak(compose: dict[str, Any]) -> None:
+    """The realm's clients are the ones the console and the access service name."""
+    realm = json.loads((ROOT / "deploy" / "keycloak" / "realm.json").read_text())
+    clients = {c["clientId"]: c for c in realm["clients"]}
+    keycloak = compose_env(compose["services"]["keycloak"])
+    console = compose_env(compose["services"][CONSOLE])
+    access = compose_env(compose["services"][ACCESS])
+    issuer = f"{keycloak['KC_HOSTNAME'].rstrip('/')}/realms/{realm['realm']}"
+    assert console["COBUILD_CONSOLE_OIDC_ISSUER"] == issuer
+    assert access["COBUILD_ACCESS_PROVIDER_ISSUER"] == issuer
+    assert clients[console["COBUILD_CONSOLE_OIDC_CLIENT_ID"]]["publicClient"] is True
+    assert console["COBUILD_CONSOLE_OIDC_CLIENT_SECRET"] == "", "a public client has no secret"
+    confidential = clients[access["COBUILD_ACCESS_PROVIDER_CLIENT_ID"]]
+    assert not confidential.get("publicClient")
+    # The realm reads its secret from Keycloak's environment: the same value as the service's.
+    placeholder = re.fullmatch(r"\$\{(\w+):[^}]*\}", confidential["secret"])
+    assert placeholder, confidential["secret"]
+    assert keycloak[placeholder.group(1)] == access["COBUILD_ACCESS_PROVIDER_CLIENT_SECRET"]
+    # Sign-in callbacks: the realm's redirect is built from the console's public URL.
+    assert keycloak["COBUILD_CONSOLE_PUBLIC_URL"] == console["COBUILD_CONSOLE_PUBLIC_URL"]
+
+
+def test_k8s_keeps_the_provider_secret_out_of_the_configmap(k8s: K8sBase) -> None:
+    config = k8s.named("ConfigMap", f"cobuild-{ACCESS}-config")["data"]
+    assert "COBUILD_ACCESS_PROVIDER_CLIENT_SECRET" not in config
+    assert "COBUILD_ACCESS_PROVIDER_CLIENT_SECRET" in k8s_env(k8s, ACCESS)
+    console = k8s.named("ConfigMap", f"cobuild-{CONSOLE}-config")["data"]
+    assert "COBUILD_CONSOLE_OIDC_CLIENT_SECRET" not in console
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -154,7 +252,8 @@ def test_image_env_is_known_to_the_service(dockerfile: dict[str, Stage], service
 def _serves(service: str, *paths: str) -> dict[str, bool]:
     """Whether the service's app has a GET route for each path (asked the way a request is)."""
     module = importlib.import_module(f"cobuild_{service}.app")
-    app = module.app()  # built, never started: nothing connects
+    # Built, never started: nothing connects. The console's factory has its own name.
+    app = module.create_app() if service == CONSOLE else module.app()
     out = {}
     for path in paths:
         scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
@@ -250,7 +349,7 @@ def test_the_images_install_from_the_pins() -> None:
 # -- compose wiring --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", BACKENDS)
 def test_compose_starts_a_service_after_what_it_needs(
     compose: dict[str, Any], service: str
 ) -> None:
@@ -281,10 +380,17 @@ def test_compose_starts_a_service_after_what_it_needs(
     assert keys_file in keygen["command"], "keygen writes the file the service reads"
 
 
+def test_compose_starts_the_console_after_the_access_service(compose: dict[str, Any]) -> None:
+    """It needs the exchange to sign anyone in; the services it calls may come later."""
+    console = compose["services"][CONSOLE]
+    assert console["depends_on"] == {ACCESS: {"condition": "service_healthy"}}
+    assert "volumes" not in console, "it keeps nothing on disk"
+
+
 def test_passwords_can_be_overridden() -> None:
     text = COMPOSE.read_text()
     assert interpolate("${AGREEMENTS_DB_PASSWORD:-x}", {"AGREEMENTS_DB_PASSWORD": "s"}) == "s"
-    for service in SERVICES:
+    for service in BACKENDS:
         assert text.count(f"${{{service.upper()}_DB_PASSWORD:-") >= 2
 
 

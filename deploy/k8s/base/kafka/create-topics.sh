@@ -30,7 +30,7 @@ DLQ_RETENTION_MS="${DLQ_RETENTION_MS:--1}"
 MAX_MESSAGE_BYTES="${MAX_MESSAGE_BYTES:-1048588}"
 KAFKA_BIN="${KAFKA_BIN:-/opt/kafka/bin}"
 
-EVENT_TOPICS="agreements.events.v1 commitments.events.v1 points.events.v1 evaluation.events.v1"
+EVENT_TOPICS="agreements.events.v1 commitments.events.v1 points.events.v1 evaluation.events.v1 access.events.v1 escalations.events.v1"
 
 client=(--bootstrap-server "$BOOTSTRAP")
 if [[ -n "${COMMAND_CONFIG:-}" ]]; then
