@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from pydantic import AfterValidator, AwareDatetime, BaseModel, NaiveDatetime
 from pydantic.fields import FieldInfo
 
-SERVICES = ("agreements", "commitments", "points", "evaluation")
+SERVICES = ("agreements", "commitments", "points", "evaluation", "access")
 CEILING = base.NUMERIC_CEILING
 TIME_CHECKS = {base._date_in_range, base._to_utc}
 

@@ -56,7 +56,7 @@ def all_event_subclasses() -> set[type[Event]]:
 
 def test_every_registered_type_has_a_sample_and_no_sample_lacks_a_type() -> None:
     assert set(SAMPLE_NAMES) == set(c.EVENT_TYPES)
-    assert len(c.EVENT_TYPES) == 38
+    assert len(c.EVENT_TYPES) == 63
 
 
 def test_every_event_class_is_registered() -> None:
@@ -105,6 +105,19 @@ def test_no_personal_data_fields() -> None:
         for field in model.model_fields:
             assert not any(word in field for word in forbidden), (model.__name__, field)
     assert set(c.Participant.model_fields) == {"member_id", "hours"}
+
+
+def test_the_subjects_added_in_v1_are_optional() -> None:
+    """`member.reported` gained `subject` and `expert.registered` carries one only when known
+    (issue 33): an event without them, as producers sent them before, still decodes."""
+    for event_type in ("member.reported", "expert.registered"):
+        data = sample_dict(event_type)
+        del data["payload"]["subject"]
+        _, event = c.decode(to_raw(data))
+        assert event.subject is None  # type: ignore[attr-defined]
+        data["payload"]["subject"] = ""
+        with pytest.raises(c.ContractError):
+            c.decode(to_raw(data))
 
 
 @pytest.mark.parametrize("event_type", SAMPLE_NAMES)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cobuild_kit.service import create_app
 
-SERVICES = ("agreements", "commitments", "points", "evaluation")
+SERVICES = ("agreements", "commitments", "points", "evaluation", "access", "escalations")
 MUTATING = {"post", "put", "patch", "delete"}
 # The kit's own plain-text and operations endpoints, documented by the kit.
 KIT_PATHS = {"/healthz", "/readyz", "/metrics"}
@@ -34,6 +34,7 @@ FILE_TYPES = {
     "application/octet-stream",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "image/png",
+    "image/svg+xml",
 }
 
 

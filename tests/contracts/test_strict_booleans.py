@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from pydantic.types import Strict
 
-SERVICES = ("agreements", "commitments", "points", "evaluation")
+SERVICES = ("agreements", "commitments", "points", "evaluation", "access")
 
 
 def lax_bools(tp: Any, path: str, strict: bool, seen: set[type], out: list[str]) -> int:
