@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from cobuild_contracts import Role
 from cobuild_evaluation.domain.ledger import MEASURES
-from cobuild_kit.testing import eventually
+from cobuild_kit.testing import caught_up, eventually
 from evaluation_support import (
     Served,
     World,
@@ -41,15 +41,28 @@ async def svc(pg_server: Any, kafka_bootstrap: str) -> AsyncIterator[tuple[Serve
             await send(kafka_bootstrap, "agreements", agreement_events(world))
             await send(kafka_bootstrap, "commitments", commitment_events(world))
 
+            # The parties and agreements come on another topic than the ledger's facts, read
+            # by another consumer: wait for all three, then for the service's whole catch-up.
+            parties = [world.district, world.s1, world.s2, world.c1, world.c2, world.c3,
+                       world.u1, world.u2]  # fmt: skip
+
             async def arrived() -> bool:
                 async with s.rt.pool.acquire() as conn:
-                    n = await conn.fetchval(
+                    facts = await conn.fetchval(
                         "SELECT count(*) FROM ledger_journal WHERE commitment_id = ANY($1)",
                         list(world.k.values()),
                     )
-                return bool(n == 10)
+                    known = await conn.fetchval(
+                        "SELECT count(*) FROM party_directory WHERE party_id = ANY($1)", parties
+                    )
+                    signed = await conn.fetchval(
+                        "SELECT count(*) FROM agreements WHERE agreement_id = ANY($1)",
+                        [world.a1, world.a2, world.a3],
+                    )
+                return bool(facts == 10 and known == len(parties) and signed == 3)
 
-            await eventually(arrived, timeout=60)
+            await eventually(arrived, timeout=90)
+            await eventually(lambda: caught_up(s.rt), timeout=90)
             yield s, world
 
 

@@ -83,10 +83,15 @@ async def test_the_inbox_and_settings_pages(
         issuer.url = issuer_url
         async with served(access.app()) as access_url, served(service) as notifications_url:
             rt = service.state.runtime
+            # The grant first: it and the commitment's events are on different topics.
             await publish(
                 kafka_bootstrap, at,
                 sample("grant.added", grant_id=uuid.uuid4(), subject=worker.sub,
                        role="community_admin", party_id=community),
+            )  # fmt: skip
+            await eventually(lambda: caught_up(rt), timeout=30)
+            await publish(
+                kafka_bootstrap, at,
                 sample("commitment.opened", commitment_id=commitment, agreement_id=uuid.uuid4(),
                        community_id=community, unit_id=unit, obligor_party_id=unit,
                        beneficiary_party_id=community, title="为社区书屋配送新书",
