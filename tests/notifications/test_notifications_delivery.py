@@ -62,8 +62,11 @@ async def test_daily_digest_and_quiet_hours(
         r = await s.client.put("/preferences", json={"quiet_start": "22:00"}, headers=s.as_(plain))
         assert r.status_code == 422 and r.json()["field"] == "body.quiet_end"
         # Grants first: they and their holders' events are on different topics.
-        await publish(kafka_bootstrap, evening,
-                      *(_grant(who, "unit_admin", unit) for who in (daily, night, plain)))
+        await publish(
+            kafka_bootstrap,
+            evening,
+            *(_grant(who, "unit_admin", unit) for who in (daily, night, plain)),
+        )
         await s.settle()
         await publish(
             kafka_bootstrap, evening,
