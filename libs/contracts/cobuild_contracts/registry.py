@@ -65,6 +65,7 @@ _ALL: Final[tuple[type[Event], ...]] = (
     e.MemberScored,
     e.UnitScored,
     e.ExpertRegistered,
+    e.ExpertAssigned,
     e.ObjectionFiled,
     e.ObjectionUpheld,
     e.ObjectionRejected,

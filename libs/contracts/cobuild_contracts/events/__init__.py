@@ -35,6 +35,7 @@ from .commitments import (
 from .evaluation import (
     AssessmentCompleted,
     EvaluationSubmitted,
+    ExpertAssigned,
     ExpertRegistered,
     MemberScored,
     UnitScored,
@@ -75,6 +76,7 @@ __all__ = [
     "CommitmentReminderDue",
     "EvaluationSubmitted",
     "EvidenceSubmitted",
+    "ExpertAssigned",
     "ExpertRegistered",
     "GrantAdded",
     "GrantRevoked",

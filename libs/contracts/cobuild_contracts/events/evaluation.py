@@ -182,6 +182,26 @@ class ExpertRegistered(_EvaluationEvent):
     registered_at: UtcDatetime
 
 
+# What an expert is assigned to score (the evaluation service's expert_assignments).
+AssignedKind = Literal["commitment", "agreement"]
+
+
+class ExpertAssigned(_EvaluationEvent):
+    """A district admin assigned an expert to score a commitment or an agreement against
+    named criteria. Added in v1 (issue 36): the commitments service lets the expert read an
+    assigned commitment and its evidence. Ids only; the criteria stay in evaluation. Keyed
+    by subject, so the assignment comes before the expert's evaluation.submitted."""
+
+    EVENT_TYPE: ClassVar[str] = "expert.assigned"
+    KEY_FIELD: ClassVar[str] = "subject_id"
+
+    assignment_id: UUID
+    expert_id: UUID
+    subject_kind: AssignedKind
+    subject_id: UUID
+    assigned_at: UtcDatetime
+
+
 class _ObjectionEvent(_EvaluationEvent):
     """An objection to a publicised (公示中) score, by the member or the unit's admin. The
     reason and the attachments stay in the evaluation service; events carry ids only."""
