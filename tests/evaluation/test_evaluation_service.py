@@ -304,6 +304,24 @@ async def test_experts_score_within_assignment_only(svc: tuple[Served, World]) -
         headers=admin,
     )
     assert assigned.status_code == 201, assigned.text
+    twice = await s.client.post(
+        "/expert-assignments",
+        json={"expert_id": eid, "subject_kind": "commitment", "subject_id": str(w.k[5]),
+              "criteria": ["quality"]},
+        headers=admin,
+    )  # fmt: skip
+    assert twice.status_code == 409
+    async with s.rt.pool.acquire() as conn:  # in the assignment's transaction, once: ids only
+        told = await conn.fetch(
+            "SELECT key, envelope->'payload' AS p FROM outbox WHERE event_type = 'expert.assigned'"
+            " AND envelope->'payload'->>'expert_id' = $1",
+            eid,
+        )
+    assert [(r["key"], r["p"]) for r in told] == [
+        (str(w.k[5]), {"assignment_id": assigned.json()["assignment_id"], "expert_id": eid,
+                       "subject_kind": "commitment", "subject_id": str(w.k[5]),
+                       "assigned_at": told[0]["p"]["assigned_at"]})
+    ]  # fmt: skip
     eh = h(s, Role.EXPERT, eid)
     outside = await s.client.post(
         "/expert-evaluations",

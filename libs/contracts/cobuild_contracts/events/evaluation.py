@@ -263,7 +263,9 @@ class AssessmentFinalised(_EvaluationEvent):
 __all__ = [
     "AssessmentCompleted",
     "AssessmentFinalised",
+    "AssignedKind",
     "EvaluationSubmitted",
+    "ExpertAssigned",
     "ExpertRegistered",
     "MemberScored",
     "ObjectionFiled",

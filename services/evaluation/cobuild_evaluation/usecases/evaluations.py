@@ -13,7 +13,12 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import Role
 from cobuild_contracts.enums import EvaluatorKind, SubjectKind
-from cobuild_contracts.events.evaluation import EvaluationSubmitted, ExpertRegistered
+from cobuild_contracts.events.evaluation import (
+    AssignedKind,
+    EvaluationSubmitted,
+    ExpertAssigned,
+    ExpertRegistered,
+)
 from cobuild_contracts.ids import new_event_id
 from cobuild_kit.auth import Actor
 from cobuild_kit.clock import business_date
@@ -285,11 +290,13 @@ async def assign(
     *,
     assignment_id: UUID,
     expert_id: UUID,
-    subject_kind: str,
+    subject_kind: AssignedKind,
     subject_id: UUID,
     criteria: list[str],
 ) -> None:
-    """A district admin assigns an expert to a commitment or an agreement in its district."""
+    """A district admin assigns an expert to a commitment or an agreement in its district.
+    `expert.assigned` leaves in the same transaction: the commitments service lets the expert
+    read an assigned commitment and its evidence."""
     district_admin(actor, "assign experts")
     if len(set(criteria)) != len(criteria):
         raise Invalid("duplicate criterion", field="body.criteria")
@@ -297,6 +304,7 @@ async def assign(
         await _supervises(uow.conn, actor, ScopeKind(subject_kind), subject_id)
         if not await experts.exists(uow.conn, expert_id):
             raise Invalid(f"no expert {expert_id} in the directory", field="body.expert_id")
+        now = rt.clock.now()
         assigned = await experts.assign(
             uow.conn,
             assignment_id=assignment_id,
@@ -305,8 +313,18 @@ async def assign(
             subject_id=subject_id,
             criteria=criteria,
             assigned_by=actor.subject,
-            at=rt.clock.now(),
+            at=now,
         )
+        if assigned:
+            await uow.emit(
+                ExpertAssigned(
+                    assignment_id=assignment_id,
+                    expert_id=expert_id,
+                    subject_kind=subject_kind,
+                    subject_id=subject_id,
+                    assigned_at=now,
+                )
+            )
     if not assigned:
         raise Conflict("the expert is already assigned to this subject")
 
