@@ -51,6 +51,11 @@ refused like a stranger, with a 422 naming the item (`body.member_ids.2`,
 `body.participants.0.member_id`) and "not (yet) a registered member of <party>"; a retry
 succeeds once the report has arrived. Nothing is written by a refused command.
 
+**Experts.** An expert (role `expert`) whom the evaluation service assigned to score a
+commitment (its `expert.assigned`, kept here a moment after the assignment) may read that
+commitment and list and download its evidence: nothing else of it (its history answers 404,
+every command 403), and no other commitment (404).
+
 **Refusals.** A commitment, its history or evidence, or a task inbox that the caller may not
 read answers 404, exactly as one that does not exist. A command for a party the caller may not
 act for answers 403 with the reason; one the commitment's state forbids, 409 naming the state.
@@ -72,7 +77,7 @@ def definition(
         settings=s,
         migrations_package="cobuild_commitments",
         routers=list(routers),
-        consumers=[consumers.spec, consumers.members_spec],
+        consumers=[consumers.spec, consumers.members_spec, consumers.experts_spec],
         workers=[workers.watch_deadlines],
         description=DESCRIPTION,
         # Path prefix limits: the evidence upload lives under /commitments/.

@@ -2,8 +2,10 @@
 
 The obligor party's admin claims and reports; the beneficiary party's admin confirms (in a
 two-way agreement either party may be the obligor); the two parties and the street/district
-admins above them read (and download evidence). A read refused answers 404, as for an id
-that does not exist; a command refused answers 403 with the reason.
+admins above them read (and download evidence). An expert the evaluation service assigned to
+the commitment reads it and its evidence, nothing else (not its history; no command). A read
+refused answers 404, as for an id that does not exist; a command refused answers 403 with the
+reason.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cobuild_commitments.domain.commitment import (
     IllegalTransition,
     RuleViolation,
 )
+from cobuild_commitments.store import experts
 
 log = get_logger(__name__)
 
@@ -47,12 +50,27 @@ async def as_beneficiary(
 
 
 async def as_reader(
-    conn: asyncpg.Connection, actor: Actor, c: Commitment, action: str = "read this commitment"
+    conn: asyncpg.Connection,
+    actor: Actor,
+    c: Commitment,
+    action: str = "read this commitment",
+    *,
+    experts_may: bool = False,
 ) -> None:
-    """Either party's admin, or a street/district admin above either, may read. Anyone else
-    gets the 404 a commitment that does not exist gets: a read must not tell a stranger that
-    the id is real (ARCHITECTURE.md, "Commands in, facts out")."""
+    """Either party's admin, or a street/district admin above either, may read; with
+    `experts_may`, so may an expert assigned to the commitment (the commitment itself and its
+    evidence, never its history). Anyone else gets the 404 a commitment that does not exist
+    gets: a read must not tell a stranger that the id is real (ARCHITECTURE.md, "Commands in,
+    facts out")."""
     with hidden(f"no commitment {c.commitment_id}", field="path.commitment_id"):
+        if actor.role is Role.EXPERT:
+            if experts_may and await experts.is_assigned(conn, actor.party_id, c.commitment_id):
+                return
+            raise Forbidden(
+                f"expert {actor.party_id} may not {action}: not assigned to this commitment"
+                if experts_may
+                else f"an expert may not {action}"
+            )
         try:
             party = c.obligor_party_id
             await authorize(

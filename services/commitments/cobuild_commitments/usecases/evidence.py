@@ -1,4 +1,5 @@
-"""Evidence: upload (obligor), list and download (the two parties and their supervisors).
+"""Evidence: upload (obligor), list and download (the two parties and their supervisors, and
+an expert assigned to the commitment).
 
 An upload is refused to strangers before any byte is spooled, spooled and checked outside the
 transaction, then recorded and moved into place under the lock; if that transaction fails the
@@ -96,7 +97,7 @@ async def evidence_of(
     """A page of the commitment's evidence, oldest first, and how many files it has."""
     async with rt.pool.acquire() as conn:
         c = await existing(conn, commitment_id)
-        await as_reader(conn, actor, c, "see this commitment's evidence")
+        await as_reader(conn, actor, c, "see this commitment's evidence", experts_may=True)
         return await evidence_rows.evidence_of(conn, commitment_id, limit=limit, offset=offset)
 
 
@@ -107,7 +108,7 @@ async def stored_file(
     looked at first, so one the actor may not read answers exactly as one that does not exist."""
     async with rt.pool.acquire() as conn:
         c = await existing(conn, commitment_id)
-        await as_reader(conn, actor, c, "download this evidence")
+        await as_reader(conn, actor, c, "download this evidence", experts_may=True)
         evidence = await evidence_rows.evidence_by_id(conn, evidence_id)
     if evidence is None or evidence.commitment_id != commitment_id:
         raise NotFound(f"no evidence {evidence_id} on {commitment_id}", field="path.evidence_id")

@@ -22,7 +22,7 @@ from cobuild_commitments.usecases.lookup import existing
 async def commitment(rt: CommitmentsRuntime, actor: Actor, commitment_id: UUID) -> Commitment:
     async with rt.pool.acquire() as conn:
         c = await existing(conn, commitment_id)
-        await as_reader(conn, actor, c)
+        await as_reader(conn, actor, c, experts_may=True)
     return c
 
 
