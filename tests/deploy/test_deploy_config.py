@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import ipaddress
 import json
 import re
 import shutil
@@ -319,6 +320,30 @@ def test_only_the_public_board_is_published_beyond_the_host(compose: dict[str, A
         if not str(mapping).startswith("127.0.0.1:")
     }
     assert public == {"evaluation"}
+
+
+def test_the_services_believe_x_forwarded_for_from_the_console_only(
+    compose: dict[str, Any], k8s: K8sBase
+) -> None:
+    """The console forwards each browser's address (X-Forwarded-For) on every call: each
+    backend believes it from the console and from no one else. In compose that is the
+    console's fixed address, outside the range the other containers are given, and not the
+    gateway that the public board's published port is reached through; in Kubernetes the pods'
+    network. The console believes its own proxy's (the TLS proxy, the Ingress)."""
+    network = compose["networks"]["default"]["ipam"]["config"][0]
+    console_ip = ipaddress.ip_address(
+        compose["services"][CONSOLE]["networks"]["default"]["ipv4_address"]
+    )
+    assert console_ip in ipaddress.ip_network(network["subnet"])
+    assert console_ip not in ipaddress.ip_network(network["ip_range"])
+    gateway = next(ipaddress.ip_network(network["subnet"]).hosts())
+    for service in BACKENDS:
+        key = f"COBUILD_{service.upper()}_TRUSTED_PROXIES"
+        assert compose_env(compose["services"][service])[key] == str(console_ip), service
+        assert k8s_env(k8s, service)[key] == "10.244.0.0/16", service
+    console_key = "COBUILD_CONSOLE_TRUSTED_PROXIES"
+    assert compose_env(compose["services"][CONSOLE])[console_key] == str(gateway)
+    assert k8s_env(k8s, CONSOLE)[console_key] == "10.244.0.0/16"
 
 
 def test_the_images_start_from_python_311_slim(dockerfile: dict[str, Stage]) -> None:

@@ -454,12 +454,14 @@ class Stack:
             if access_port and name != "access"
             else {}
         )
-        # The workbench forwards each browser's address to the access service, whose limits
-        # count per address; on loopback the workbench is 127.0.0.1 (a deployment names its
-        # own address: COBUILD_ACCESS_TRUSTED_PROXIES).
+        # The workbench forwards each browser's address (X-Forwarded-For) on every call: the
+        # access service's limits count per address, and the evaluation and escalations
+        # services tell a resident's rating from the address that printed the codes. On
+        # loopback the workbench is 127.0.0.1, believed only when the launcher runs it (a
+        # deployment names its own proxies: COBUILD_<SERVICE>_TRUSTED_PROXIES).
         proxies = (
             {f"{prefix}TRUSTED_PROXIES": "127.0.0.1"}
-            if name == "access" and self.config.console_port is not None
+            if self.config.console_port is not None
             else {}
         )
         data_dir = self.var_dir / "data" / name

@@ -4,7 +4,6 @@ grant, or a `person` token) and the signed-in person's grants for the role switc
 from __future__ import annotations
 
 import time
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,21 +12,7 @@ from uuid import UUID
 
 import httpx
 
-from cobuild_console.gateways.services import ServiceRefusal, ServiceUnavailable
-
-# The address of the browser whose request the console is serving (set by the pages'
-# middleware). The access service limits exchanges and invitation-link lookups per address;
-# every person behind the console would otherwise share the console's one address, so it is
-# forwarded, and the access service believes it from the console only (its trusted_proxies).
-browser_address: ContextVar[str | None] = ContextVar("browser_address", default=None)
-
-
-def _forwarded(headers: dict[str, str] | None = None) -> dict[str, str]:
-    out = dict(headers or {})
-    address = browser_address.get()
-    if address:
-        out["X-Forwarded-For"] = address
-    return out
+from cobuild_console.gateways.services import ServiceRefusal, ServiceUnavailable, forwarded
 
 
 class ExchangeRefused(Exception):
@@ -77,6 +62,9 @@ class Invitation:
 
 
 class Access:
+    """The access service limits exchanges and invitation-link lookups per address: every call
+    carries the browser's (gateways.services.forwarded), as to the other services."""
+
     def __init__(self, url: str, http: httpx.AsyncClient) -> None:
         self.url = url.rstrip("/")
         self.http = http
@@ -86,7 +74,7 @@ class Access:
             answer = await self.http.post(
                 f"{self.url}/exchange",
                 json={"subject_token": subject_token, "grant_id": grant_id},
-                headers=_forwarded(),
+                headers=forwarded(),
             )
         except httpx.HTTPError as exc:
             raise ExchangeRefused(503, type(exc).__name__) from exc
@@ -104,7 +92,7 @@ class Access:
     async def grants(self, token: str) -> list[Grant]:
         try:
             answer = await self.http.get(
-                f"{self.url}/me/grants", headers={"Authorization": f"Bearer {token}"}
+                f"{self.url}/me/grants", headers=forwarded({"Authorization": f"Bearer {token}"})
             )
         except httpx.HTTPError as exc:
             raise ExchangeRefused(503, type(exc).__name__) from exc
@@ -128,7 +116,7 @@ class Access:
 
     async def _link(self, method: str, link_token: str, bearer: str | None) -> httpx.Response:
         path = f"/invitation-links/{quote(link_token, safe='')}"
-        headers = _forwarded({"Authorization": f"Bearer {bearer}"} if bearer else {})
+        headers = forwarded({"Authorization": f"Bearer {bearer}"} if bearer else {})
         try:
             answer = await self.http.request(
                 method,
@@ -157,7 +145,7 @@ class Access:
             answer = await self.http.post(
                 f"{self.url}/audit/on-behalf",
                 json=body,
-                headers={"Authorization": f"Bearer {token}"},
+                headers=forwarded({"Authorization": f"Bearer {token}"}),
             )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable("access", type(exc).__name__) from exc

@@ -1,17 +1,38 @@
-"""The four services' HTTP APIs, called with the acting person's Cobuild token.
+"""The services' HTTP APIs, called with the acting person's Cobuild token.
 
 A refusal (4xx) becomes `ServiceRefusal` carrying the service's body (`error`, `message`,
 `field`), so the page can say it beside the field; a service that cannot be reached or
-answers 5xx becomes `ServiceUnavailable`."""
+answers 5xx becomes `ServiceUnavailable`. Every call carries the browser's address as
+X-Forwarded-For (`browser_address`)."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
+
+# The address of the browser whose request the console is serving (set by the pages'
+# middleware, http/web.py). Every person behind the console would otherwise share the
+# console's one address, so it is forwarded on every call to every service: the access
+# service limits exchanges and invitation-link lookups per address, and the evaluation and
+# escalations services tell a resident's rating from the address that printed the codes (a
+# rating from there is kept flagged, out of the means). Each service believes it from the
+# console only (its trusted_proxies); from anyone else the header is ignored.
+browser_address: ContextVar[str | None] = ContextVar("browser_address", default=None)
+
+
+def forwarded(headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`headers` with the browser's X-Forwarded-For, when a browser is being served."""
+    out = dict(headers or {})
+    address = browser_address.get()
+    if address:
+        out["X-Forwarded-For"] = address
+    return out
+
 
 # The services whose APIs the workbench calls (the access service is reached apart).
 SERVICES = ("agreements", "commitments", "points", "evaluation", "escalations", "notifications")
@@ -61,7 +82,7 @@ class Services:
         base = self.urls.get(service)
         if base is None:  # a deployment without it (the notifications service is optional)
             raise ServiceUnavailable(service, "no address configured")
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = forwarded({"Authorization": f"Bearer {token}"})
         if content_type:
             headers["Content-Type"] = content_type
         if method != "GET":

@@ -27,9 +27,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cobuild_console import i18n
 from cobuild_console.domain.refusals import N_, explain
-from cobuild_console.gateways.access import ExchangeRefused, browser_address
+from cobuild_console.gateways.access import ExchangeRefused
 from cobuild_console.gateways.provider import SignInFailed
-from cobuild_console.gateways.services import ServiceRefusal, ServiceUnavailable
+from cobuild_console.gateways.services import ServiceRefusal, ServiceUnavailable, browser_address
 from cobuild_console.http.labels import role_label
 from cobuild_console.runtime import ConsoleRuntime
 from cobuild_console.sessions import COOKIE, Session

@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import segno
 
-from cobuild_console.gateways.access import browser_address
-from cobuild_console.gateways.services import ServiceRefusal, ServiceUnavailable
+from cobuild_console.gateways.services import ServiceRefusal, ServiceUnavailable, forwarded
 from cobuild_console.runtime import ConsoleRuntime
 
 RATE_PATH = "/m/rate"
@@ -22,12 +21,12 @@ RATE_PATH = "/m/rate"
 async def _public(
     rt: ConsoleRuntime, service: str, method: str, path: str, body: Any = None
 ) -> dict[str, Any]:
-    headers = {}
-    if address := browser_address.get():
-        headers["X-Forwarded-For"] = address
     try:
         response = await rt.http.request(
-            method, rt.settings.service_urls[service].rstrip("/") + path, json=body, headers=headers
+            method,
+            rt.settings.service_urls[service].rstrip("/") + path,
+            json=body,
+            headers=forwarded(),
         )
     except httpx.HTTPError as exc:
         raise ServiceUnavailable(service, type(exc).__name__) from exc
