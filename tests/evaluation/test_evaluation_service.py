@@ -561,6 +561,39 @@ async def test_public_board_renders_in_chromium(svc: tuple[Served, World]) -> No
         assert str(m) not in dom and str(m) not in page.text  # no personal data
 
 
+async def test_the_board_answers_json_with_names_to_a_client_that_asks(
+    svc: tuple[Served, World],
+) -> None:
+    """The console's public pages read the board as JSON (Accept: application/json) from the
+    same address: names of the street's communities and the community's units, the place
+    above, the agreements; HTML stays the default."""
+    s, w = svc
+    json_only = {"accept": "application/json"}
+    street = await s.client.get(f"/public/streets/{w.s1}", headers=json_only)
+    assert street.status_code == 200 and street.headers["content-type"] == "application/json"
+    b = street.json()
+    assert (b["kind"], b["id"], b["name"]) == ("street", str(w.s1), f"东街道 {w.tag}")
+    assert b["parent"] == {"kind": "district", "id": str(w.district), "name": f"测试区 {w.tag}"}
+    assert {c["name"] for c in b["children"]} == {f"花园社区 {w.tag}", f"河畔社区 {w.tag}"}
+    assert sum(c["figures"]["signed"] for c in b["children"]) == b["figures"]["signed"]
+    assert {a["unit"] for a in b["agreements"]} == {f"=恒达公司 {w.tag}"}
+    community = (
+        await s.client.get(f"/public/communities/{w.c1}", headers=json_only, params={"year": 2026})
+    ).json()
+    assert community["parent"] == {"kind": "street", "id": str(w.s1), "name": f"东街道 {w.tag}"}
+    [unit] = community["children"]
+    assert (unit["id"], unit["name"], unit["agreements"]) == (str(w.u1), f"=恒达公司 {w.tag}", 1)
+    assert unit["figures"] == community["figures"]
+    # A browser asks for HTML first: the page, as before.
+    page = await s.client.get(
+        f"/public/streets/{w.s1}", headers={"accept": "text/html,application/json;q=0.9"}
+    )
+    assert page.headers["content-type"].startswith("text/html") and "<title>" in page.text
+    assert (await s.client.get(f"/public/streets/{w.s1}")).text.startswith("<!doctype html>")
+    for m in w.m.values():
+        assert str(m) not in street.text  # no personal data
+
+
 async def test_work_confirmed_after_publication_waits_for_a_republication(
     svc: tuple[Served, World], kafka_bootstrap: str
 ) -> None:

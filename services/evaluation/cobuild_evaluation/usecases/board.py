@@ -1,11 +1,18 @@
 """The public board (上墙公示) of a street or a community: what its page shows, no personal
 data. Its rates and drill-down, its signed agreements (parties are organisations), the
 latest published year's honour roll of units, and links to the points service's member
-honour rolls (names stay in points: ARCHITECTURE.md, "Personal data")."""
+honour rolls (names stay in points: ARCHITECTURE.md, "Personal data").
+
+The same board is served as this service's own HTML page and as JSON, which the console's
+public pages (/board/...) show with names: a street's communities, a community's units (each
+unit's agreements with the community summed), the place above (a community's street, a
+street's district) and the communities whose member honour rolls the points service serves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -13,8 +20,9 @@ import asyncpg
 from cobuild_kit.clock import business_date
 from cobuild_kit.errors import NotFound
 
+from cobuild_evaluation.domain.ledger import MEASURES, Figures
 from cobuild_evaluation.settings import EvaluationRuntime
-from cobuild_evaluation.store import agreements, assessments, parties, policies
+from cobuild_evaluation.store import agreements, assessments, parties, policies, supervision
 from cobuild_evaluation.usecases import ledger_view
 from cobuild_evaluation.usecases.scopes import ScopeKind
 
@@ -36,6 +44,14 @@ class Board:
     # until `objection_deadline`, a business date in Asia/Shanghai) or "final"; None unpublished.
     state: str | None = None
     objection_deadline: str | None = None
+    # With names, for the console's pages (issue 35): the board's own id, the place above,
+    # the drill-down (a street's communities; a community's units, each unit's agreements
+    # with it summed) with their figures, and the communities whose member honour rolls the
+    # points service serves for `year` (empty when the policy names no member honour roll).
+    id: str = ""
+    parent: Row | None = None
+    children: list[Row] = field(default_factory=list)
+    member_rolls: list[Row] = field(default_factory=list)
 
 
 async def board(rt: EvaluationRuntime, kind: ScopeKind, sid: UUID, year: int | None) -> Board:
@@ -54,10 +70,16 @@ async def board(rt: EvaluationRuntime, kind: ScopeKind, sid: UUID, year: int | N
                 (c["name"] or c["id"][:8], c["figures"]["fulfilment_rate"])
                 for c in view["children"]
             ]
+            children = [
+                {"id": c["id"], "name": c["name"] or "", "figures": c["figures"]}
+                for c in view["children"]
+            ]
         else:
             communities = [sid]
             district_id = await parties.parent_of(conn, place["parent_id"])
-            bars = [(c["id"][:8], c["figures"]["fulfilment_rate"]) for c in view["children"]]
+            children = await _units(conn, sid, today)
+            bars = [(u["name"] or u["id"][:8], u["figures"]["fulfilment_rate"]) for u in children]
+        above = await parties.names(conn, [place["parent_id"]]) if place["parent_id"] else {}
         shown_year, honour, member_roll = await _honour_units(
             conn, district_id, year or today.year, communities
         )
@@ -72,6 +94,11 @@ async def board(rt: EvaluationRuntime, kind: ScopeKind, sid: UUID, year: int | N
     links = (
         [(label.get(c, str(c)), f"{base}/public/communities/{c}/honour-roll") for c in communities]
         if member_roll or shown_year is None
+        else []
+    )
+    rolls = (
+        [{"id": str(c), "name": label.get(c, "")} for c in communities]
+        if member_roll and shown_year is not None
         else []
     )
     return Board(
@@ -90,7 +117,39 @@ async def board(rt: EvaluationRuntime, kind: ScopeKind, sid: UUID, year: int | N
             if head and head["objection_deadline"] and head["state"] == "publicised"
             else None
         ),
+        id=str(sid),
+        parent=(
+            {
+                "kind": "district" if kind == ScopeKind.STREET else "street",
+                "id": str(place["parent_id"]),
+                "name": above.get(place["parent_id"], ""),
+            }
+            if place["parent_id"]
+            else None
+        ),
+        children=children,
+        member_rolls=rolls,
     )
+
+
+async def _units(conn: asyncpg.Connection, community_id: UUID, today: date) -> list[Row]:
+    """The community's units, each with its agreements with the community summed, by name
+    (the console's /ledger/units rule: they sum to the community's figures)."""
+    found = await supervision.by_agreement(conn, "community", [community_id], today)
+    per_unit: dict[UUID, list[Figures]] = defaultdict(list)
+    for unit_id, _, figures in found:
+        per_unit[unit_id].append(figures)
+    label = await parties.names(conn, list(per_unit))
+    units = [
+        {
+            "id": str(unit_id),
+            "name": label.get(unit_id, ""),
+            "agreements": len(figures),
+            "figures": Figures({m: sum(f[m] for f in figures) for m in MEASURES}).as_dict(),
+        }
+        for unit_id, figures in per_unit.items()
+    ]
+    return sorted(units, key=lambda u: (u["name"], u["id"]))
 
 
 async def _agreements(conn: asyncpg.Connection, communities: list[UUID]) -> list[Row]:
@@ -101,10 +160,14 @@ async def _agreements(conn: asyncpg.Connection, communities: list[UUID]) -> list
     return [
         {
             "agreement_id": str(r["agreement_id"]),
+            "community_id": str(r["community_id"]),
             "community": label.get(r["community_id"], ""),
+            "unit_id": str(r["unit_id"]),
             "unit": label.get(r["unit_id"], ""),
             "commitments": r["n"],
             "term": f"{r['term_start']} – {r['term_end']}",
+            "term_start": r["term_start"].isoformat(),
+            "term_end": r["term_end"].isoformat(),
         }
         for r in rows
     ]
@@ -128,6 +191,7 @@ async def _honour_units(
     label = await parties.names(conn, [r["subject_id"] for r in rows])
     units = [
         {
+            "unit_id": str(r["subject_id"]),
             "name": label.get(r["subject_id"], str(r["subject_id"])),
             "score": format(r["score"], "f"),
             "grade": r["grade"],
