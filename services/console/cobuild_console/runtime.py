@@ -3,6 +3,7 @@ services, the provider and the access service, the session store and the busines
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from pathlib import Path
 
@@ -47,6 +48,9 @@ class ConsoleRuntime:
             settings.session_max_count,
         )
         self.node_modules = node_modules
+        # Evidence photos decoded at once (usecases/evidence_photos): a camera photo takes
+        # up to a few hundred milliseconds of a core and 150 MB at the pixel bound.
+        self.photo_decoding = asyncio.Semaphore(2)
 
     def today(self) -> date:
         return business_date(self.clock.now())

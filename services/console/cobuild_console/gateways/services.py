@@ -57,6 +57,13 @@ class ServiceUnavailable(Exception):
         self.service = service
 
 
+class TooLarge(Exception):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size} bytes or more, past the bound of {limit}")
+        self.size = size
+        self.limit = limit
+
+
 class Services:
     def __init__(self, urls: Mapping[str, str], http: httpx.AsyncClient) -> None:
         self.urls = {name: url.rstrip("/") for name, url in urls.items()}
@@ -120,6 +127,42 @@ class Services:
                 service, response.status_code, body if isinstance(body, dict) else {}
             )
         return response
+
+    async def download(
+        self, service: str, path: str, token: str, *, max_bytes: int
+    ) -> tuple[bytes, str]:
+        """A file's bytes and type, read as they arrive and given up past `max_bytes`
+        (`TooLarge`): a file is never held whole in memory beyond the bound."""
+        base = self.urls.get(service)
+        if base is None:
+            raise ServiceUnavailable(service, "no address configured")
+        headers = forwarded({"Authorization": f"Bearer {token}"})
+        try:
+            async with self.http.stream("GET", base + path, headers=headers) as response:
+                if response.status_code >= 500:
+                    raise ServiceUnavailable(service, f"HTTP {response.status_code}")
+                if response.status_code >= 400:
+                    await response.aread()
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = {"error": "error", "message": response.text[:200]}
+                    raise ServiceRefusal(
+                        service, response.status_code, body if isinstance(body, dict) else {}
+                    )
+                declared = int(response.headers.get("content-length") or 0)
+                if declared > max_bytes:
+                    raise TooLarge(declared, max_bytes)
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLarge(size, max_bytes)
+                    chunks.append(chunk)
+                kind = response.headers.get("content-type", "application/octet-stream")
+                return b"".join(chunks), kind.split(";")[0].strip()
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(service, type(exc).__name__) from exc
 
     async def get(self, service: str, path: str, token: str, **params: Any) -> Any:
         return (await self.request(service, "GET", path, token, params=params)).json()

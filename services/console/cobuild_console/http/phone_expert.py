@@ -1,5 +1,6 @@
 """The expert's phone pages (专家评): the commitments assigned to them, what was promised and
-done, a score for each criterion of the assignment, and what is still due."""
+done, the evidence (each photo fitted for a phone, the original a tap away), a score for each
+criterion of the assignment, and what is still due."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from fastapi.responses import Response
 from cobuild_console import i18n
 from cobuild_console.gateways.services import ServiceRefusal
 from cobuild_console.http.phone_member import page
-from cobuild_console.http.web import Acting, acting, redirect
-from cobuild_console.usecases import phone_public
+from cobuild_console.http.web import IMAGE_TYPES, Acting, acting, evidence_response, redirect
+from cobuild_console.usecases import evidence_photos, phone_public
 
 router = APIRouter()
 
@@ -43,6 +44,33 @@ async def _summary(who: Acting, commitment_id: str) -> dict[str, Any] | None:
         raise
 
 
+async def _evidence(who: Acting, commitment_id: str) -> list[dict[str, Any]] | None:
+    """The commitment's evidence as the expert may see it; None while the commitments service
+    has not yet heard of the assignment (a moment after it was made)."""
+    try:
+        return await who.rt.services.every(
+            "commitments", f"/commitments/{commitment_id}/evidence", await who.token()
+        )
+    except ServiceRefusal as refused:
+        if refused.status == 404:
+            return None
+        raise
+
+
+def _score_page(
+    request: Request,
+    assignment: dict[str, Any],
+    summary: dict[str, Any] | None,
+    evidence: list[dict[str, Any]] | None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    return page(
+        request, "m/expert_score.html", status=status, a=assignment, c=summary,
+        evidence=evidence, image_types=IMAGE_TYPES, **context,
+    )  # fmt: skip
+
+
 @router.get("/m/expert")
 async def assignments(request: Request, who: ExpertDep) -> Response:
     listed = await _assignments(who)
@@ -65,9 +93,31 @@ async def _one(who: Acting, commitment_id: str) -> tuple[dict[str, Any], dict[st
 @router.get("/m/expert/{commitment_id}")
 async def score_page(request: Request, commitment_id: str, who: ExpertDep) -> Response:
     assignment, summary = await _one(who, commitment_id)
-    return page(
-        request, "m/expert_score.html", a=assignment, c=summary, values={}, errors={}, error=""
+    evidence = await _evidence(who, commitment_id)
+    return _score_page(request, assignment, summary, evidence, values={}, errors={}, error="")
+
+
+@router.get("/m/expert/{commitment_id}/evidence/{evidence_id}/photo")
+async def photo(commitment_id: str, evidence_id: str, who: ExpertDep) -> Response:
+    """An evidence photo fitted into 720×540 for a phone, upright, without its metadata. The
+    commitments service decides whether the expert may see it (404 otherwise)."""
+    try:
+        fitted = await evidence_photos.fitted(who.rt, await who.token(), commitment_id, evidence_id)
+    except evidence_photos.NotAPhoto as exc:
+        raise HTTPException(404) from exc
+    return Response(fitted, media_type="image/jpeg", headers={"x-content-type-options": "nosniff"})
+
+
+@router.get("/m/expert/{commitment_id}/evidence/{evidence_id}")
+async def original(commitment_id: str, evidence_id: str, who: ExpertDep) -> Response:
+    """The file as the unit uploaded it (查看原图): an image shown, anything else downloaded."""
+    answer = await who.rt.services.request(
+        "commitments",
+        "GET",
+        f"/commitments/{commitment_id}/evidence/{evidence_id}",
+        await who.token(),
     )
+    return evidence_response(answer)
 
 
 @router.post("/m/expert/{commitment_id}")
@@ -113,7 +163,8 @@ async def score(
                 % {"title": summary["title"] if summary else commitment_id},
             )  # fmt: skip
             return redirect("/m/expert")
-    return page(
-        request, "m/expert_score.html", status=422 if errors else 409, a=assignment, c=summary,
+    evidence = await _evidence(who, commitment_id)
+    return _score_page(
+        request, assignment, summary, evidence, status=422 if errors else 409,
         values=values, errors=errors, error=error, comment=comment,
     )  # fmt: skip
