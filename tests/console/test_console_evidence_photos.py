@@ -10,6 +10,7 @@ import struct
 import zlib
 
 import pytest
+from cobuild_console.domain.phone import file_size
 from cobuild_console.usecases.evidence_photos import MAX_INPUT_BYTES, NotAPhoto, fit
 from PIL import Image, ImageDraw
 
@@ -95,3 +96,7 @@ def _png_header_only(width: int, height: int) -> bytes:
 def test_what_is_not_a_photo_within_the_bounds_is_refused(data: bytes) -> None:
     with pytest.raises(NotAPhoto):
         fit(data)
+
+
+def test_the_originals_size_is_said_in_units() -> None:
+    assert [file_size(n) for n in (83, 15_158, 3_111_182)] == ["83 B", "15 KB", "3.0 MB"]

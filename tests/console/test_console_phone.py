@@ -4,15 +4,19 @@ by the community worker in the workbench, signs up for an activity, checks in by
 URL the community's QR code decodes to (refused on a second try, and for an activity whose
 window has not opened), sees the points with their cause once the community confirms the
 attendance, and a verified record; takes on a micro-wish and marks it fulfilled; sets the
-honour-roll name and exports their data. Another member's entry is not found (404). Every
-phone page is measured (at most 150 KB transferred on a first load, cache off), scanned with
-axe-core and photographed at 390 and 360 px into var/screenshots/console/ (names m-*)."""
+honour-roll name and exports their data. Another member's entry is not found (404). A
+resident rates through the console from their own address and the rating counts; one from the
+address that printed the codes stays flagged. An expert scores an assigned commitment, seeing
+its evidence: a 12-megapixel camera photo served fitted for a phone. Every phone page is
+measured (at most 150 KB transferred on a first load, cache off), scanned with axe-core and
+photographed at 390 and 360 px into var/screenshots/console/ (names m-*)."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -44,7 +48,9 @@ from console_support import (
     seed_district,
     served,
 )
+from PIL import Image
 from test_console_browser import CHROMIUM, SCREENSHOTS, SERVICES, _ensure_browser, _sign_in
+from test_console_evidence_photos import camera_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -58,6 +64,12 @@ WISH_TITLE = "帮独居老人更换楼道灯泡"
 FULFILLED = "为助老食堂捐赠一批餐具"  # console_support's commitment the community confirms
 EXPERT = "张建国"
 CRITERIA = ["完成质量", "群众满意度"]
+PHOTO = "餐具交接现场.jpg"  # what the unit's phone took: 12 megapixels, sideways, with GPS
+MAX_PHOTO_BYTES = 60_000  # the photo as the expert's page shows it
+# Addresses of browsers behind the console (as an ingress would forward them): the worker who
+# prints the residents' codes, and a resident.
+PRINTER_ADDRESS = "198.51.100.20"
+RESIDENT_ADDRESS = "203.0.113.7"
 
 
 @dataclass
@@ -75,6 +87,7 @@ class Phones:
     later_activity: str = ""
     other_entry: str = ""  # an entry of another member (陈晓红)
     expert_id: str = ""
+    photo: bytes = b""  # the evidence photo as uploaded
     weights: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,7 +131,11 @@ async def _seed(api: Api, quiet: Quiescence, d: District, now: datetime, w: Phon
     hers = await her.get("points", f"/members/{d.member_id}/points", year=business_date(now).year)
     w.other_entry = str(hers["entries"]["items"][0]["entry_id"])
 
-    # A fulfilled commitment residents rate and an expert scores.
+    # A fulfilled commitment residents rate and an expert scores, with a camera's photo.
+    w.photo = camera_jpeg()
+    await hospital.upload(
+        "commitments", f"/commitments/{d.to_confirm}/evidence", PHOTO, w.photo, "image/jpeg"
+    )
     await worker.post("commitments", f"/commitments/{d.to_confirm}/confirm", {})
     district = api.actor("district_admin", d.district_id)
     expert = await district.post("evaluation", "/experts", {"name": EXPERT, "field": "社区治理"})
@@ -127,6 +144,7 @@ async def _seed(api: Api, quiet: Quiescence, d: District, now: datetime, w: Phon
     await district.post("evaluation", "/expert-assignments", {
         "expert_id": w.expert_id, "subject_kind": "commitment", "subject_id": d.to_confirm,
         "criteria": CRITERIA})  # fmt: skip
+    await quiet.wait()  # the commitments service learns of the assignment (expert.assigned)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -150,6 +168,9 @@ async def phones() -> AsyncIterator[Phones]:
         partitions=2,
         test_mode=True,
         clock=f"file:{clock}",
+        # The console below runs on loopback beside the services, which believe its
+        # X-Forwarded-For as the launcher has them do when it runs the console itself.
+        extra_env={f"COBUILD_{name.upper()}_TRUSTED_PROXIES": "127.0.0.1" for name in SERVICES},
     )
     stack = Stack(config)
     info = await stack.start()
@@ -301,7 +322,6 @@ class Phone:
 
 def _decode_qr(png: bytes) -> str:
     import zxingcpp
-    from PIL import Image
 
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)).convert("L"))
     assert len(found) == 1, f"{len(found)} QR codes read"
@@ -548,6 +568,72 @@ async def test_a_resident_rates_once_from_the_printed_qr_code(phones: Phones, wo
         await resident.context.close()
 
 
+async def _print_codes(worker: Any, w: Phones, count: int) -> list[str]:
+    """The worker prints `count` resident codes for the fulfilled commitment: their links."""
+    await worker.page.goto(f"{w.console_url}/commitments/{w.district.to_confirm}")
+    await worker.page.get_by_role("link", name="打印群众评价二维码").click()
+    await worker.page.get_by_label("二维码数量").fill(str(count))
+    await worker.page.get_by_role("button", name="生成二维码").click()
+    captions = worker.page.locator(".resident-codes figcaption")
+    await captions.first.wait_for()
+    return [str(url) for url in await captions.all_inner_texts()]
+
+
+async def _rate_from(w: Phones, url: str, address: str) -> None:
+    """A phone behind `address` opens a rating link and gives four stars."""
+    phone = await Phone.open(w)
+    try:
+        await phone.context.set_extra_http_headers({"X-Forwarded-For": address})
+        await phone.page.goto(url)
+        await phone.page.get_by_text("4 星", exact=True).click()
+        await phone.page.get_by_role("button", name="提交评价").click()
+        await phone.page.get_by_role("heading", name="谢谢您", level=1).wait_for()
+    finally:
+        await phone.context.close()
+
+
+async def test_a_residents_rating_counts_unless_it_comes_from_where_the_codes_were_printed(
+    phones: Phones, worker: Any
+) -> None:
+    """The console forwards each browser's address to the evaluation service (which believes
+    it from the console only): the codes are issued from the worker's address, a resident's
+    rating from the resident's counts in the mean, and one from the worker's address is kept
+    flagged as the community's own, as it would be without the console in between."""
+    w = phones
+    district = w.api.actor("district_admin", w.district.district_id)
+
+    async def evaluations() -> dict[str, Any]:
+        found: dict[str, Any] = await district.get(
+            "evaluation", "/evaluations", subject_kind="commitment",
+            subject_id=w.district.to_confirm,
+        )  # fmt: skip
+        return found
+
+    await worker.context.set_extra_http_headers({"X-Forwarded-For": PRINTER_ADDRESS})
+    try:
+        mine, theirs = await _print_codes(worker, w, 2)
+    finally:
+        await worker.context.set_extra_http_headers({})
+    before = await evaluations()
+
+    await _rate_from(w, mine, RESIDENT_ADDRESS)
+    counted = await evaluations()
+    assert counted["resident"]["count"] == before["resident"]["count"] + 1
+    assert counted["flagged"] == before["flagged"]  # flagged 0: it counts
+
+    await _rate_from(w, theirs, PRINTER_ADDRESS)
+    flagged = await evaluations()
+    assert flagged["resident"]["count"] == counted["resident"]["count"]
+    assert flagged["flagged"] == counted["flagged"] + 1
+
+
+async def _photos_shown(page: Any) -> None:
+    """Until every picture of the page has loaded (they load lazily, as they come into view)."""
+    await page.wait_for_function(
+        "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+    )
+
+
 async def test_an_expert_scores_an_assigned_commitment(phones: Phones) -> None:
     w = phones
     person = w.issuer.add("zhang.jianguo", EXPERT)
@@ -562,12 +648,43 @@ async def test_an_expert_scores_an_assigned_commitment(phones: Phones) -> None:
         await expert.look("m-expert")
         await due.get_by_role("link", name=FULFILLED, exact=False).click()
         await page.get_by_role("heading", name=FULFILLED, level=1).wait_for()
+        # The evidence: the camera's photo fitted for a phone, the original a tap away.
+        photo = page.get_by_role("img", name=f"佐证照片 {PHOTO}")
+        assert await photo.get_attribute("loading") == "lazy"
+        await _photos_shown(page)
         await expert.look("m-expert-score")
+        weighed = w.weights["m-expert-score"]
+        src = str(await photo.get_attribute("src"))
+        photo_bytes = weighed["requests"][src[:80]]  # as weigh() names a request
+        served = await expert.context.request.get(w.console_url + src)
+        assert served.status == 200 and served.headers["content-type"] == "image/jpeg"
+        fitted = await served.body()
+        shown = Image.open(io.BytesIO(fitted))
+        assert shown.size == (405, 540)  # inside 720×540, and upright: it was taken sideways
+        assert not shown.getexif() and b"HUAWEI" not in fitted  # no place, time or device
+        assert len(fitted) <= MAX_PHOTO_BYTES < len(w.photo), (len(fitted), len(w.photo))
+        w.weights["m-expert-photo"] = {
+            "original_bytes": len(w.photo), "served_bytes": len(fitted),
+            "served_with_headers": photo_bytes, "page_bytes": weighed["bytes"],
+        }  # fmt: skip
+        original = page.get_by_role("link", name=re.compile(r"^查看原图（3\.\d MB）$"))
+        whole = await expert.context.request.get(
+            w.console_url + str(await original.get_attribute("href"))
+        )
+        assert whole.status == 200 and await whole.body() == w.photo
+        another = w.district.to_refuse  # not assigned to this expert: its evidence is not shown
+        listed = await expert.context.request.get(f"{w.console_url}/m/expert/{another}")
+        assert listed.status == 404
+        hidden = await expert.context.request.get(
+            w.console_url + src.replace(w.district.to_confirm, another)
+        )
+        assert hidden.status == 404
         await page.get_by_label(CRITERIA[0]).fill("120")
         await page.get_by_label(CRITERIA[1]).fill("88")
         await page.get_by_role("button", name="提交评分").click()
         await page.get_by_text("请输入 0 到 100 之间的整数。").wait_for()
         assert await page.get_by_label(CRITERIA[0]).get_attribute("aria-invalid") == "true"
+        await _photos_shown(page)
         await expert.look("m-expert-score-error")
         await page.get_by_label(CRITERIA[0]).fill("92")
         await page.get_by_role("button", name="提交评分").click()

@@ -75,3 +75,13 @@ def requested_points(reason: str) -> str | None:
     "...; capped by the daily cap (6.00 → 4.00)"."""
     found = re.search(r"\((\d+(?:\.\d+)?) → \d+(?:\.\d+)?\)$", reason)
     return found.group(1) if found else None
+
+
+def file_size(size_bytes: int) -> str:
+    """A file's size as a phone page shows it, so someone on a slow connection knows what a
+    tap will cost: 83 B, 15 KB, 3.1 MB (units, not words: the same in every language)."""
+    if size_bytes < 1024:
+        return f"{size_bytes} B"
+    if size_bytes < 1024 * 1024:
+        return f"{round(size_bytes / 1024)} KB"
+    return f"{size_bytes / (1024 * 1024):.1f} MB"

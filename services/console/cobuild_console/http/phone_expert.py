@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from cobuild_console import i18n
+from cobuild_console.domain import phone
 from cobuild_console.gateways.services import ServiceRefusal
 from cobuild_console.http.phone_member import page
 from cobuild_console.http.web import IMAGE_TYPES, Acting, acting, evidence_response, redirect
@@ -67,7 +68,7 @@ def _score_page(
 ) -> Response:
     return page(
         request, "m/expert_score.html", status=status, a=assignment, c=summary,
-        evidence=evidence, image_types=IMAGE_TYPES, **context,
+        evidence=evidence, image_types=IMAGE_TYPES, file_size=phone.file_size, **context,
     )  # fmt: skip
 
 
