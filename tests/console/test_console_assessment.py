@@ -306,8 +306,9 @@ async def test_after_the_deadline_the_scores_are_final_and_the_board_says_so(
     board_url = f"{assess_world.evaluation_url}/public/streets/{street}"
     async with httpx.AsyncClient() as client:
         assert "已定档" in (await client.get(board_url)).text
+    # The public board residents read (the console's, no sign-in) says so too.
     await phone.set_viewport_size({"width": 390, "height": 844})
-    await phone.goto(board_url)
+    await phone.goto(f"{secretary.world.console_url}/board/streets/{street}")
     await phone.locator("#assessment-state").wait_for()
     assert "已定档" in await phone.locator("#assessment-state").inner_text()
     from test_console_browser import SCREENSHOTS

@@ -17,6 +17,7 @@ from cobuild_console.http import (
     alliances,
     assessment,
     assets,
+    board,
     commitments,
     inbox,
     invitations,
@@ -99,6 +100,7 @@ def create_app(
         phone_member.router,  # the phone pages (/m/...): a member's, a resident's, an expert's
         phone_public.router,
         phone_expert.router,
+        board.router,  # the public board (上墙公示), no sign-in
         activities.router,
         wishes.router,
         on_behalf.router,

@@ -18,15 +18,24 @@ from cobuild_console.runtime import ConsoleRuntime
 RATE_PATH = "/m/rate"
 
 
-async def _public(
-    rt: ConsoleRuntime, service: str, method: str, path: str, body: Any = None
+async def public_call(
+    rt: ConsoleRuntime,
+    service: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A service's public endpoint, with no token, asking for JSON (the evaluation service's
+    board answers HTML otherwise); the browser's address forwarded."""
     try:
         response = await rt.http.request(
             method,
             rt.settings.service_urls[service].rstrip("/") + path,
             json=body,
-            headers=forwarded(),
+            params={k: v for k, v in (params or {}).items() if v is not None},
+            headers=forwarded({"Accept": "application/json"}),
         )
     except httpx.HTTPError as exc:
         raise ServiceUnavailable(service, type(exc).__name__) from exc
@@ -53,10 +62,10 @@ class Card:
 
 
 async def card(rt: ConsoleRuntime, code: str) -> Card:
-    found = await _public(rt, "evaluation", "GET", f"/public/resident-codes/{code}")
+    found = await public_call(rt, "evaluation", "GET", f"/public/resident-codes/{code}")
     if found["state"] != "open":
         return Card(str(found["state"]), None)
-    commitment = await _public(
+    commitment = await public_call(
         rt, "commitments", "GET", f"/public/commitments/{found['commitment_id']}"
     )
     return Card("open", commitment)
@@ -64,11 +73,11 @@ async def card(rt: ConsoleRuntime, code: str) -> Card:
 
 async def public_commitment(rt: ConsoleRuntime, commitment_id: str) -> dict[str, Any]:
     """What was promised and done (a fulfilled commitment; 404 otherwise)."""
-    return await _public(rt, "commitments", "GET", f"/public/commitments/{commitment_id}")
+    return await public_call(rt, "commitments", "GET", f"/public/commitments/{commitment_id}")
 
 
 async def rate(rt: ConsoleRuntime, code: str, rating: int, comment: str) -> dict[str, Any]:
-    return await _public(
+    return await public_call(
         rt,
         "evaluation",
         "POST",
