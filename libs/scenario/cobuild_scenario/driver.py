@@ -940,9 +940,15 @@ class MainJob:
         )
         street = played.figures.get("board_street_id")
         if ctx.options.serve and street:
-            ctx.say(
-                f"public board: {ctx.info['services']['evaluation']['url']}/public/streets/{street}"
+            # Residents read the console's board (上墙公示); without a console, the
+            # evaluation service's own page.
+            console_url = ctx.info.get("console", {}).get("url")
+            board = (
+                f"{console_url}/board/streets/{street}"
+                if console_url
+                else f"{ctx.info['services']['evaluation']['url']}/public/streets/{street}"
             )
+            ctx.say(f"public board: {board}")
         if played.signin is not None:
             for line in sign_in_lines(played.signin, played.member_signin, ctx.info, ctx.var_dir):
                 ctx.say(line)

@@ -10,7 +10,6 @@ the same report.json.
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 from collections import Counter
 from decimal import Decimal
@@ -22,7 +21,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from cobuild_scenario import whistle_report
+from cobuild_scenario import report_html, whistle_report
 from cobuild_scenario.actors import Actor, Api
 
 YEAR = 2026
@@ -339,7 +338,8 @@ def write_files(out_dir: Path, figures: dict[str, Any], exports: dict[str, bytes
     (out_dir / "report.json").write_text(
         json.dumps(figures, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    (out_dir / "report.html").write_text(render_html(figures), encoding="utf-8")
+    for lang, name in report_html.FILES.items():  # report.html (中文) and report.en.html
+        (out_dir / name).write_text(render_html(figures, lang), encoding="utf-8")
 
 
 # --- terminal -----------------------------------------------------------------------------
@@ -486,105 +486,6 @@ def _meetings_line(meetings: dict[str, Any]) -> str:
 # --- HTML ----------------------------------------------------------------------------------
 
 
-_BAR_PX = 420  # a full bar; leaves room for the "100% / 100%" label inside the 720 px chart
-
-
-def _bars(title: str, rows: list[tuple[str, float, float]], legend: tuple[str, str]) -> str:
-    """Horizontal paired bars (0..1): one row per scope, two values (e.g. count and value)."""
-    height = 24 * len(rows) + 50
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="720" height="{height}" role="img">',
-        f'<text x="0" y="16" font-weight="bold">{html.escape(title)}</text>',
-        f'<rect x="420" y="4" width="12" height="10" fill="#c0392b"/><text x="436" y="14" font-size="12">{html.escape(legend[0])}</text>',
-        f'<rect x="560" y="4" width="12" height="10" fill="#2980b9"/><text x="576" y="14" font-size="12">{html.escape(legend[1])}</text>',
-    ]
-    for n, (label, a, b) in enumerate(rows):
-        y = 30 + n * 24
-        out.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(label)}</text>')
-        out.append(f'<rect x="200" y="{y}" width="{_BAR_PX * a:.1f}" height="9" fill="#c0392b"/>')
-        out.append(
-            f'<rect x="200" y="{y + 10}" width="{_BAR_PX * b:.1f}" height="9" fill="#2980b9"/>'
-        )
-        out.append(
-            f'<text x="{205 + _BAR_PX * max(a, b):.1f}" y="{y + 14}" font-size="11">{a:.0%} / {b:.0%}</text>'
-        )
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def _histogram(title: str, bands: dict[str, int]) -> str:
-    peak = max(bands.values(), default=0) or 1
-    out = [
-        '<svg xmlns="http://www.w3.org/2000/svg" width="720" height="220" role="img">',
-        f'<text x="0" y="16" font-weight="bold">{html.escape(title)}</text>',
-    ]
-    for n, (label, count) in enumerate(bands.items()):
-        h = 150 * count / peak
-        x = 40 + n * 170
-        out.append(f'<rect x="{x}" y="{180 - h:.1f}" width="120" height="{h:.1f}" fill="#27ae60"/>')
-        out.append(f'<text x="{x}" y="{175 - h:.1f}" font-size="12">{count}</text>')
-        out.append(f'<text x="{x}" y="198" font-size="12">{html.escape(label)}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def _rate(value: str | None) -> float:
-    return 0.0 if value is None else float(Decimal(value))
-
-
-def render_html(figures: dict[str, Any]) -> str:
-    charts = []
-    for key, label in (("mid_year", "mid-year"), ("year_end", "year end")):
-        snap = figures["fulfilment"][key]
-        rows = [
-            (c["name"], _rate(c["fulfilment_rate"]), _rate(c["fulfilment_rate_fen"]))
-            for s in snap["streets"]
-            for c in s["communities"]
-        ]
-        charts.append(
-            _bars(
-                f"Fulfilment rate by community, {label} ({snap['as_of']})",
-                rows,
-                ("by count", "by value"),
-            )
-        )
-    a = figures["assessment"]
-    charts.append(
-        _histogram(f"Member scores (policy {a['policy_version']})", a["member_score_bands"])
-    )
-    lines = "".join(f"<li>{html.escape(s)}</li>" for s in summary_lines(figures))
-    units = "".join(
-        f"<tr><td>{u['rank']}</td><td>{html.escape(u['unit'])}</td><td>{u['score']}</td><td>{u['grade']}</td></tr>"
-        for u in a["top_units"]
-    )
-    overdue = "".join(
-        f"<tr><td>{c['deadline']}</td><td>{html.escape(c['title'])}</td><td>{html.escape(c['community'])}</td>"
-        f"<td>{html.escape(c['unit'])}</td><td>{c['status']}</td></tr>"
-        for c in figures["overdue"]["commitments"]
-    )
-    events = "".join(
-        f"<tr><td>{html.escape(t)}</td><td>{n}</td></tr>"
-        for t, n in figures["events"]["per_topic"].items()
-    )
-    joint = "".join(
-        f"<tr><td>{html.escape(a['name'])}</td><td>{m['number']}</td><td>{m['held_on']}</td>"
-        f"<td>{html.escape(m['chair'])}</td><td>{m['present']}</td><td>{m['decisions']}</td></tr>"
-        for a in figures["meetings"]["alliances"]
-        for m in a["held"]
-    )
-    return f"""<!doctype html>
-<html lang="zh"><head><meta charset="utf-8"><title>Cobuild: the district's year</title>
-<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 8px}}</style></head><body>
-<h1>契约化共建: the district's year {YEAR}</h1>
-<p>Every figure here was read back from the services' query APIs and from the topics.</p>
-<ul>{lines}</ul>
-{"".join(f"<figure>{c}</figure>" for c in charts)}
-<h2>Top units</h2><table><tr><th>rank</th><th>unit</th><th>score</th><th>grade</th></tr>{units}</table>
-<h2>Joint meetings (联席会议)</h2><table><tr><th>alliance</th><th>meeting</th><th>held on</th><th>chair</th><th>units present</th><th>decisions</th></tr>{joint}</table>
-{whistle_report.html_section(figures["whistles"])}
-<h2>Events per topic</h2><table><tr><th>topic</th><th>events</th></tr>{events}</table>
-<h2>Overdue commitments</h2><table><tr><th>deadline</th><th>commitment</th><th>community</th><th>unit</th><th>status</th></tr>{overdue}</table>
-<p>Exports: ledger and assessment as CSV and XLSX, next to this file.</p>
-</body></html>
-"""
+def render_html(figures: dict[str, Any], lang: str = "zh") -> str:
+    """report.html (Chinese; `lang="en"`: report.en.html): see report_html."""
+    return report_html.render(figures, lang, summary=summary_lines)

@@ -4,7 +4,6 @@ and at year end, over the year's whistles. Read from the services only, keyed by
 
 from __future__ import annotations
 
-import html
 from decimal import Decimal
 from typing import Any
 
@@ -79,18 +78,3 @@ def print_table(whistles: dict[str, Any], console: Console) -> None:
     for label, f, style in _rows(end):
         table.add_row(label, str(f["raised"]), *(_pct(f[k]) for k, _ in RATES), style=style)
     console.print(table)
-
-
-def html_section(whistles: dict[str, Any]) -> str:
-    end = whistles["year_end"]
-    rows = "".join(
-        f"<tr><td>{html.escape(label)}</td><td>{f['raised']}</td>"
-        + "".join(f"<td>{_pct(f[k])}</td>" for k, _ in RATES)
-        + "</tr>"
-        for label, f, _ in _rows(end)
-    )
-    head = "".join(f"<th>{label} rate</th>" for _, label in RATES)
-    return (
-        f"<h2>Whistles (吹哨报到), as of {end['as_of']}</h2>"
-        f"<table><tr><th>scope</th><th>raised</th>{head}</tr>{rows}</table>"
-    )
