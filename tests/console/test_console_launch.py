@@ -49,6 +49,9 @@ async def test_the_launcher_runs_the_workbench() -> None:
             htmx = await client.get(console["url"] + "/static/vendor/htmx.min.js")
             assert htmx.status_code == 200
         assert stack.console is not None and stack.console.pid == console["pid"]
+        # The evaluation service's own board page sends browsers to the console's board.
+        board = stack.services["evaluation"].env["COBUILD_EVALUATION_BOARD_URL"]
+        assert board == console["url"]
     finally:
         await stack.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -592,6 +592,18 @@ async def test_the_board_answers_json_with_names_to_a_client_that_asks(
     assert (await s.client.get(f"/public/streets/{w.s1}")).text.startswith("<!doctype html>")
     for m in w.m.values():
         assert str(m) not in street.text  # no personal data
+    # With the console's address set, a browser is sent to its board; JSON stays here.
+    s.rt.settings.board_url = "http://console.example:8100/"
+    try:
+        moved = await s.client.get(f"/public/communities/{w.c1}", params={"year": 2026})
+        assert moved.status_code == 307
+        assert moved.headers["location"] == (
+            f"http://console.example:8100/board/communities/{w.c1}?year=2026"
+        )
+        kept = await s.client.get(f"/public/streets/{w.s1}", headers=json_only)
+        assert kept.status_code == 200 and kept.json()["id"] == str(w.s1)
+    finally:
+        s.rt.settings.board_url = ""
 
 
 async def test_work_confirmed_after_publication_waits_for_a_republication(

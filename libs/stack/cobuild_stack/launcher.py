@@ -258,7 +258,7 @@ class Stack:
         self._emit(StackEvent("info", "broker", f"listening on {self.broker.bootstrap}"))
 
         for name, port in ports.items():
-            self.services[name] = self._service_process(name, port, ports)
+            self.services[name] = self._service_process(name, port, ports, console_port)
         for service in self.services.values():
             await service.spawn()
         results = await asyncio.gather(
@@ -440,9 +440,23 @@ class Stack:
             self._emit(StackEvent("warning", "console", f"port {wanted} is taken; using {port}"))
         return port
 
-    def _service_process(self, name: str, port: int, ports: dict[str, int]) -> ServiceProcess:
+    def _console_url(self, console_port: int) -> str:
+        if self.config.public is not None:
+            return self.config.public.url
+        return f"http://127.0.0.1:{console_port}"
+
+    def _service_process(
+        self, name: str, port: int, ports: dict[str, int], console_port: int | None = None
+    ) -> ServiceProcess:
         assert self.keys is not None
         prefix = f"COBUILD_{name.upper()}_"
+        # Residents read the public board in the workbench: the evaluation service's own page
+        # sends a browser there (a link printed earlier keeps working).
+        board = (
+            {f"{prefix}BOARD_URL": self._console_url(console_port)}
+            if name == "evaluation" and console_port
+            else {}
+        )
         # Every service verifies the tokens the access service's exchange issues with the keys
         # it publishes, beside the development key file of `cobuild token` (DESIGN §8).
         access_port = ports.get("access")
@@ -471,6 +485,7 @@ class Stack:
             trust[f"{prefix}PROVIDER_CA_FILE"] = trust["SSL_CERT_FILE"]
         env = {
             **proxies,
+            **board,
             **os.environ,
             **trust,
             **self.config.extra_env,

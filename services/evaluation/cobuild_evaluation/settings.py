@@ -23,6 +23,11 @@ class EvaluationSettings(ServiceSettings):
     resident_codes_per_commitment: int = 50
     # The points service's public base URL, for the link to its member honour roll.
     points_public_url: str = "http://127.0.0.1:8103"
+    # Where residents read the public board: the console's address (its /board/... pages,
+    # with names, a large-type mode and the member honour roll as a page). When set, a
+    # browser asking this service for a board's HTML page is sent there (307); JSON is still
+    # answered here. Empty: this service's own page.
+    board_url: str = ""
     # An objection's attachment (an image or a PDF), at most this many bytes each.
     objection_file_max_bytes: int = 10 * 1024 * 1024
 

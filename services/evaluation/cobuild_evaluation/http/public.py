@@ -2,7 +2,8 @@
 
 The same address answers JSON to a client that asks for it (`Accept: application/json`):
 the board with names, which the console's public pages (/board/...) show. HTML stays the
-default, so a browser pointed here still reads the page."""
+default, so a browser pointed here still reads a page: the console's, when the setting
+`board_url` names it (a link printed before it existed keeps working), else this one."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from cobuild_contracts import Grade
 from cobuild_kit.api import refusals
 from cobuild_kit.service import PublicRateLimit
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from cobuild_evaluation.http.board import render
 from cobuild_evaluation.http.models import Figures, Score
-from cobuild_evaluation.settings import RuntimeDep
+from cobuild_evaluation.settings import EvaluationRuntime, RuntimeDep
 from cobuild_evaluation.usecases.board import Board, board
 from cobuild_evaluation.usecases.scopes import ScopeKind
 
@@ -132,9 +133,14 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _answer(request: Request, b: Board) -> Response:
+def _answer(request: Request, rt: EvaluationRuntime, b: Board) -> Response:
     if _wants_json(request):
         return JSONResponse(_public(b), headers={"vary": "accept"})
+    if rt.settings.board_url:  # the console's page, with names and a large-type mode
+        query = f"?{request.url.query}" if request.url.query else ""
+        where = {"street": "streets", "community": "communities"}[b.kind]
+        target = f"{rt.settings.board_url.rstrip('/')}/board/{where}/{b.id}{query}"
+        return RedirectResponse(target, status_code=307, headers={"vary": "accept"})
     return HTMLResponse(render(b), headers={"vary": "accept"})
 
 
@@ -158,7 +164,7 @@ async def street_page(
 ) -> Response:
     """A street's board: its rates and its communities', the signed agreements, the honour
     roll of units of `year` (default: this year, or the latest published before it)."""
-    return _answer(request, await board(rt, ScopeKind.STREET, street_id, year))
+    return _answer(request, rt, await board(rt, ScopeKind.STREET, street_id, year))
 
 
 @router.get("/public/communities/{community_id}", response_model=PublicBoard, responses=PAGE)
@@ -170,4 +176,4 @@ async def community_page(
 ) -> Response:
     """A community's board: its rates and its units', the signed agreements, the honour roll
     of units of `year` (default: this year, or the latest published before it)."""
-    return _answer(request, await board(rt, ScopeKind.COMMUNITY, community_id, year))
+    return _answer(request, rt, await board(rt, ScopeKind.COMMUNITY, community_id, year))
