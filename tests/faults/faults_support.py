@@ -59,8 +59,10 @@ class FaultStack(Stack):
         super().__init__(config)
         self.service_env = {k: dict(v) for k, v in service_env.items()}
 
-    def _service_process(self, name: str, port: int, ports: dict[str, int]) -> ServiceProcess:
-        process = super()._service_process(name, port, ports)
+    def _service_process(
+        self, name: str, port: int, ports: dict[str, int], console_port: int | None = None
+    ) -> ServiceProcess:
+        process = super()._service_process(name, port, ports, console_port)
         process.env.update(self.service_env.get(name, {}))
         return process
 
