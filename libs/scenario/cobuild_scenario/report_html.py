@@ -112,7 +112,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "alliance_lead": (
         "{host}牵头，全年召开 {meetings} 次会议，研究确定事项 {decisions} 项；"
-        "事项履约率按项数 {count}、按金额 {value}（已履约 {fulfilled}/{signed}，逾期 {overdue}）。",
+        "事项履约率按项数 {count}、按金额 {value}（已履约 {fulfilled}/{signed}，逾期 {overdue} 项）。",
         "Hosted by {host}: {meetings} meetings, {decisions} decisions; decisions fulfilled "
         "{count} by count and {value} by value ({fulfilled} of {signed}, {overdue} overdue).",
     ),
@@ -149,7 +149,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "completion": ("办结率", "Completion rate"),
     "satisfaction": ("满意率", "Satisfaction rate"),
     "operator_lead": (
-        "以下是系统运行的技术数据，供系统管理员核对，居民和工作人员无须阅读。"
+        "以下是系统运行的技术数据，供系统管理员核对，业务人员无须阅读。"
         "死信主题（.dlq）应为 0：不为 0 时说明有事件未能处理，请查看服务日志。",
         "The system's own figures, for checking a run. The dead-letter topics (.dlq) should "
         "hold nothing: any event there could not be applied; the services' logs say why.",
