@@ -56,7 +56,7 @@ def all_event_subclasses() -> set[type[Event]]:
 
 def test_every_registered_type_has_a_sample_and_no_sample_lacks_a_type() -> None:
     assert set(SAMPLE_NAMES) == set(c.EVENT_TYPES)
-    assert len(c.EVENT_TYPES) == 64
+    assert len(c.EVENT_TYPES) == 65
 
 
 def test_every_event_class_is_registered() -> None:
@@ -110,7 +110,7 @@ def test_no_personal_data_fields() -> None:
 def test_the_subjects_added_in_v1_are_optional() -> None:
     """`member.reported` gained `subject` and `expert.registered` carries one only when known
     (issue 33): an event without them, as producers sent them before, still decodes."""
-    for event_type in ("member.reported", "expert.registered"):
+    for event_type in ("member.reported", "expert.registered", "member.report_declined"):
         data = sample_dict(event_type)
         del data["payload"]["subject"]
         _, event = c.decode(to_raw(data))
@@ -118,6 +118,21 @@ def test_the_subjects_added_in_v1_are_optional() -> None:
         data["payload"]["subject"] = ""
         with pytest.raises(c.ContractError):
             c.decode(to_raw(data))
+
+
+def test_who_acted_on_a_sign_up_was_added_in_v1_and_defaults_to_the_member() -> None:
+    """`by_community` (issue 37): a sign-up made or cancelled as producers sent it before
+    decodes as the member's own; a value that is no boolean is refused."""
+    for event_type in ("activity.signed_up", "activity.sign_up_cancelled"):
+        data = sample_dict(event_type)
+        del data["payload"]["by_community"]
+        _, event = c.decode(to_raw(data))
+        assert event.by_community is False  # type: ignore[attr-defined]
+        data["payload"]["by_community"] = "maybe"
+        with pytest.raises(c.ContractError):
+            c.decode(to_raw(data))
+    _, cancelled = c.decode(raw_sample("activity.sign_up_cancelled"))
+    assert cancelled.by_community is True  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("event_type", SAMPLE_NAMES)

@@ -49,6 +49,7 @@ _ALL: Final[tuple[type[Event], ...]] = (
     c.CommitmentReminderDue,
     p.MemberRegistered,
     p.MemberReported,
+    p.MemberReportDeclined,
     p.MemberTransferred,
     p.MemberLeft,
     p.ActivityPublished,

@@ -70,6 +70,22 @@ class MemberReported(_PointsEvent):
     subject: Subject | None = None
 
 
+class MemberReportDeclined(_PointsEvent):
+    """A community's admin declined a member's request to report (报到) there, singly or in
+    bulk, with the reason given (phone and id numbers masked). Added in v1 (issue 37): the
+    member hears that and why. `subject` as on member.reported: the person who asked signed
+    in as themself, who may hold no member grant yet."""
+
+    EVENT_TYPE: ClassVar[str] = "member.report_declined"
+
+    member_id: UUID
+    unit_id: UUID
+    community_id: UUID  # the community that declined
+    reason: Reason
+    declined_at: UtcDatetime
+    subject: Subject | None = None
+
+
 class MemberTransferred(_PointsEvent):
     EVENT_TYPE: ClassVar[str] = "member.transferred"
 
@@ -124,16 +140,23 @@ class ActivityPublished(_PointsEvent):
 
 
 class ActivitySignedUp(_PointsEvent):
+    """A member's sign-up, confirmed at once: the place is held (capacity is checked under
+    the activity's lock). `by_community` (added in v1, issue 37): the community's admin
+    signed the member up on their behalf (代录), not the member."""
+
     EVENT_TYPE: ClassVar[str] = "activity.signed_up"
     KEY_FIELD: ClassVar[str] = "activity_id"
 
     activity_id: UUID
     member_id: UUID
     signed_up_at: UtcDatetime
+    by_community: bool = False
 
 
 class ActivitySignUpCancelled(_PointsEvent):
-    """A member withdrew their sign-up before checking in (keyed by activity, as the sign-up)."""
+    """A sign-up withdrawn before checking in (keyed by activity, as the sign-up): by the
+    member, or by the community's admin (`by_community`, added in v1, issue 37), so the
+    member hears that the community cancelled it."""
 
     EVENT_TYPE: ClassVar[str] = "activity.sign_up_cancelled"
     KEY_FIELD: ClassVar[str] = "activity_id"
@@ -141,6 +164,7 @@ class ActivitySignUpCancelled(_PointsEvent):
     activity_id: UUID
     member_id: UUID
     cancelled_at: UtcDatetime
+    by_community: bool = False
 
 
 class AttendanceConfirmed(_PointsEvent):
@@ -247,6 +271,7 @@ __all__ = [
     "AttendanceConfirmed",
     "MemberLeft",
     "MemberRegistered",
+    "MemberReportDeclined",
     "MemberReported",
     "MemberTransferred",
     "PointsAwarded",
