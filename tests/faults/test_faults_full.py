@@ -13,6 +13,7 @@ from faults_catalogue import (
     BrokerPaused,
     CrashAt,
     KillRandom,
+    PoisonAndRedrive,
     PostgresRestarted,
     Redelivery,
 )
@@ -58,3 +59,10 @@ async def test_postgres_restarted(baseline: Outcome, fault_root: Path) -> None:
 async def test_redelivery_from_offset_zero(baseline: Outcome, fault_root: Path) -> None:
     await check_fault(fault_root / "redelivery", baseline, Redelivery())
 
+
+
+async def test_poison_on_every_topic_and_redrive(baseline: Outcome, fault_root: Path) -> None:
+    """Left the short set (the slowest of it, 68 s in CI: every member.scored exhausts its
+    retries) so that `make test` keeps within 20 minutes; the oversized fault there still puts
+    poison on every topic."""
+    await check_fault(fault_root / "poison", baseline, PoisonAndRedrive())

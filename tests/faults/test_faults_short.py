@@ -1,16 +1,16 @@
 """The short fault set `make test` runs, on the whole suite (at most 4 faults): a crash
 between the database commit and the offset commit, the broker lost and refilled by
-`cobuild replay`, poison on every topic plus a handler failure re-driven from the DLQ after a
-fix, and what can never be sent whole (an oversized outbox row in every service, an oversized
-message on every topic). `make test` also covers, at the kit level (tests/kit), a relay killed
-after publishing. The rest runs with `make faults`."""
+`cobuild replay`, and what can never be sent whole (an oversized outbox row in every service,
+an oversized message, poison, on every topic). `make test` also covers, at the kit level
+(tests/kit, tests/stack/test_dlq_deep.py), a relay killed after publishing and the DLQ's
+re-drive. The rest, the whole-year re-drive among it, runs with `make faults`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from faults_catalogue import BrokerLostReplay, CrashAt, Oversized, PoisonAndRedrive
+from faults_catalogue import BrokerLostReplay, CrashAt, Oversized
 from faults_check import check_fault
 from faults_support import Outcome, compare
 
@@ -27,10 +27,6 @@ async def test_crash_after_commit_before_offset_commit(baseline: Outcome, fault_
 
 async def test_broker_restarted_empty_then_replay(baseline: Outcome, fault_root: Path) -> None:
     await check_fault(fault_root / "broker-empty", baseline, BrokerLostReplay())
-
-
-async def test_poison_on_every_topic_and_redrive(baseline: Outcome, fault_root: Path) -> None:
-    await check_fault(fault_root / "poison", baseline, PoisonAndRedrive())
 
 
 async def test_oversized_row_and_poison_on_every_topic(baseline: Outcome, fault_root: Path) -> None:
