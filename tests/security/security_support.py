@@ -373,6 +373,7 @@ async def build_world(s: Suite) -> World:
     assignment = {"expert_id": str(w.E), "subject_kind": "commitment", "subject_id": str(w.k1),
                   "criteria": ["quality", "timeliness"]}  # fmt: skip
     await s.ok(ev_, "POST", "/expert-assignments", D, w.D, json=assignment)
+    await s.settled()  # commitments learns the assignment (expert.assigned): E reads K1
 
     async def awarded() -> bool:
         r = await s.call(pt, "GET", f"/members/{w.M}/points", Role.MEMBER, w.M,

@@ -235,18 +235,20 @@ AGREEMENTS = [
 
 K = "commitments"
 READ_K = ("own", "own", "own", "own", "-", "-")  # both parties and the supervisors above them
+# ... and the expert assigned to score it (E on K1; issue 36: experts see what they score).
+SCORED_K = ("own", "own", "own", "own", "-", "own")
 COMMITMENTS = [
     *ops_rows(K),
     #                                                          D      S      C      U      M    E
     Row(K, "GET /public/commitments/{commitment_id}",       PUB,
         lambda w: req("GET", f"/public/commitments/{w.k1}")),
-    Row(K, "GET /commitments/{commitment_id}",              READ_K,
+    Row(K, "GET /commitments/{commitment_id}",              SCORED_K,
         lambda w: req("GET", f"/commitments/{w.k1}"), hidden=True),
     Row(K, "GET /commitments/{commitment_id}/history",      READ_K,
         lambda w: req("GET", f"/commitments/{w.k1}/history"), hidden=True),
-    Row(K, "GET /commitments/{commitment_id}/evidence",     READ_K,
+    Row(K, "GET /commitments/{commitment_id}/evidence",     SCORED_K,
         lambda w: req("GET", f"/commitments/{w.k1}/evidence"), hidden=True),
-    Row(K, "GET /commitments/{commitment_id}/evidence/{evidence_id}", READ_K,
+    Row(K, "GET /commitments/{commitment_id}/evidence/{evidence_id}", SCORED_K,
         lambda w: req("GET", f"/commitments/{w.k1}/evidence/{w.evidence}"), hidden=True),
     Row(K, "GET /commitments",                              ("any", "any", "any", "any", "-", "-"),
         lambda w: req("GET", "/commitments")),
