@@ -33,6 +33,14 @@ async def unfollow(
     return FollowedOut(following=False)
 
 
+@router.get("/follows/{target_kind}/{target_id}")
+async def is_following(
+    target_kind: Target, target_id: UUID, actor: ActorDep, rt: RuntimeDep
+) -> FollowedOut:
+    """Whether the caller follows this thing (what the workbench's follow button shows)."""
+    return FollowedOut(following=await following.is_following(rt, actor, target_kind, target_id))
+
+
 @router.get("/follows")
 async def list_follows(actor: ActorDep, rt: RuntimeDep) -> list[FollowOut]:
     rows = await following.following(rt, actor)

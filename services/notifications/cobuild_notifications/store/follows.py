@@ -27,6 +27,19 @@ async def unfollow(conn: asyncpg.Connection, subject: str, kind: str, target: UU
     return bool(status.endswith(" 1"))
 
 
+async def is_following(conn: asyncpg.Connection, subject: str, kind: str, target: UUID) -> bool:
+    """Whether this person follows this thing (the workbench's button shows it)."""
+    return bool(
+        await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM follows
+                              WHERE subject = $1 AND target_kind = $2 AND target_id = $3)""",
+            subject,
+            kind,
+            target,
+        )
+    )
+
+
 async def followers(conn: asyncpg.Connection, targets: Iterable[tuple[str, UUID]]) -> list[str]:
     pairs = list(targets)
     if not pairs:

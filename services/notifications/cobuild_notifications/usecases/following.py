@@ -24,6 +24,11 @@ async def unfollow(rt: NotificationsRuntime, actor: Actor, kind: str, target: UU
         return await follows.unfollow(uow.conn, actor.subject, kind, target)
 
 
+async def is_following(rt: NotificationsRuntime, actor: Actor, kind: str, target: UUID) -> bool:
+    async with rt.pool.acquire() as conn:
+        return await follows.is_following(conn, actor.subject, kind, target)
+
+
 async def following(rt: NotificationsRuntime, actor: Actor) -> list[asyncpg.Record]:
     async with rt.pool.acquire() as conn:
         return await follows.of_subject(conn, actor.subject)
