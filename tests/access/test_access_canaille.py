@@ -30,6 +30,11 @@ from cobuild_kit.testing import TestIssuer, eventually, running_service
 from cobuild_stack.ports import free_port
 from cobuild_stack.testing import PgServer, create_topics
 
+from tests.brokers import own_broker
+
+# Its services start new consumer groups (see tests/brokers.py).
+kafka_bootstrap = own_broker()
+
 # The embedded provider and mail catcher (cobuild_stack.provider, .mailcatcher, .accounts)
 # come with the provider's own change; until they are in the tree this module says so and
 # skips. Once they are, it runs (and can fail) like any other.

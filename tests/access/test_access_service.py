@@ -46,6 +46,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
+from tests.brokers import own_broker
+
+# Its services start new consumer groups (see tests/brokers.py).
+kafka_bootstrap = own_broker()
+
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 OPERATOR = "ops-1"
 

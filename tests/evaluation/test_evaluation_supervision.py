@@ -16,8 +16,6 @@ import pytest_asyncio
 from cobuild_contracts import Role
 from cobuild_evaluation.domain.ledger import MEASURES
 from cobuild_kit.testing import caught_up, eventually
-from cobuild_stack.broker import TansuBroker
-from cobuild_stack.topics import suite_topics
 from evaluation_support import (
     Served,
     World,
@@ -27,6 +25,8 @@ from evaluation_support import (
     served,
 )
 
+from tests.brokers import own_broker
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 DAYS = ("2026-02-27", "2026-02-28", "2026-03-01", "2026-03-31", "2026-04-15", "2026-06-30",
@@ -34,19 +34,9 @@ DAYS = ("2026-02-27", "2026-02-28", "2026-03-01", "2026-03-31", "2026-04-15", "2
 COUNTED = [m for m in MEASURES if m != "flagged_overdue"]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def kafka_bootstrap() -> AsyncIterator[str]:
-    """A broker of this module's own: the service's new consumer groups would otherwise read the
-    suite's shared broker from its start, every earlier test's events, before reaching these
-    (CI saw the parties still unknown when the tests began)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = TansuBroker(0, log_path=Path(tmp) / "broker.log")
-        await broker.start()
-        try:
-            await broker.create_topics(suite_topics(), 2)
-            yield broker.bootstrap
-        finally:
-            await broker.stop()
+# The service's new consumer groups would otherwise read the shared broker's whole history
+# first (CI began these tests before the parties arrived); see tests/brokers.py.
+kafka_bootstrap = own_broker()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -24,6 +24,7 @@ from cobuild_points.app import definition
 from cobuild_points.settings import PointsSettings
 from cobuild_stack.testing import PgServer, create_topics
 
+from tests.brokers import own_broker
 from tests.points.test_points_service import (
     T0,
     Env,
@@ -32,6 +33,9 @@ from tests.points.test_points_service import (
     produce_event,
     reported_member,
 )
+
+# Its services start new consumer groups (see tests/brokers.py).
+kafka_bootstrap = own_broker()
 
 GRACE_S = 5.0
 

@@ -35,9 +35,9 @@ from cobuild_kit.settings import ServiceSettings
 from cobuild_kit.testing import eventually, running_service
 from cobuild_points.app import definition as points
 from cobuild_points.settings import PointsSettings
-from cobuild_stack.broker import TansuBroker
 from cobuild_stack.testing import PgServer
-from cobuild_stack.topics import create_topics, suite_topics
+
+from tests.brokers import own_broker
 
 ACCESS_ISSUER = "cobuild-access"
 BUDGET_S = 5.0
@@ -99,18 +99,9 @@ class Stack:
     replicas: list[tuple[Runtime, httpx.AsyncClient]]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def kafka_bootstrap(tmp_path: Path) -> AsyncIterator[str]:
-    """A broker of this module's own: the replicas' consumer groups are new and read every topic
-    from its start, and the suite's shared broker holds every earlier test's events by then (a
-    warm-up measured past 180 s under load, 2 s on a broker of its own)."""
-    broker = TansuBroker(0, log_path=tmp_path / "broker.log")
-    await broker.start()
-    try:
-        await create_topics(broker.bootstrap, suite_topics())
-        yield broker.bootstrap
-    finally:
-        await broker.stop()
+# The replicas' new groups would read every topic of the suite's shared broker from its start
+# (a warm-up measured past 180 s under load, 2 s on a broker of its own); see tests/brokers.py.
+kafka_bootstrap = own_broker()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
