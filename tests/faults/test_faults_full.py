@@ -10,6 +10,7 @@ import pytest
 from faults_catalogue import (
     MID,
     BrokerKeptS3,
+    BrokerLostReplay,
     BrokerPaused,
     CrashAt,
     KillRandom,
@@ -66,3 +67,9 @@ async def test_poison_on_every_topic_and_redrive(baseline: Outcome, fault_root: 
     retries) so that `make test` keeps within 20 minutes; the oversized fault there still puts
     poison on every topic."""
     await check_fault(fault_root / "poison", baseline, PoisonAndRedrive())
+
+
+async def test_broker_restarted_empty_then_replay(baseline: Outcome, fault_root: Path) -> None:
+    """Left the short set with the re-drive (38 s in CI) to keep `make test` within 20 minutes;
+    tests/kit/test_kit_integration.py replays a lost broker at the kit's level there."""
+    await check_fault(fault_root / "broker-empty", baseline, BrokerLostReplay())

@@ -1,16 +1,16 @@
 """The short fault set `make test` runs, on the whole suite (at most 4 faults): a crash
-between the database commit and the offset commit, the broker lost and refilled by
-`cobuild replay`, and what can never be sent whole (an oversized outbox row in every service,
-an oversized message, poison, on every topic). `make test` also covers, at the kit level
-(tests/kit, tests/stack/test_dlq_deep.py), a relay killed after publishing and the DLQ's
-re-drive. The rest, the whole-year re-drive among it, runs with `make faults`."""
+between the database commit and the offset commit, and what can never be sent whole (an
+oversized outbox row in every service, an oversized message, poison, on every topic).
+`make test` also covers, at the kit level (tests/kit, tests/stack/test_dlq_deep.py), a relay
+killed after publishing, the broker lost and refilled by replay, and the DLQ's re-drive. The
+rest, the whole suite's broker loss and re-drive among them, runs with `make faults`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from faults_catalogue import BrokerLostReplay, CrashAt, Oversized
+from faults_catalogue import CrashAt, Oversized
 from faults_check import check_fault
 from faults_support import Outcome, compare
 
@@ -23,10 +23,6 @@ async def test_crash_after_commit_before_offset_commit(baseline: Outcome, fault_
         baseline,
         CrashAt("consumer.after_commit", "evaluation", times=1),
     )
-
-
-async def test_broker_restarted_empty_then_replay(baseline: Outcome, fault_root: Path) -> None:
-    await check_fault(fault_root / "broker-empty", baseline, BrokerLostReplay())
 
 
 async def test_oversized_row_and_poison_on_every_topic(baseline: Outcome, fault_root: Path) -> None:
