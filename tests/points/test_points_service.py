@@ -698,11 +698,47 @@ async def test_bulk_accept_is_all_or_nothing_and_emits_each_member_reported(env:
         "body.member_ids.1"
     )
     assert set((await statuses(env, asking)).values()) == {"requested"}
-    good = {"member_ids": [str(i) for i in asking], "reason": "满员"}
+    good = {"member_ids": [str(i) for i in asking], "reason": "满员，请致电13800138000"}
     declined = await ok(await env.http.post(decline, json=good, headers=env.admin))
     assert [m["status"] for m in declined["items"]] == ["registered"] * 2
-    # a decline publishes nothing (the two registrations published their member.registered)
-    assert len(await outbox_rows(env)) == len(before) + 5 + 2
+    # Each decline publishes member.report_declined, in the request's order, as single
+    # declines would (after the two registrations' member.registered).
+    rows = await outbox_rows(env)
+    assert rows[len(before) + 5 + 2 :] == [("member.report_declined", str(i)) for i in asking]
+    async with env.rt.pool.acquire() as conn:
+        payloads = await conn.fetch(
+            "SELECT envelope->'payload' AS payload FROM outbox"
+            " WHERE event_type = 'member.report_declined' ORDER BY id"
+        )
+    sent = [json.loads(r["payload"]) if isinstance(r["payload"], str) else r["payload"]
+            for r in payloads[-2:]]  # fmt: skip
+    assert {p["community_id"] for p in sent} == {str(env.community)}
+    assert {p["reason"] for p in sent} == {"满员，请致电138********"}  # no phone on the wire
+
+
+async def test_a_declined_report_publishes_why_with_numbers_masked(env: Env) -> None:
+    [member_id] = await registered(env, 1)
+    me = env.as_(Role.MEMBER, member_id)
+    await ok(await env.http.post(f"/members/{member_id}/report", json={}, headers=me))
+    before = await outbox_rows(env)
+    url = f"/members/{member_id}/report/decline"
+    body = {"reason": "不住本社区（身份证110101199003071234）"}
+    done = await ok(await env.http.post(url, json=body, headers=env.admin))
+    assert done["status"] == "registered"
+    assert (await outbox_rows(env))[len(before) :] == [("member.report_declined", str(member_id))]
+    async with env.rt.pool.acquire() as conn:
+        raw = await conn.fetchval(
+            "SELECT envelope->'payload' FROM outbox WHERE event_type = 'member.report_declined'"
+            " AND key = $1",
+            str(member_id),
+        )
+    payload = json.loads(raw) if isinstance(raw, str) else raw
+    assert payload["reason"] == "不住本社区（身份证110" + "*" * 15 + "）"
+    assert payload["community_id"] == str(env.community) and payload["member_id"] == str(member_id)
+    # Declined already: the member asks this community nothing now, so its admin may not.
+    again = await env.http.post(url, json=body, headers=env.admin)
+    assert again.status_code == 403
+    assert len(await outbox_rows(env)) == len(before) + 1
 
 
 async def test_bulk_attendance_is_all_or_nothing_and_awards_as_single_confirms(env: Env) -> None:

@@ -1,13 +1,14 @@
 """A member withdraws their sign-up before the activity starts (issue 36): the place is free
 again and `activity.sign_up_cancelled` says so; once checked in, or once started, it stays;
-another member cannot withdraw it, the community's admin can (代录)."""
+another member cannot withdraw it, the community's admin can (代录), and the event says who
+(`by_community`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-from cobuild_contracts import Role
+from cobuild_contracts import ActivitySignUpCancelled, Role, decode
 
 from tests.points.test_points_checkin_token import env
 from tests.points.test_points_service import (
@@ -52,6 +53,10 @@ async def test_a_sign_up_is_withdrawn_before_the_start_only(env: Env) -> None:
     cancelled = [v for v in values if b"activity.sign_up_cancelled" in v and aid.encode() in v]
     assert len(cancelled) == 2
     assert not [v for v in cancelled if "退报者".encode() in v]  # ids only on the wire
+    # Who cancelled it: the member first, then the community for the other (代录).
+    events = [decode(v)[1] for v in cancelled]
+    by = [(e.member_id, e.by_community) for e in events if isinstance(e, ActivitySignUpCancelled)]
+    assert by == [(member_id, False), (other_id, True)]
 
     # Checked in: it stays. Started: it stays.
     await ok(await env.http.post(f"/activities/{aid}/sign-ups", headers=me), 201)

@@ -330,6 +330,8 @@ async def accept(member_id: UUID, actor: ActorDep, rt: RuntimeDep) -> MemberOut:
 
 @router.post("/members/{member_id}/report/decline", responses=COMMAND)
 async def decline(member_id: UUID, body: ReasonIn, actor: ActorDep, rt: RuntimeDep) -> MemberOut:
+    """The community's admin declines a member asking to report to it, with a reason: emits
+    `member.report_declined` (the reason's long numbers masked), and the member is told."""
     return MemberOut.of(await members.decline(rt, actor, member_id, body.reason))
 
 
@@ -374,7 +376,8 @@ async def decline_many(
     community_id: UUID, body: DeclineManyIn, actor: ActorDep, rt: RuntimeDep
 ) -> Decisions | JSONResponse:
     """The community's admin declines members asking to report to it, all or none, with one
-    reason; like a single decline, it emits no event."""
+    reason: each emits `member.report_declined` (the reason's long numbers masked), as a
+    single decline does, and the member is told."""
     try:
         done = await members.decline_many(rt, actor, community_id, body.member_ids, body.reason)
     except ItemsRefused as exc:

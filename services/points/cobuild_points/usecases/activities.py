@@ -142,7 +142,12 @@ async def sign_up(
         )
         await activities.sign_up(uow.conn, activity_id, member_id, now)
         await uow.emit(
-            ActivitySignedUp(activity_id=activity_id, member_id=member_id, signed_up_at=now)
+            ActivitySignedUp(
+                activity_id=activity_id,
+                member_id=member_id,
+                signed_up_at=now,
+                by_community=actor.role is Role.COMMUNITY_ADMIN,
+            )
         )
     return member_id, now
 
@@ -169,7 +174,12 @@ async def cancel_sign_up(
         )
         await activities.cancel_sign_up(uow.conn, activity_id, member_id)
         await uow.emit(
-            ActivitySignUpCancelled(activity_id=activity_id, member_id=member_id, cancelled_at=now)
+            ActivitySignUpCancelled(
+                activity_id=activity_id,
+                member_id=member_id,
+                cancelled_at=now,
+                by_community=actor.role is Role.COMMUNITY_ADMIN,
+            )
         )
     return now
 

@@ -17,6 +17,7 @@ from cobuild_contracts import Event, PartyKind, Role
 from cobuild_contracts.events.points import (
     MemberLeft,
     MemberRegistered,
+    MemberReportDeclined,
     MemberReported,
     MemberTransferred,
 )
@@ -308,9 +309,25 @@ async def decline(rt: PointsRuntime, actor: Actor, member_id: UUID, reason: str)
             action="decline members reporting to this community",
         )
         lifecycle.require("decline", row["status"])
+        community_id = serving_community(row)
         await members.decline_report(uow.conn, member_id)
-        log.info("member.report_declined", member_id=str(member_id), reason=reason)
+        await uow.emit(_declined(row, community_id, reason, rt.clock.now()))
+        log.info("member.report_declined", member_id=str(member_id))
         return await members.get(uow.conn, member_id)
+
+
+def _declined(
+    row: asyncpg.Record, community_id: UUID, reason: str, at: datetime
+) -> MemberReportDeclined:
+    """The member hears (through notifications) that and why: the reason, numbers masked."""
+    return MemberReportDeclined(
+        member_id=row["member_id"],
+        unit_id=row["unit_id"],
+        community_id=community_id,
+        reason=lifecycle.masked_reason(reason),
+        declined_at=at,
+        subject=row["subject"],
+    )
 
 
 async def transfer(
@@ -480,7 +497,8 @@ async def accept_many(
 async def decline_many(
     rt: PointsRuntime, actor: Actor, community_id: UUID, member_ids: list[UUID], reason: str
 ) -> list[ReportDecision]:
-    """The community's admin declines members asking to report to it, all or none."""
+    """The community's admin declines members asking to report to it, all or none, with one
+    reason: each emits `member.report_declined` as a single decline would."""
     async with rt.unit_of_work() as uow:
         await authorize(
             uow.conn,
@@ -489,9 +507,12 @@ async def decline_many(
             roles=COMMUNITY,
             action="decline members reporting to this community",
         )
-        await _requests_to(uow.conn, community_id, member_ids, "decline")
+        found = await _requests_to(uow.conn, community_id, member_ids, "decline")
         declined = await members.decline_reports(uow.conn, member_ids)
-    log.info("member.reports_declined", count=len(member_ids), reason=reason)
+        now = rt.clock.now()
+        for member_id in member_ids:  # in the request's order, as single declines would emit
+            await uow.emit(_declined(found[member_id], community_id, reason, now))
+    log.info("member.reports_declined", count=len(member_ids))
     return [ReportDecision(declined[m], True) for m in member_ids]
 
 
