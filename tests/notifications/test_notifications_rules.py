@@ -45,6 +45,9 @@ def test_channels_need_an_address_and_follow_the_choice_per_kind() -> None:
     )  # fmt: skip
     assert chosen.wanted(Kind.OVERDUE) == (Channel.SMS,)
     assert chosen.wanted(Kind.SIGNED) == (Channel.EMAIL, Channel.SMS)
+    # By default every channel the person gave an address for, WeChat and WeCom too.
+    every = Preferences("p", addresses={Channel.WECHAT: "oWx", Channel.WECOM: "zhangsan"})
+    assert every.wanted(Kind.OVERDUE) == (Channel.WECOM, Channel.WECHAT)
     quiet = Preferences("p", addresses={Channel.EMAIL: "a@example.org"}, frequency=Frequency.NONE)
     assert quiet.wanted(Kind.OVERDUE) == ()
 
@@ -69,12 +72,40 @@ def test_a_proposal_goes_to_the_other_side() -> None:
     assert decisions.proposal(back).audiences == (PartyRoles(community),)  # type: ignore[arg-type]
 
 
+def test_a_declined_report_and_a_sign_up_go_to_that_member() -> None:
+    member = uuid4()
+    declined = sample("member.report_declined", member_id=member, subject="asker", reason="满员")
+    d = decisions.report_declined(declined)  # type: ignore[arg-type]
+    assert d.audiences == (Members((member,)), Subjects(("asker",)))
+    assert d.kind == Kind.REPORT_DECLINED and d.params == {"reason": "满员"}
+    a = decisions.ActivityView(uuid4(), uuid4(), "楼道清扫", local(2026, 6, 6, 9))
+    d = decisions.sign_up(a, member, "cancelled", by_community=True)
+    assert d.audiences == (Members((member,)),) and not d.digest_only
+    assert d.params["by"] == "community" and d.params["starts_at"] == "2026-06-06 09:00"
+    zh = messages.render(d.kind, d.params, "zh-CN")
+    assert zh.title == "活动「楼道清扫」的报名已取消" and zh.body.startswith("社区取消了你")
+
+
+def test_the_streets_news_is_for_digests_only_and_names_what_it_is_about() -> None:
+    need = uuid4()
+    d = decisions.street_news("need", need, "助老送餐", "金陵东路社区", ("a", "b"), "/needs/x")
+    assert d.digest_only and d.about == ("need", need)
+    assert d.audiences == (Subjects(("a", "b")),)
+    assert Preferences("p", frequency=Frequency.DAILY).digests
+    assert Preferences("p", frequency=Frequency.WEEKLY).digests
+    assert not Preferences("p").digests and not Preferences("p", frequency=Frequency.NONE).digests
+    r = messages.render(d.kind, d.params, "zh-CN")
+    assert r.title == "街道新需求：助老送餐" and r.body == "金陵东路社区发布了需求「助老送餐」。"
+
+
 def test_every_kind_has_words_in_both_languages() -> None:
     params = {"title": "助老送餐", "deadline": "2026-06-30", "days_left": "3", "reason": "r",
               "on_time": "yes", "version": "2", "items": "3", "term_end": "2026-12-31",
               "added": "1", "cancelled": "0", "rank": "1", "year": "2026", "score": "91.5",
               "grade": "excellent", "state": "publicised", "step": "routed",
-              "due": "2026-06-30", "outcome": "upheld", "of": "overdue"}  # fmt: skip
+              "due": "2026-06-30", "outcome": "upheld", "of": "overdue", "item": "need",
+              "place": "金陵东路社区", "by": "community", "starts_at": "2026-06-06 09:00",
+              "hours": "2.5"}  # fmt: skip
     for kind in Kind:
         for lang in messages.LANGUAGES:
             r = messages.render(kind, params, lang)

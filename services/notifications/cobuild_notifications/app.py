@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from faststream import FastStream
 
 from cobuild_notifications import consumers, workers
-from cobuild_notifications.adapters.channels import Sender, SmtpSender
+from cobuild_notifications.adapters.channels import AppriseSender, Sender, SmtpSender
 from cobuild_notifications.domain.kinds import Channel
 from cobuild_notifications.http import public_routers, routers
 from cobuild_notifications.settings import NotificationsSettings
@@ -25,10 +25,14 @@ the event's inbox row. A sender works the deliveries off (SKIP LOCKED), retries 
 with back-off and finally marks it failed, never dropping it.
 
 **Channels**: the in-app inbox (`/inbox`), e-mail over SMTP (text and HTML parts, an
-unsubscribe link), and SMS, WeCom and DingTalk, off unless configured (SMS capped per number
-per day). **Preferences** (`/preferences`): channels per kind, frequency (real time, daily or
-weekly digest, none), quiet hours in Asia/Shanghai time (a message waits until they end), and
-the contact addresses the person entered, which live here and nowhere else.
+unsubscribe link), and SMS, WeCom, DingTalk and WeChat subscription messages through apprise,
+each off unless configured, capped per address and day in the database (SMS per number), and
+WeChat by the person's consents (`/wechat/consents`: each allows one message; without one a
+message is not attempted and its delivery says so). **Preferences** (`/preferences`): channels
+per kind, frequency (real time, daily or weekly digest, none), quiet hours in Asia/Shanghai
+time (a message waits until they end), and the contact addresses the person entered, which
+live here and nowhere else. Those on a digest also get the street's news: the needs and
+resources new in their street that they may see, each checked again before the digest goes.
 """
 
 
@@ -40,6 +44,15 @@ def senders(s: NotificationsSettings) -> dict[Channel, Sender]:
             host=s.smtp_host, port=s.smtp_port, sender=s.mail_from, starttls=s.smtp_starttls,
             user=s.smtp_user, password=s.smtp_password, timeout_s=s.smtp_timeout_s,
         )  # fmt: skip
+    through_apprise = {
+        Channel.SMS: s.sms_url, Channel.WECOM: s.wecom_url, Channel.DINGTALK: s.dingtalk_url,
+        Channel.WECHAT: s.wechat_url,
+    }  # fmt: skip
+    for channel, url in through_apprise.items():
+        if url is not None and url.get_secret_value():
+            out[channel] = AppriseSender(
+                channel.value, url.get_secret_value(), timeout_s=s.channel_timeout_s
+            )
     return out
 
 

@@ -1,6 +1,7 @@
 """Events in: every producing service's topic. Each handler first records what later events
-need (grants, a commitment's parties and members, an agreement's parties, a whistle's raiser),
-then decides who hears and writes the inbox rows and deliveries in the same transaction as the
+need (grants, parties, a commitment's parties and members, an agreement's parties, a
+whistle's raiser, an activity's title, the needs and resources of the street's news), then
+decides who hears and writes the inbox rows and deliveries in the same transaction as the
 kit's inbox entry (`usecases.deciding`), so a redelivered event writes nothing twice."""
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from cobuild_contracts.events import escalations as es
 from cobuild_contracts.events import evaluation as ev
 from cobuild_contracts.events import points as pt
 from cobuild_kit.consumer import ConsumerSpec, EventContext, Handler
+from cobuild_kit.parties import apply_party
 from cobuild_kit.pending import Awaiting
 
 from cobuild_notifications.domain import decisions
 from cobuild_notifications.domain.audience import Decision
-from cobuild_notifications.domain.decisions import CommitmentView
+from cobuild_notifications.domain.decisions import ActivityView, CommitmentView
 from cobuild_notifications.domain.kinds import Channel
 from cobuild_notifications.store import directory
-from cobuild_notifications.usecases import deciding
+from cobuild_notifications.store import street as items
+from cobuild_notifications.usecases import deciding, street
 
 Decide = Callable[[EventContext, Any], Awaitable[Decision | None]]
 _HANDLERS: dict[str, Decide] = {}
@@ -147,6 +150,59 @@ async def on_cancelled(ctx: EventContext, e: cm.CommitmentCancelled) -> Decision
 # -- agreements -----------------------------------------------------------------------
 
 
+@_on(ag.PartyRegistered)
+async def on_party_registered(ctx: EventContext, e: ag.PartyRegistered) -> Decision | None:
+    await apply_party(ctx.conn, e)
+    await ctx.known("party", e.party_id)
+    return None
+
+
+@_on(ag.PartyUpdated)
+async def on_party_updated(ctx: EventContext, e: ag.PartyUpdated) -> Decision | None:
+    await apply_party(ctx.conn, e)
+    await ctx.known("party", e.party_id)
+    return None
+
+
+@_on(ag.NeedPublished)
+async def on_need(ctx: EventContext, e: ag.NeedPublished) -> Decision | None:
+    item = items.Item(
+        item_id=e.need_id, item_kind="need", party_id=e.community_id, title=e.title,
+        visibility=e.visibility.value, community_ids=(), available_until=None,
+        version=e.version, open=True,
+    )  # fmt: skip
+    return await street.published(ctx.conn, item, f"/needs/{e.need_id}", ctx.envelope.occurred_at)
+
+
+@_on(ag.ResourceOffered)
+async def on_resource(ctx: EventContext, e: ag.ResourceOffered) -> Decision | None:
+    item = items.Item(
+        item_id=e.resource_id, item_kind="resource", party_id=e.unit_id, title=e.title,
+        visibility="public", community_ids=tuple(e.community_ids),
+        available_until=e.available_until, version=e.version, open=True,
+    )  # fmt: skip
+    link = f"/resources/{e.resource_id}"
+    return await street.published(ctx.conn, item, link, ctx.envelope.occurred_at)
+
+
+@_on(ag.NeedWithdrawn)
+async def on_need_withdrawn(ctx: EventContext, e: ag.NeedWithdrawn) -> Decision | None:
+    await items.closed(ctx.conn, e.need_id, e.withdrawn_at)
+    return None
+
+
+@_on(ag.NeedClaimed)
+async def on_need_claimed(ctx: EventContext, e: ag.NeedClaimed) -> Decision | None:
+    await items.closed(ctx.conn, e.need_id, e.claimed_at)
+    return None
+
+
+@_on(ag.ResourceWithdrawn)
+async def on_resource_withdrawn(ctx: EventContext, e: ag.ResourceWithdrawn) -> Decision | None:
+    await items.closed(ctx.conn, e.resource_id, e.withdrawn_at)
+    return None
+
+
 @_on(ag.ProposalMade)
 async def on_proposed(ctx: EventContext, e: ag.ProposalMade) -> Decision | None:
     await directory.agreement_parties(ctx.conn, e.agreement_id, e.community_id, e.unit_id)
@@ -182,6 +238,56 @@ async def on_match(ctx: EventContext, e: ag.MatchSuggested) -> Decision | None:
 @_on(pt.MemberReported)
 async def on_reported(ctx: EventContext, e: pt.MemberReported) -> Decision | None:
     return decisions.report_accepted(e)
+
+
+@_on(pt.MemberReportDeclined)
+async def on_report_declined(ctx: EventContext, e: pt.MemberReportDeclined) -> Decision | None:
+    return decisions.report_declined(e)
+
+
+@_on(pt.ActivityPublished)
+async def on_activity(ctx: EventContext, e: pt.ActivityPublished) -> Decision | None:
+    view = ActivityView(e.activity_id, e.community_id, e.title, e.starts_at)
+    await directory.activity_published(ctx.conn, view)
+    await ctx.known("activity", e.activity_id)
+    return None
+
+
+async def _activity_of(ctx: EventContext, activity_id: UUID, member_id: UUID) -> ActivityView | None:
+    """The activity, when the member has anyone to tell (most members never signed in: one
+    query, and nothing awaited for them)."""
+    if not await directory.member_subjects(ctx.conn, (member_id,)):
+        return None
+    a = await directory.activity(ctx.conn, activity_id)
+    if a is None:  # attendance.confirmed travels by member: its activity may come later
+        raise Awaiting("activity", activity_id, "activity.published not seen yet")
+    return a
+
+
+@_on(pt.ActivitySignedUp)
+async def on_signed_up(ctx: EventContext, e: pt.ActivitySignedUp) -> Decision | None:
+    a = await _activity_of(ctx, e.activity_id, e.member_id)
+    if a is None:
+        return None
+    return decisions.sign_up(a, e.member_id, "confirmed", by_community=e.by_community)
+
+
+@_on(pt.ActivitySignUpCancelled)
+async def on_sign_up_cancelled(
+    ctx: EventContext, e: pt.ActivitySignUpCancelled
+) -> Decision | None:
+    a = await _activity_of(ctx, e.activity_id, e.member_id)
+    if a is None:
+        return None
+    return decisions.sign_up(a, e.member_id, "cancelled", by_community=e.by_community)
+
+
+@_on(pt.AttendanceConfirmed)
+async def on_attendance(ctx: EventContext, e: pt.AttendanceConfirmed) -> Decision | None:
+    a = await _activity_of(ctx, e.activity_id, e.member_id)
+    if a is None:
+        return None
+    return decisions.sign_up(a, e.member_id, "attended", by_community=True, hours=str(e.hours))
 
 
 @_on(ev.MemberScored)

@@ -8,6 +8,7 @@ from typing import Annotated
 from cobuild_kit.service import Runtime, get_runtime
 from cobuild_kit.settings import ServiceSettings, service_config
 from fastapi import Depends
+from pydantic import Field, SecretStr
 
 DEFAULT_PORT = 8107
 
@@ -31,9 +32,21 @@ class NotificationsSettings(ServiceSettings):
     smtp_timeout_s: float = 10.0
     mail_from: str = "Cobuild <notifications@cobuild.invalid>"
 
-    # SMS, WeCom and DingTalk: off unless a gateway is configured (no adapter ships yet:
-    # ARCHITECTURE.md, "Notifications"). SMS carriers cap messages per number per day.
-    sms_per_number_per_day: int = 5
+    # SMS, WeCom, DingTalk and WeChat subscription messages go through apprise, each to an
+    # apprise URL with `{address}` where the person's number or id goes (the URL holds the
+    # gateway's keys: a secret); a channel without one is off and nothing is queued for it.
+    sms_url: SecretStr | None = None  # e.g. json://sms-gateway.internal/send?:to={address}
+    wecom_url: SecretStr | None = None  # e.g. wechat://corpid:secret@agentid/@{address}
+    dingtalk_url: SecretStr | None = None  # e.g. dingtalk://token/{address}/
+    wechat_url: SecretStr | None = None  # a gateway to WeChat subscription messages
+    channel_timeout_s: float = 10.0
+    # Caps per address and business day, counted in the database in the send's transaction
+    # (two senders cannot both pass one): carriers cap SMS per number per day; WeCom and
+    # DingTalk limit what an application or robot sends. Past a cap a message waits for the
+    # next day. WeChat subscription messages are capped by each person's consents instead.
+    sms_per_number_per_day: int = Field(default=5, ge=1)
+    wecom_per_address_per_day: int = Field(default=50, ge=1)
+    dingtalk_per_address_per_day: int = Field(default=50, ge=1)
 
     # The sender: how often it looks for due deliveries, how many it sends per round, and
     # how a failed send is retried (base * 2^attempt seconds of wall clock) before it is
@@ -42,6 +55,15 @@ class NotificationsSettings(ServiceSettings):
     sender_batch: int = 50
     send_max_attempts: int = 5
     send_backoff_base_s: float = 2.0
+
+
+    def per_day(self, channel: str) -> int | None:
+        """The cap per address and business day of a channel (None: uncapped)."""
+        return {
+            "sms": self.sms_per_number_per_day,
+            "wecom": self.wecom_per_address_per_day,
+            "dingtalk": self.dingtalk_per_address_per_day,
+        }.get(channel)
 
 
 NotificationsRuntime = Runtime[NotificationsSettings]

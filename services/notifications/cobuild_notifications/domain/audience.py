@@ -56,3 +56,7 @@ class Decision:
     audiences: tuple[Audience, ...]
     link: str = ""
     followers: tuple[Followers, ...] = field(default_factory=tuple)
+    # For people on a daily or weekly digest only (the street's news), and what it is about:
+    # (kind, id) of a need or resource whose visibility is checked again before it is sent.
+    digest_only: bool = False
+    about: tuple[str, UUID] | None = None

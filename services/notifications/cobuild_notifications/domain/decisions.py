@@ -5,6 +5,7 @@ whistle's raiser). Deterministic in the event: a redelivered event decides the s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from cobuild_contracts import Role
@@ -13,6 +14,7 @@ from cobuild_contracts.events import commitments as cm
 from cobuild_contracts.events import escalations as es
 from cobuild_contracts.events import evaluation as ev
 from cobuild_contracts.events import points as pt
+from cobuild_kit.clock import BUSINESS_TZ
 
 from cobuild_notifications.domain.audience import (
     Audience,
@@ -161,6 +163,63 @@ def report_accepted(e: pt.MemberReported) -> Decision:
     if e.subject:
         audiences.append(Subjects((e.subject,)))
     return Decision(kind=Kind.REPORT_ACCEPTED, params={}, audiences=tuple(audiences), link="/m/")
+
+
+def report_declined(e: pt.MemberReportDeclined) -> Decision:
+    """报到 declined: the member hears why (by their subject too, as for an acceptance: a
+    person who asked signed in may hold no member grant)."""
+    audiences: list[Audience] = [Members((e.member_id,))]
+    if e.subject:
+        audiences.append(Subjects((e.subject,)))
+    return Decision(
+        kind=Kind.REPORT_DECLINED, params={"reason": e.reason}, audiences=tuple(audiences),
+        link="/m/",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    """An activity as the notifications service knows it (from activity.published)."""
+
+    activity_id: UUID
+    community_id: UUID
+    title: str
+    starts_at: datetime
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def sign_up(
+    a: ActivityView, member_id: UUID, step: str, *, by_community: bool = False, hours: str = ""
+) -> Decision:
+    """A sign-up confirmed (the place is held at once), cancelled, or its attendance
+    confirmed with hours: that member alone hears, and whether the community did it."""
+    return Decision(
+        kind=Kind.SIGN_UP,
+        params={
+            "step": step, "title": a.title, "starts_at": _local(a.starts_at),
+            "by": "community" if by_community else "member", "hours": hours,
+        },
+        audiences=(Members((member_id,)),),
+        link="/m/activities",
+    )  # fmt: skip
+
+
+def street_news(
+    item_kind: str, item_id: UUID, title: str, place: str, who: tuple[str, ...], link: str
+) -> Decision:
+    """A need or resource new in the street: for the digests of those who may see it (the
+    use case has chosen them), checked again before the digest goes."""
+    return Decision(
+        kind=Kind.STREET,
+        params={"item": item_kind, "title": title, "place": place},
+        audiences=(Subjects(who),),
+        link=link,
+        digest_only=True,
+        about=(item_kind, item_id),
+    )
 
 
 def member_scored(e: ev.MemberScored) -> Decision:

@@ -19,6 +19,9 @@ class Kind(StrEnum):
     AMENDED = "amended"
     MATCH = "match"  # a match suggested for a published need
     REPORT_ACCEPTED = "report_accepted"  # a member's 报到 to a community
+    REPORT_DECLINED = "report_declined"  # a member's 报到 declined, with the reason
+    SIGN_UP = "sign_up"  # an activity's sign-up confirmed, cancelled, or its attendance confirmed
+    STREET = "street"  # a need or resource new in one's street: daily or weekly digests only
     SCORED = "scored"  # a score published (公示) or final, to its subject
     ASSESSMENT = "assessment"  # an assessment completed, to the district's admins
     OBJECTION = "objection"  # an objection decided, to who filed it and its subject
@@ -32,10 +35,17 @@ class Channel(StrEnum):
     SMS = "sms"
     WECOM = "wecom"
     DINGTALK = "dingtalk"
+    WECHAT = "wechat"  # WeChat subscription messages (订阅消息): one per consent the person gave
 
 
 # Channels outside the app, each needing an address the person entered.
-OUTSIDE: tuple[Channel, ...] = (Channel.EMAIL, Channel.SMS, Channel.WECOM, Channel.DINGTALK)
+OUTSIDE: tuple[Channel, ...] = (
+    Channel.EMAIL,
+    Channel.SMS,
+    Channel.WECOM,
+    Channel.DINGTALK,
+    Channel.WECHAT,
+)
 
 
 class Frequency(StrEnum):
@@ -49,3 +59,6 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # Not attempted, with the reason in last_error: no WeChat consent left, or a digest item
+    # withdrawn (or no longer visible to the person) before its digest went out.
+    SKIPPED = "skipped"

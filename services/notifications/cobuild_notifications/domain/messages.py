@@ -82,6 +82,23 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("You reported to your community",
                "Your report to the community where you live was accepted: you can sign up for its activities."),
     },
+    Kind.REPORT_DECLINED: {
+        "zh-CN": ("报到未通过", "你的报到申请未通过，理由：{{ reason }}。可向居住地社区重新申请报到。"),
+        "en": ("Your report was declined",
+               "Your request to report to the community was declined: {{ reason }}. You may ask again where you live."),
+    },
+    Kind.SIGN_UP: {
+        "zh-CN": ("{% if step == 'confirmed' %}活动「{{ title }}」报名成功{% elif step == 'cancelled' %}活动「{{ title }}」的报名已取消{% else %}活动「{{ title }}」的服务时长已确认{% endif %}",
+                  "{% if step == 'confirmed' %}{% if by == 'community' %}社区已为你报名{% else %}你已报名{% endif %}活动「{{ title }}」，名额已保留，活动开始时间 {{ starts_at }}。{% elif step == 'cancelled' %}{% if by == 'community' %}社区取消了你{% else %}你已取消{% endif %}活动「{{ title }}」（{{ starts_at }}）的报名，名额已释放。{% else %}社区确认了你参加活动「{{ title }}」的服务时长：{{ hours }} 小时。{% endif %}"),
+        "en": ("{% if step == 'confirmed' %}You are signed up for “{{ title }}”{% elif step == 'cancelled' %}Your sign-up for “{{ title }}” was cancelled{% else %}Your hours at “{{ title }}” were confirmed{% endif %}",
+               "{% if step == 'confirmed' %}{% if by == 'community' %}The community signed you up for{% else %}You signed up for{% endif %} “{{ title }}”: your place is held. It starts at {{ starts_at }}.{% elif step == 'cancelled' %}{% if by == 'community' %}The community cancelled{% else %}You cancelled{% endif %} your sign-up for “{{ title }}” ({{ starts_at }}); the place is free again.{% else %}The community confirmed your attendance at “{{ title }}”: {{ hours }} hours.{% endif %}"),
+    },
+    Kind.STREET: {
+        "zh-CN": ("{% if item == 'need' %}街道新需求{% else %}街道新资源{% endif %}：{{ title }}",
+                  "{{ place }}发布了{% if item == 'need' %}需求{% else %}资源{% endif %}「{{ title }}」。"),
+        "en": ("New in your street: {% if item == 'need' %}a need{% else %}a resource{% endif %}, “{{ title }}”",
+               "{{ place }} published the {% if item == 'need' %}need{% else %}resource{% endif %} “{{ title }}”."),
+    },
     Kind.SCORED: {
         "zh-CN": ("{{ year }} 年度考评结果{% if state == 'publicised' %}公示{% endif %}",
                   "{{ year }} 年度考评：得分 {{ score }}，等次 {{ grade }}{% if state == 'publicised' %}（公示中，可提出异议）{% else %}（最终结果）{% endif %}。"),

@@ -12,7 +12,8 @@ from cobuild_notifications.domain.kinds import OUTSIDE, Channel, Frequency
 
 # A digest goes out at this business time: daily every day, weekly on Mondays.
 DIGEST_AT = time(8, 0)
-DEFAULT_CHANNELS: tuple[Channel, ...] = (Channel.INBOX, Channel.EMAIL, Channel.SMS)
+# Every channel the person gave an address for, unless they chose otherwise for a kind.
+DEFAULT_CHANNELS: tuple[Channel, ...] = (Channel.INBOX, *OUTSIDE)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class Preferences:
             return ()
         chosen = self.channels.get(kind, DEFAULT_CHANNELS)
         return tuple(c for c in OUTSIDE if c in chosen and self.addresses.get(c))
+
+    @property
+    def digests(self) -> bool:
+        """Whether the person chose a daily or weekly digest (who gets the street's news)."""
+        return self.frequency in (Frequency.DAILY, Frequency.WEEKLY)
 
     def due(self, now: datetime) -> tuple[datetime, bool]:
         """When a message decided at `now` may go, and whether it waits for a digest."""

@@ -41,6 +41,11 @@ class PreferencesBody(BaseModel):
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{6,15}$")
     wecom_id: str | None = Field(default=None, min_length=1, max_length=100)
     dingtalk_id: str | None = Field(default=None, min_length=1, max_length=100)
+    # WeChat subscription messages: the person's openid for the mini program; each message
+    # needs a consent they gave (`POST /wechat/consents`).
+    wechat_openid: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_-]+$"
+    )
     frequency: Frequency = Frequency.REALTIME
     # Quiet hours, Asia/Shanghai (may cross midnight: 22:00-07:00); both or neither.
     quiet_start: time | None = None
@@ -58,3 +63,9 @@ class FollowOut(BaseModel):
 
 class FollowedOut(BaseModel):
     following: bool
+
+
+class ConsentsOut(BaseModel):
+    """WeChat subscription messages the person has allowed and not yet received."""
+
+    balance: int

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from cobuild_notifications.domain.kinds import Channel, Kind
 from cobuild_notifications.domain.preferences import Preferences
-from cobuild_notifications.http.models import PreferencesBody
+from cobuild_notifications.http.models import ConsentsOut, PreferencesBody
 from cobuild_notifications.settings import RuntimeDep
 from cobuild_notifications.usecases import preferring
 
@@ -27,7 +27,7 @@ def _body(p: Preferences) -> PreferencesBody:
         language="en" if p.language == "en" else "zh-CN",
         email=p.addresses.get(Channel.EMAIL), phone=p.addresses.get(Channel.SMS),
         wecom_id=p.addresses.get(Channel.WECOM), dingtalk_id=p.addresses.get(Channel.DINGTALK),
-        frequency=p.frequency, quiet_start=p.quiet_start, quiet_end=p.quiet_end,
+        wechat_openid=p.addresses.get(Channel.WECHAT), frequency=p.frequency, quiet_start=p.quiet_start, quiet_end=p.quiet_end,
         channels={Kind(k): list(v) for k, v in p.channels.items()},
     )  # fmt: skip
 
@@ -47,7 +47,7 @@ async def replace_preferences(
         raise Invalid("quiet hours need a start and an end", field=f"body.{missing}")
     addresses = {
         Channel.EMAIL: body.email, Channel.SMS: body.phone, Channel.WECOM: body.wecom_id,
-        Channel.DINGTALK: body.dingtalk_id,
+        Channel.DINGTALK: body.dingtalk_id, Channel.WECHAT: body.wechat_openid,
     }  # fmt: skip
     p = Preferences(
         subject=actor.subject, language=body.language,
@@ -56,6 +56,19 @@ async def replace_preferences(
         channels={k.value: tuple(v) for k, v in body.channels.items()},
     )  # fmt: skip
     return _body(await preferring.replace(rt, p))
+
+
+@router.post("/wechat/consents", responses=refusals(409))
+async def consent_to_wechat(actor: ActorDep, rt: RuntimeDep) -> ConsentsOut:
+    """The person accepted one WeChat subscription message (the mini program's
+    `wx.requestSubscribeMessage`): one more message may go to them. 409 past 1,000 unused."""
+    return ConsentsOut(balance=await preferring.consent_to_wechat(rt, actor))
+
+
+@router.get("/wechat/consents")
+async def wechat_consents(actor: ActorDep, rt: RuntimeDep) -> ConsentsOut:
+    """How many WeChat subscription messages may still go to the caller."""
+    return ConsentsOut(balance=await preferring.wechat_consents(rt, actor))
 
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

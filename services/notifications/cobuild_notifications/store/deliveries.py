@@ -4,7 +4,7 @@ SKIP LOCKED inside the transaction that marks them, so two senders never take th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -102,20 +102,36 @@ async def postpone(conn: asyncpg.Connection, ids: list[UUID], due_at: datetime) 
     )
 
 
-async def count_sent(conn: asyncpg.Connection, channel: Channel, address: str,
-                     day: object) -> int:  # fmt: skip
-    value = await conn.fetchval(
-        "SELECT sent FROM channel_counts WHERE channel = $1 AND address = $2 AND day = $3",
-        channel.value, address, day,
-    )  # fmt: skip
-    return int(value or 0)
-
-
-async def count_one(conn: asyncpg.Connection, channel: Channel, address: str,
-                    day: object) -> None:  # fmt: skip
+async def skipped(conn: asyncpg.Connection, ids: list[UUID], why: str) -> None:
+    """Not attempted, and why (no consent left; a digest item withdrawn since): recorded,
+    never dropped silently."""
     await conn.execute(
+        "UPDATE deliveries SET status = 'skipped', last_error = $2 WHERE delivery_id = ANY($1::uuid[])",
+        ids, why[:1000],
+    )  # fmt: skip
+
+
+async def reserve(
+    conn: asyncpg.Connection, channel: Channel, address: str, day: date, cap: int
+) -> bool:
+    """Count one message to `address` on `day`, unless `cap` are counted already. The count's
+    row stays locked until the send's transaction ends: a second sender to the same address
+    waits and then sees this one's count, so two cannot both pass the cap."""
+    value = await conn.fetchval(
         """INSERT INTO channel_counts (channel, address, day, sent) VALUES ($1, $2, $3, 1)
-           ON CONFLICT (channel, address, day) DO UPDATE SET sent = channel_counts.sent + 1""",
+           ON CONFLICT (channel, address, day) DO UPDATE SET sent = channel_counts.sent + 1
+           WHERE channel_counts.sent < $4
+           RETURNING sent""",
+        channel.value, address, day, cap,
+    )  # fmt: skip
+    return value is not None
+
+
+async def release(conn: asyncpg.Connection, channel: Channel, address: str, day: date) -> None:
+    """The send failed: it does not count."""
+    await conn.execute(
+        """UPDATE channel_counts SET sent = sent - 1
+           WHERE channel = $1 AND address = $2 AND day = $3""",
         channel.value, address, day,
     )  # fmt: skip
 

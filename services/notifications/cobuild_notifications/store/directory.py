@@ -1,5 +1,6 @@
 """Read models learnt from events: who holds which role for which party (grant.*), each
-commitment's parties, title and members, each agreement's parties, each whistle's raiser."""
+commitment's parties, title and members, each agreement's parties, each whistle's raiser,
+each activity's title and start."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from uuid import UUID
 import asyncpg
 from cobuild_contracts import Role
 
-from cobuild_notifications.domain.decisions import CommitmentView
+from cobuild_notifications.domain.decisions import ActivityView, CommitmentView
 
 
 async def grant_added(
@@ -141,3 +142,21 @@ async def filer_of(conn: asyncpg.Connection, objection_id: UUID) -> str | None:
         "SELECT filed_by FROM objections WHERE objection_id = $1", objection_id
     )
     return value if isinstance(value, str) else None
+
+
+async def activity_published(conn: asyncpg.Connection, a: ActivityView) -> None:
+    await conn.execute(
+        """INSERT INTO activities (activity_id, community_id, title, starts_at)
+           VALUES ($1, $2, $3, $4) ON CONFLICT (activity_id) DO NOTHING""",
+        a.activity_id, a.community_id, a.title, a.starts_at,
+    )  # fmt: skip
+
+
+async def activity(conn: asyncpg.Connection, activity_id: UUID) -> ActivityView | None:
+    row = await conn.fetchrow("SELECT * FROM activities WHERE activity_id = $1", activity_id)
+    if row is None:
+        return None
+    return ActivityView(
+        activity_id=row["activity_id"], community_id=row["community_id"], title=row["title"],
+        starts_at=row["starts_at"],
+    )  # fmt: skip

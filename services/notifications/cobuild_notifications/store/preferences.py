@@ -16,6 +16,7 @@ _ADDRESS_COLUMNS = {
     Channel.SMS: "phone",
     Channel.WECOM: "wecom_id",
     Channel.DINGTALK: "dingtalk_id",
+    Channel.WECHAT: "wechat_openid",
 }
 
 
@@ -54,17 +55,20 @@ async def load(conn: asyncpg.Connection, subject: str) -> tuple[Preferences, str
 async def save(conn: asyncpg.Connection, p: Preferences, token: str, at: datetime) -> None:
     await conn.execute(
         """INSERT INTO preferences (subject, language, email, phone, wecom_id, dingtalk_id,
-               frequency, quiet_start, quiet_end, channels, unsubscribe_token, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
+               frequency, quiet_start, quiet_end, channels, unsubscribe_token, updated_at,
+               wechat_openid)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)
            ON CONFLICT (subject) DO UPDATE SET language = EXCLUDED.language,
                email = EXCLUDED.email, phone = EXCLUDED.phone, wecom_id = EXCLUDED.wecom_id,
                dingtalk_id = EXCLUDED.dingtalk_id, frequency = EXCLUDED.frequency,
                quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end,
-               channels = EXCLUDED.channels, updated_at = EXCLUDED.updated_at""",
+               channels = EXCLUDED.channels, updated_at = EXCLUDED.updated_at,
+               wechat_openid = EXCLUDED.wechat_openid""",
         p.subject, p.language, p.addresses.get(Channel.EMAIL), p.addresses.get(Channel.SMS),
         p.addresses.get(Channel.WECOM), p.addresses.get(Channel.DINGTALK), p.frequency.value,
         p.quiet_start, p.quiet_end,
         json.dumps({k: [c.value for c in v] for k, v in p.channels.items()}), token, at,
+        p.addresses.get(Channel.WECHAT),
     )  # fmt: skip
 
 
@@ -92,3 +96,21 @@ async def token_of(conn: asyncpg.Connection, subject: str) -> str | None:
         "SELECT unsubscribe_token FROM preferences WHERE subject = $1", subject
     )
     return value if isinstance(value, str) else None
+
+
+async def digesting(conn: asyncpg.Connection, subjects: Iterable[str]) -> list[str]:
+    """Of `subjects`, those on a daily or weekly digest (who get the street's news)."""
+    rows = await conn.fetch(
+        """SELECT subject FROM preferences
+           WHERE subject = ANY($1::text[]) AND frequency IN ('daily', 'weekly')
+           ORDER BY subject""",
+        list(dict.fromkeys(subjects)),
+    )
+    return [r["subject"] for r in rows]
+
+
+async def anyone_digesting(conn: asyncpg.Connection) -> bool:
+    value = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM preferences WHERE frequency IN ('daily', 'weekly'))"
+    )
+    return bool(value)

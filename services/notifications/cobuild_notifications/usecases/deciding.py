@@ -58,15 +58,19 @@ async def notify(
     if not told:
         return 0
     prefs = await preferences.load_many(conn, [s for s, _, _ in told])
+    if decision.digest_only:  # the street's news: for those on a daily or weekly digest
+        told = [t for t in told if prefs[t[0]].digests]
+    about_kind, about_id = decision.about or (None, None)
     n = 0
     for subject, kind, params in told:
         notification_id = uuid5(_NS, f"{event_id}:{subject}")
         added = await inbox.add(
             conn,
             inbox.Stored(
-                notification_id, event_id, subject, str(kind), dict(params), decision.link, at, None
+                notification_id, event_id, subject, str(kind), dict(params), decision.link, at,
+                None, about_kind, about_id,
             ),
-        )
+        )  # fmt: skip
         if not added:
             continue
         n += 1
