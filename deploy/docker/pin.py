@@ -29,6 +29,7 @@ ROOTS = (
     "cobuild-evaluation",
     "cobuild-access",
     "cobuild-escalations",
+    "cobuild-notifications",
     "cobuild-console",
 )
 # Run by the build only, never shipped: the console's stage runs `npm ci` with the Node of

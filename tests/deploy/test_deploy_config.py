@@ -322,6 +322,31 @@ def test_only_the_public_board_is_published_beyond_the_host(compose: dict[str, A
     assert public == {"evaluation"}
 
 
+def test_compose_mails_go_to_its_mail_catcher(compose: dict[str, Any]) -> None:
+    """docker compose up keeps every mail in the catcher (mailpit, a pinned release), whose
+    web page is on the host's loopback only; the notifications and access services and the
+    provider send to it unless a relay is named."""
+    services = compose["services"]
+    catcher = services["mailpit"]
+    image, _, tag = catcher["image"].partition(":")
+    assert image == "axllent/mailpit" and re.fullmatch(r"v\d+\.\d+\.\d+", tag), tag
+    assert all(str(p).startswith("127.0.0.1:") for p in catcher["ports"])
+    for service in ("notifications", "access"):
+        env = compose_env(services[service])
+        key = f"COBUILD_{service.upper()}_SMTP"
+        assert (env[f"{key}_HOST"], env[f"{key}_PORT"]) == ("mailpit", "1025"), service
+        relay = {f"{service.upper()}_SMTP_HOST": "relay.example.org"}
+        raw = services[service]["environment"][f"{key}_HOST"]
+        assert interpolate(raw, relay) == "relay.example.org"
+        assert interpolate(raw, {f"{service.upper()}_SMTP_HOST": ""}) == "", "off when empty"
+    keycloak = compose_env(services["keycloak"])
+    assert (keycloak["KEYCLOAK_SMTP_HOST"], keycloak["KEYCLOAK_SMTP_PORT"]) == ("mailpit", "1025")
+    # The channels through apprise are off until their URLs are set.
+    env = compose_env(services["notifications"])
+    for channel in ("SMS", "WECOM", "DINGTALK", "WECHAT"):
+        assert env[f"COBUILD_NOTIFICATIONS_{channel}_URL"] == ""
+
+
 def test_the_services_believe_x_forwarded_for_from_the_console_only(
     compose: dict[str, Any], k8s: K8sBase
 ) -> None:
