@@ -347,6 +347,7 @@ class District:
     to_refuse: str = ""  # another, to send back
     owed_late: str = ""  # the community owes it, past its deadline
     owed_soon: str = ""  # the community owes it, due within days
+    unit_later: str = ""  # the unit owes it, due in three months (untouched by the set-up)
     draft_id: str = ""  # a draft the unit put forward, awaiting the community
     names: dict[str, str] = field(default_factory=dict)
 
@@ -460,6 +461,7 @@ async def seed_district(api: Any, quiet: Any, today: Any) -> District:
     d.to_refuse = by_title["义诊进社区（春季）"]
     d.owed_late = by_title["组织党员到医院开展政策宣讲"]
     d.owed_soon = by_title["提供社区活动室作为健康讲座场地"]
+    d.unit_later = by_title["法律咨询进社区"]
     await quiet.wait()  # the commitments service opened one commitment per item
 
     for commitment_id in (d.to_confirm, d.to_refuse):

@@ -377,6 +377,69 @@ async def test_the_draft_page_lets_her_sign(worker: Visit) -> None:
     await worker.look("agreement-draft")
 
 
+async def _follows(world: World, username: str, kind: str, target_id: str) -> bool:
+    """Whether the notifications service says the person follows it (the button's source)."""
+    person = world.issuer.people[username]
+    grant = next(g for g in world.access.grants if g.subject == person.sub)
+    token = world.access._mint(person.sub, grant.role, grant.party_id, None)
+    answer = await world.api.request(
+        "notifications", "GET", f"/follows/{kind}/{target_id}", token=token
+    )
+    return bool(answer.json()["following"])
+
+
+async def test_she_follows_and_unfollows_a_need_an_agreement_and_a_commitment(
+    worker: Visit,
+) -> None:
+    """关注 (issue 37): the button under each page's title shows the state; htmx changes it in
+    place (the focus stays on the button), and without JavaScript the same form posts and the
+    page comes back saying what happened. The notifications service keeps what she follows."""
+    page, w = worker.page, worker.world
+    d = w.district
+    await page.goto(w.console_url + "/needs")
+    await page.get_by_role("link", name="老旧小区楼道照明修缮").click()
+    await page.get_by_role("heading", name="老旧小区楼道照明修缮", level=1).wait_for()
+    need_id = page.url.rstrip("/").split("/")[-1]
+    box = page.locator("#follow")
+    assert await box.get_attribute("aria-live") == "polite"
+    await box.get_by_role("button", name="关注", exact=True).click()
+    await box.get_by_text("已关注", exact=True).wait_for()  # swapped in place
+    assert "已关注，有变化时会通过通知告诉你。" in await box.inner_text()
+    await page.wait_for_function(  # htmx focuses the new button once the swap settles
+        "() => document.activeElement && document.activeElement.textContent.trim() === '取消关注'"
+    )
+    assert await _follows(w, "li.juan", "need", need_id)
+    await worker.look("need-followed")
+    await page.reload()
+    await box.get_by_role("button", name="取消关注").click()
+    await box.get_by_role("button", name="关注", exact=True).wait_for()
+    assert "已取消关注。" in await box.inner_text()
+    assert not await _follows(w, "li.juan", "need", need_id)
+
+    # Without JavaScript: the same form, posted by the browser; the page comes back.
+    plain = await w.browser.new_context(locale="zh-CN", java_script_enabled=False)
+    try:
+        await plain.add_cookies(await worker.context.cookies())
+        bare = await plain.new_page()
+        await bare.goto(f"{w.console_url}/agreements/{d.draft_id}")
+        await bare.locator("#follow").get_by_role("button", name="关注", exact=True).click()
+        await bare.wait_for_url(f"{w.console_url}/agreements/{d.draft_id}")
+        assert "已关注，有变化时会通过通知告诉你。" in await bare.locator(".flash").inner_text()
+        await bare.locator("#follow").get_by_role("button", name="取消关注").wait_for()
+    finally:
+        await plain.close()
+    assert await _follows(w, "li.juan", "agreement", d.draft_id)
+    await page.goto(f"{w.console_url}/agreements/{d.draft_id}")
+    await page.locator("#follow").get_by_text("已关注", exact=True).wait_for()
+    await worker.look("agreement-followed")
+
+    await page.goto(f"{w.console_url}/commitments/{d.owed_soon}")
+    await page.locator("#follow").get_by_role("button", name="关注", exact=True).click()
+    await page.locator("#follow").get_by_text("已关注", exact=True).wait_for()
+    assert await _follows(w, "li.juan", "commitment", d.owed_soon)
+    await worker.look("commitment-followed")
+
+
 async def test_a_person_with_two_roles_switches_and_signs_out(world: World) -> None:
     person = world.issuer.add("zhou.two", "周敏")
     world.access.grant(person, "community_admin", world.district.community_id, COMMUNITY_NAME)

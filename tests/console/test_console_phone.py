@@ -20,21 +20,27 @@ import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 import pytest_asyncio
 from cobuild_console.app import create_app
 from cobuild_console.runtime import NODE_MODULES
 from cobuild_console.settings import ConsoleSettings
-from cobuild_kit.clock import BUSINESS_TZ, business_date, write_clock_file
+from cobuild_contracts import Role, encode, headers, wrap
+from cobuild_contracts.events.access import GrantAdded
+from cobuild_kit.clock import BUSINESS_TZ, business_date, parse_utc, write_clock_file
+from cobuild_kit.testing import eventually
 from cobuild_scenario.actors import Api, Tokens
 from cobuild_scenario.pace import Quiescence
 from cobuild_stack.launcher import Stack, StackConfig
 from cobuild_stack.ports import free_port
+from cobuild_stack.testing import produce
 from console_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -89,6 +95,9 @@ class Phones:
     expert_id: str = ""
     photo: bytes = b""  # the evidence photo as uploaded
     weights: dict[str, Any] = field(default_factory=dict)
+    bootstrap: str = ""  # the stack's broker
+    settings: ConsoleSettings | None = None  # the console's, for another console beside it
+    clock: Path | None = None  # the stack's business clock (a file)
 
 
 async def _seed(api: Api, quiet: Quiescence, d: District, now: datetime, w: Phones) -> None:
@@ -207,7 +216,8 @@ async def phones() -> AsyncIterator[Phones]:
                     )
                     try:
                         w = Phones(district, console_url, public_url, issuer, access, browser,
-                                   axe_path.read_text(), api)  # fmt: skip
+                                   axe_path.read_text(), api, bootstrap=info["broker"]["bootstrap"],
+                                   settings=settings, clock=clock)  # fmt: skip
                         await _seed(api, quiet, district, start, w)
                         yield w
                         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -320,6 +330,14 @@ class Phone:
         return text
 
 
+async def _publish(bootstrap: str, *events: Any) -> None:
+    """Events onto their topics, as their services' relays send them."""
+    for e in events:
+        env = wrap(e, producer="console-tests", occurred_at=datetime.now(UTC))
+        hdrs = {k: v.encode() for k, v in headers(env).items()}
+        await produce(bootstrap, e.TOPIC, [(env.key.encode(), encode(env), hdrs)])
+
+
 def _decode_qr(png: bytes) -> str:
     import zxingcpp
 
@@ -331,7 +349,15 @@ def _decode_qr(png: bytes) -> str:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def member(phones: Phones) -> AsyncIterator[Phone]:
     person = phones.issuer.add("zhou.ming", ME)
-    phones.access.grant(person, "member", phones.member_id, ME)
+    row = phones.access.grant(person, "member", phones.member_id, ME)
+    # The access service's event of the grant (console_support's stand-in publishes none): the
+    # notifications service learns from it whose inbox a notice to this member goes to.
+    await _publish(
+        phones.bootstrap,
+        GrantAdded(grant_id=UUID(row.grant_id), subject=person.sub, role=Role.MEMBER,
+                   party_id=UUID(phones.member_id), granted_by="console-tests",
+                   granted_at=datetime.now(UTC)),
+    )  # fmt: skip
     phone = await Phone.open(phones)
     await phone.sign_in("zhou.ming")
     yield phone
@@ -713,3 +739,132 @@ async def test_a_person_without_a_grant_is_told_how_to_begin(phones: Phones) -> 
         await person.look("m-person")
     finally:
         await person.context.close()
+
+
+# -- 消息 (issue 37): the member's notifications on the phone ---------------------------------
+
+
+async def _unread(w: Phones) -> int:
+    """The member's unread count as the notifications service keeps it."""
+    person = w.issuer.people["zhou.ming"]
+    token = w.access._mint(person.sub, "member", w.member_id, None)
+    answer = await w.api.request("notifications", "GET", "/inbox/unread-count", token=token)
+    return int(answer.json()["unread"])
+
+
+async def _desktop(phone: Phone, name: str) -> None:
+    """The page as a desktop browser shows it too (the phone pages keep one column)."""
+    await phone.page.set_viewport_size({"width": 1280, "height": 900})
+    tall = await phone.page.evaluate("() => document.documentElement.scrollHeight")
+    await phone.page.set_viewport_size({"width": 1280, "height": max(900, tall)})  # as look()
+    await phone.page.screenshot(path=str(SCREENSHOTS / f"{name}-1280.png"))
+    await phone.page.set_viewport_size({"width": 390, "height": 844})
+
+
+async def test_the_member_reads_messages_and_marks_them_read(member: Phone) -> None:
+    """/m/ shows the unread count on its 消息 tile; /m/inbox lists the notices newest first,
+    each with its kind in Chinese and a link where the phone has a page for it (the
+    workbench's task page is not a member's); one marked read, then all, with plain forms."""
+    page, w = member.page, member.w
+    d = w.district
+    assert w.clock is not None
+    # A minute on, so the assignment is the newest notice (the clock stands still here).
+    write_clock_file(w.clock, parse_utc(w.clock.read_text().strip()) + timedelta(minutes=1))
+    before = await _unread(w)  # 报到成功 at least: the community accepted the report
+    assert before >= 1
+    hospital = w.api.actor("unit_admin", d.unit_id)
+    await hospital.post("commitments", f"/commitments/{d.unit_later}/claim")
+    await hospital.put(
+        "commitments", f"/commitments/{d.unit_later}/assignees", {"member_ids": [w.member_id]}
+    )
+
+    async def told() -> bool:
+        return await _unread(w) > before
+
+    await eventually(told, timeout=60)
+    unread = await _unread(w)
+
+    await page.goto(w.console_url + "/m/")
+    tile = page.locator("a.m-messages")
+    assert await tile.locator(".m-count").inner_text() == str(unread)
+    assert f"{unread} 条未读" in await tile.inner_text()
+    await member.look("m-home-messages")
+    await _desktop(member, "m-home-messages")
+    await tile.click()
+    await page.get_by_role("heading", name="消息", level=1).wait_for()
+    items = page.locator("ul.m-inbox > li")
+    first = items.nth(0)
+    text = await first.inner_text()
+    assert "任务安排" in text and "你被安排参加任务「法律咨询进社区」" in text, text
+    assert await first.get_by_role("link").count() == 0  # /tasks/... is the unit's page
+    accepted = items.filter(has_text="报到成功")
+    assert await accepted.get_by_role("link", name="报到成功").get_attribute("href") == "/m/"
+    assert "报到通过" in await accepted.inner_text()
+    assert await page.locator("ul.m-inbox > li.unread").count() == min(unread, 20)
+    assert f"{unread} 条未读" in await member.main_text()
+    await member.look("m-inbox")
+    await _desktop(member, "m-inbox")
+
+    await first.get_by_role("button", name="标为已读").click()
+    await page.wait_for_url(w.console_url + "/m/inbox")
+    assert await items.nth(0).locator(".m-tag.unread").count() == 0
+    assert await _unread(w) == unread - 1
+    await page.get_by_role("button", name="全部标为已读").click()
+    await page.get_by_text(f"已将 {unread - 1} 条消息标为已读。").wait_for()
+    assert await page.locator("ul.m-inbox > li.unread").count() == 0
+    assert await page.get_by_role("button", name="全部标为已读").count() == 0
+    assert await _unread(w) == 0
+    await member.look("m-inbox-read")
+
+    await page.goto(w.console_url + "/m/")
+    assert await tile.locator(".m-count").count() == 0
+    assert "没有未读消息" in await tile.inner_text()
+
+
+@asynccontextmanager
+async def _console_with(w: Phones, service_urls: dict[str, str]) -> AsyncIterator[Phones]:
+    """Another console beside the first, on the same stack, with these services' addresses."""
+    assert w.settings is not None
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    settings = w.settings.model_copy(
+        update={"port": port, "public_url": public_url, "service_urls": service_urls}
+    )
+    async with served(create_app(settings), port) as console_url:
+        yield replace(w, console_url=console_url, public_url=public_url)
+
+
+async def test_messages_are_absent_where_the_notifications_service_is_not(
+    phones: Phones, member: Phone
+) -> None:
+    """Not configured: no 消息 tile, and no such page. Configured but not answering: the tile
+    without a count, and the page says calmly to try later. Neither is an error."""
+    assert phones.settings is not None
+    urls = dict(phones.settings.service_urls)
+    without = {n: u for n, u in urls.items() if n != "notifications"}
+    dead = {**urls, "notifications": f"http://127.0.0.1:{free_port()}"}
+    async with _console_with(phones, without) as w:
+        phone = await Phone.open(w)
+        try:
+            await phone.sign_in("zhou.ming")
+            assert phone.page.url == w.console_url + "/m/"
+            assert f"你好，{ME}" in await phone.main_text()
+            assert await phone.page.locator("a.m-messages").count() == 0
+            assert await phone.page.get_by_text("消息").count() == 0
+            missing = await phone.page.goto(w.console_url + "/m/inbox")
+            assert missing is not None and missing.status == 404
+        finally:
+            await phone.context.close()
+    async with _console_with(phones, dead) as w:
+        phone = await Phone.open(w)
+        try:
+            await phone.sign_in("zhou.ming")
+            assert phone.page.url == w.console_url + "/m/"
+            tile = phone.page.locator("a.m-messages")
+            assert await tile.count() == 1 and await tile.locator(".m-count").count() == 0
+            assert "任务提醒和办理结果" in await tile.inner_text()
+            await phone.page.goto(w.console_url + "/m/inbox")
+            assert "消息暂时打不开，请稍后再试。" in await phone.main_text()
+            await phone.look("m-inbox-unavailable")
+        finally:
+            await phone.context.close()

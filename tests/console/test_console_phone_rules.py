@@ -37,3 +37,27 @@ def test_the_check_in_link_is_on_the_public_url_with_the_token() -> None:
     assert url == (
         "https://gongjian.example.cn/m/checkin?activity=a-1&token=1.1765000000.1765007200.abc_-"
     )
+
+
+def test_every_kind_of_notification_has_a_tag_on_the_phone() -> None:
+    """消息 (issue 37): each kind the notifications service writes reads as a tag in the
+    catalogue's words (a kind added there without a tag here fails this test)."""
+    from cobuild_console.domain.inbox import KIND_TAGS, OTHER, kind_tag
+    from cobuild_notifications.domain.kinds import Kind
+
+    assert {k.value for k in Kind} <= set(KIND_TAGS)
+    assert kind_tag("something_new") == OTHER
+
+
+def test_a_notice_links_only_to_a_page_a_phone_has() -> None:
+    from cobuild_console.domain.inbox import phone_link
+
+    assert phone_link("/m/") == "/m/"
+    assert phone_link("/m/points") == "/m/points"
+    assert phone_link("/m/objection") == "/m/objection"
+    assert phone_link("/board/communities/5b0e3c1a") == "/board/communities/5b0e3c1a"
+    for workbench_or_elsewhere in (
+        "/tasks/5b0e3c1a", "/agreements/5b0e3c1a", "/needs/5b0e3c1a", "/board",
+        "", "//evil.example/m/", "https://evil.example/m/", "/m\\..\\tasks",
+    ):  # fmt: skip
+        assert phone_link(workbench_or_elsewhere) == "", workbench_or_elsewhere

@@ -285,6 +285,11 @@ async def _fulfil(
     await page.get_by_role("heading", name=title, level=1).wait_for()
     assert "已认领" in await page.locator(".facts").inner_text()
     await unit.look(f"unit-task-{label}")
+    # 关注 (issue 37): the unit's admin follows the task from its page, in place.
+    follow = page.locator("#follow")
+    await follow.get_by_role("button", name="关注", exact=True).click()
+    await follow.get_by_text("已关注", exact=True).wait_for()
+    await follow.get_by_role("button", name="取消关注").wait_for()
 
     await _assign(unit, MEMBER_NAME)
     assert MEMBER_NAME in await page.locator(".facts").inner_text()

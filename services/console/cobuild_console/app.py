@@ -19,6 +19,7 @@ from cobuild_console.http import (
     assets,
     board,
     commitments,
+    follows,
     inbox,
     invitations,
     inviting,
@@ -32,6 +33,7 @@ from cobuild_console.http import (
     on_behalf,
     parties_directory,
     phone_expert,
+    phone_inbox,
     phone_member,
     phone_public,
     rates,
@@ -98,6 +100,7 @@ def create_app(
         agreements.router,
         members.router,
         phone_member.router,  # the phone pages (/m/...): a member's, a resident's, an expert's
+        phone_inbox.router,  # 消息 on a member's phone (issue 37)
         phone_public.router,
         phone_expert.router,
         board.router,  # the public board (上墙公示), no sign-in
@@ -113,6 +116,7 @@ def create_app(
         assessment.router,  # 年度考评 (issue 35)
         objection.router,  # a member's objection on the phone: /m/objection
         inbox.router,  # 通知 (issue 37)
+        follows.router,  # 关注 a need, an agreement or a commitment (issue 37)
         notification_settings.router,
         alliances.router,  # 联席会议 (issue 39)
         meetings.router,

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from cobuild_console import i18n
 from cobuild_console.domain.drafts import compare, previous_round
+from cobuild_console.http import follows
 from cobuild_console.http.web import ActingDep, redirect, render
 from cobuild_console.usecases import agreements
 
@@ -35,6 +36,7 @@ async def show(request: Request, agreement_id: str, who: ActingDep) -> Response:
         previous=previous,
         may_counter=agreement["state"] == "negotiating"
         and str(agreement["proposed_by"]) != who.party_id,
+        follow=await follows.button(who, "agreement", agreement_id, f"/agreements/{agreement_id}"),
     )
 
 

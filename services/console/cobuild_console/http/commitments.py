@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from cobuild_console import i18n
 from cobuild_console.gateways.services import ServiceRefusal
+from cobuild_console.http import follows
 from cobuild_console.http.forms import FormErrors
 from cobuild_console.http.web import IMAGE_TYPES, ActingDep, evidence_response, redirect, render
 from cobuild_console.usecases import commitments
@@ -38,6 +39,9 @@ async def _page(
         errors=errors or FormErrors(),
         reason=reason,
         image_types=IMAGE_TYPES,
+        follow=await follows.button(
+            who, "commitment", commitment_id, f"/commitments/{commitment_id}"
+        ),
     )
 
 

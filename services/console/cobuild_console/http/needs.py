@@ -16,6 +16,7 @@ from cobuild_console.domain.money import MoneyInputError, fen_from_yuan, yuan_in
 from cobuild_console.domain.needs_list import SORTS, NeedsQuery, select
 from cobuild_console.domain.refusals import N_
 from cobuild_console.gateways.services import ServiceRefusal
+from cobuild_console.http import follows
 from cobuild_console.http.forms import FormErrors
 from cobuild_console.http.web import ActingDep, redirect, render
 from cobuild_console.usecases import needs
@@ -185,6 +186,7 @@ async def _need_page(
         errors=errors or FormErrors(),
         today=who.rt.today(),
         editing=form is not None,
+        follow=await follows.button(who, "need", need_id, f"/needs/{need_id}"),
     )
 
 

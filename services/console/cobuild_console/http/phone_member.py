@@ -4,6 +4,7 @@ works without JavaScript: plain forms with the session's CSRF token."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,10 +16,12 @@ from cobuild_console.domain import phone
 from cobuild_console.domain.refusals import explain
 from cobuild_console.gateways.services import ServiceRefusal
 from cobuild_console.http.web import Acting, acting, redirect, render, session_of
-from cobuild_console.usecases import phone_member
+from cobuild_console.usecases import inbox, phone_member
 from cobuild_console.usecases.activities import CHECK_IN_PATH
 
 router = APIRouter()
+# How long /m/ waits for the unread count (消息) before it shows the page without it.
+UNREAD_TIMEOUT_S = 2.0
 
 
 async def member(request: Request) -> Acting:
@@ -75,8 +78,14 @@ async def home(request: Request) -> Response:
     me = await phone_member.me(who.rt, token, who.party_id)
     m = me.member
     ids = {str(m.get(k)) for k in ("unit_id", "community_id", "requested_community_id")}
-    names = await phone_member.party_names(who.rt, token, ids)
-    return page(request, "m/home.html", me=me, m=m, names=names)
+    names, unread = await asyncio.gather(
+        phone_member.party_names(who.rt, token, ids),
+        inbox.unread_or_none(who.rt, token, timeout_s=UNREAD_TIMEOUT_S),
+    )
+    return page(
+        request, "m/home.html", me=me, m=m, names=names, unread=unread,
+        messages=inbox.configured(who.rt),
+    )  # fmt: skip
 
 
 @router.get("/m/report")

@@ -15,6 +15,7 @@ from cobuild_console.domain.money import MoneyInputError, fen_from_yuan, yuan_in
 from cobuild_console.domain.refusals import N_
 from cobuild_console.domain.tasks import COLUMNS, Column, EntryError, hours, percent
 from cobuild_console.gateways.services import ServiceRefusal
+from cobuild_console.http import follows
 from cobuild_console.http.forms import FormErrors
 from cobuild_console.http.web import IMAGE_TYPES, Acting, ActingDep, redirect, render
 from cobuild_console.usecases import tasks
@@ -112,6 +113,7 @@ async def _task_page(
         form={**defaults, **(form or {})},
         assigned={str(m) for m in c["member_ids"]},
         image_types=IMAGE_TYPES,
+        follow=await follows.button(who, "commitment", commitment_id, f"/tasks/{commitment_id}"),
     )
 
 
