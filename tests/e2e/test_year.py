@@ -7,14 +7,21 @@ here from the services' own YAML files). The report.json of the seed is kept in
 `tests/e2e/golden/`: the run must give it byte for byte (a fresh stack, minted ids, the same
 figures). When a change means to move the figures, or adds an event the report counts, rewrite it
 with `COBUILD_UPDATE_GOLDEN=1` and let the diff show in review what moved.
+
+The same played year also checks the notifications (issue 37): one commitment whose life went
+reminder → overdue → done → confirmed notified exactly the people a hand-made list predicts,
+in their inboxes and once per (event, recipient) in the stack's mail catcher. They are read
+after the report is written, so the report does not move.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,19 +31,47 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 import pytest
 import pytest_asyncio
 import yaml
+from cobuild_contracts import Role
+from cobuild_kit.actor import person_party_id
+from cobuild_kit.auth import issue_token
 from cobuild_scenario.actors import Api, Tokens
 from cobuild_scenario.driver import MainJob, Played, play
-from cobuild_scenario.plan import Outcome, Plan
+from cobuild_scenario.plan import Agreement, Item, Outcome, Plan
+from cobuild_scenario.signin import MAIL_DOMAIN
 from cobuild_stack.launcher import ACCESS_TOKEN_ISSUER, SERVICES, Stack, StackConfig
+from cobuild_stack.mailcatcher import CaughtMessage, read_messages
 
 SEED = 7
 Q2, Q4 = Decimal("0.01"), Decimal("0.0001")
 pytestmark = pytest.mark.timeout(600)
+
+
+@dataclass
+class Notices:
+    """One commitment's notifications after the year (issue 37), read while the stack is up:
+    who holds notices about it (by the link to its task page, whoever they are), what the
+    inboxes of those and of the people the prediction names show, and the mails the stack's
+    catcher holds about it."""
+
+    item: Item
+    commitment_id: str
+    history: list[str]  # the commitment's event types, in order
+    # Who, by provider subject: every signed-in person, and the roles the prediction names.
+    everyone: set[str]
+    unit_admins: set[str]  # the obligor unit's administrators
+    community_workers: set[str]  # the beneficiary community's workers
+    assigned: set[str]  # the members assigned to it who signed in
+    took_part: set[str]  # the members who took part (confirmed with it) who signed in
+    addresses: dict[str, str]  # subject → the mail address they entered (the staff)
+    held: dict[str, list[str]]  # subject → the kinds of the notices about it (every subject)
+    inboxes: dict[str, list[dict[str, Any]]]  # subject → their inbox's items about it
+    mails: dict[str, list[CaughtMessage]]  # address → the mails about it
 
 
 @dataclass
@@ -46,6 +81,7 @@ class Run:
     scores: dict[str, Decimal]  # member id → published score
     balances: dict[str, Decimal]  # member id → points balance (points service)
     metrics: dict[str, str]  # service → its /metrics text at the end of the year
+    notices: Notices
 
 
 async def _run_once(root: Path) -> Run:
@@ -102,6 +138,9 @@ async def _run_once(root: Path) -> Run:
                     n: (await client.get(f"{s['url']}/metrics")).text
                     for n, s in info["services"].items()
                 }
+            started = time.monotonic()
+            notices = await _notices(api, info, played)
+            print(f"notifications read in {time.monotonic() - started:.1f} s")
         finally:
             await api.aclose()
     finally:
@@ -112,10 +151,147 @@ async def _run_once(root: Path) -> Run:
         {m["subject_id"]: Decimal(m["score"]) for m in members},
         balances,
         metrics,
+        notices,
     )
 
 
 GOLDEN = Path(__file__).parent / "golden" / f"report-small-seed{SEED}.json"
+
+
+def _subject(token: str) -> str:
+    return str(jwt.decode(token, options={"verify_signature": False})["sub"])
+
+
+def _person_token(info: Any, subject: str) -> str:
+    """A token of the person's own (development key), as the inbox is keyed by subject."""
+    return issue_token(
+        private_key_pem=Path(info["keys"]["private_key"]).read_bytes(), kid=info["keys"]["kid"],
+        subject=subject, role=Role.PERSON, party_id=person_party_id(subject),
+    )  # fmt: skip
+
+
+async def _inbox(api: Api, info: Any, subject: str) -> list[dict[str, Any]]:
+    """Everything in one person's inbox, newest first."""
+    token = _person_token(info, subject)
+    items: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        answer = await api.request(
+            "notifications", "GET", "/inbox", token=token,
+            params={"limit": 100, "offset": offset, "lang": "zh-CN"},
+        )  # fmt: skip
+        page = answer.json()
+        items += page["items"]
+        offset = page["next_offset"]
+    return items
+
+
+async def _notices(api: Api, info: Any, played: Played) -> Notices:
+    """Pick a commitment a unit owed whose life went reminder → overdue → done → confirmed
+    (done once, after its deadline; the one with the most signed-in members among those who
+    worked on it), then who holds notices about it, what their inboxes show, and the mails."""
+    plan, world = played.plan, played.world
+    staff, members = played.signin, played.member_signin
+    assert staff is not None and members is not None, "the e2e stack runs the provider"
+    signed_in = {
+        p.index: _subject(members.api.tokens.token("member", world.members[p.index]))
+        for p in members.people
+    }
+    district = api.actor("district_admin", world.district_id)
+
+    def assigned_of(item: Item, unit: str) -> list[int]:  # as the driver assigns them
+        return [m for m, _ in item.participants if plan.members[m].unit == unit][:5]
+
+    candidates: list[tuple[int, int, str, Agreement, Item, list[str]]] = []
+    for a in plan.agreements:
+        for item in a.items:
+            if item.obligor != "unit" or item.outcome is not Outcome.LATE:
+                continue
+            if len(item.done_ticks) != 1:
+                continue  # sent back once: a life with a refusal
+            cid = world.commitments[item.key]
+            history = await district.get("commitments", f"/commitments/{cid}/history")
+            kinds = [h["event_type"] for h in history["items"]]
+            life = [
+                k for k in kinds
+                if k in ("commitment.reminder_due", "commitment.overdue",
+                         "commitment.marked_done", "commitment.fulfilled")
+            ]  # fmt: skip
+            if life != [
+                "commitment.reminder_due", "commitment.overdue", "commitment.marked_done",
+                "commitment.fulfilled",
+            ]:  # fmt: skip
+                continue
+            on_it = {m for m, _ in item.participants} & set(signed_in)
+            assigned = set(assigned_of(item, a.unit)) & set(signed_in)
+            candidates.append((-len(assigned), -len(on_it), item.key, a, item, kinds))
+    assert candidates, "no commitment of the year went reminder → overdue → done → confirmed"
+    _, _, _, a, item, history = min(candidates, key=lambda c: c[:3])
+    cid = world.commitments[item.key]
+
+    people: dict[str, tuple[str, str]] = {}  # subject → (role, plan code or member index)
+    addresses: dict[str, str] = {}
+    for p in staff.staff:
+        subject = staff.subjects[p.user_name]
+        people[subject] = (p.role, p.code)
+        addresses[subject] = f"{p.user_name}@{MAIL_DOMAIN}"
+    for index, subject in signed_in.items():
+        people[subject] = ("member", str(index))
+    link = f"/tasks/{cid}"
+    # Who holds a notice about it, whoever they are: one query of the service's own table
+    # (reading every inbox through the API costs the suite about 15 s of rendering).
+    conn = await asyncpg.connect(info["databases"]["notifications"])
+    try:
+        rows = await conn.fetch(
+            "SELECT subject, kind FROM notifications WHERE link = $1 ORDER BY subject", link
+        )
+    finally:
+        await conn.close()
+    held: dict[str, list[str]] = {}
+    for r in rows:
+        held.setdefault(str(r["subject"]), []).append(str(r["kind"]))
+    unit_admins = {
+        s for s, (role, code) in people.items() if role == "unit_admin" and code == a.unit
+    }
+    community_workers = {
+        s for s, (role, code) in people.items() if role == "community_admin" and code == a.community
+    }
+    assigned = {signed_in[m] for m in assigned_of(item, a.unit) if m in signed_in}
+    took_part = {signed_in[m] for m, _ in item.participants if m in signed_in}
+    # What they and the people the list names read in their inboxes, through the API.
+    readers = sorted(set(held) | unit_admins | community_workers | assigned | took_part)
+    read = await asyncio.gather(*(_inbox(api, info, s) for s in readers))
+    inboxes = {
+        s: [i for i in items if i["link"] == link] for s, items in zip(readers, read, strict=True)
+    }
+    # The mails about it: each names the task's link (the sender works on after the year's
+    # consumers caught up: wait until what the inboxes hold has gone out, or a minute).
+    log = Path(info["mail"]["log"])
+    wanted = sum(len(v) for s, v in held.items() if s in addresses)
+    mails: dict[str, list[CaughtMessage]] = {}
+    for _ in range(120):
+        mails = {}
+        for m in read_messages(log):
+            if m.channel == "email" and link in m.text:
+                for r in m.recipients:
+                    mails.setdefault(r, []).append(m)
+        if sum(len(v) for v in mails.values()) >= wanted:
+            break
+        await asyncio.sleep(0.5)
+    return Notices(
+        item=item,
+        commitment_id=cid,
+        history=history,
+        everyone=set(people),
+        unit_admins=unit_admins,
+        community_workers=community_workers,
+        assigned=assigned,
+        took_part=took_part,
+        addresses=addresses,
+        held=held,
+        inboxes=inboxes,
+        mails=mails,
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -374,3 +550,60 @@ async def test_one_communitys_members_play_the_year_with_exchanged_tokens(
         assert claims["gid"] and claims["sub"] == p.user_name
         earned += year.balances.get(member_id, Decimal(0)) > 0
     assert earned > 0
+
+
+# -- notifications (issue 37) --------------------------------------------------------------------
+
+# The hand-made list: which kinds of notice the chosen commitment's life gives, and to whom
+# (issue 37, "What is notified"; docs/ARCHITECTURE.md, "Notifications").
+PREDICTED: dict[str, tuple[str, ...]] = {
+    "assigned": ("assigned",),  # task.assigned, at the claim
+    "reminder_due": ("unit_admins", "assigned"),  # its deadline N days away
+    "overdue": ("unit_admins", "assigned", "community_workers"),
+    "done": ("community_workers",),  # marked done: the beneficiary is asked to confirm
+    "confirmed": ("unit_admins", "assigned", "took_part"),
+}
+TITLES = {  # the inbox's words, in Chinese
+    "assigned": "你被安排参加任务「{title}」",
+    "reminder_due": "任务「{title}」还有 ",
+    "overdue": "任务「{title}」已逾期",
+    "done": "任务「{title}」已完成，待你方确认",
+    "confirmed": "任务「{title}」已确认完成",
+}
+
+
+async def test_a_commitments_life_notifies_exactly_the_predicted_people(year: Run) -> None:
+    """The chosen commitment went reminder → overdue → done → confirmed. Of everyone the
+    notifications service knows, exactly the people the list above predicts hold notices about
+    it, each kind once; their inboxes show them in Chinese; the mail catcher holds one mail per
+    (event, recipient) for each who entered an address (the staff), the inbox's title as its
+    subject, and none for anyone else (the members entered none)."""
+    n = year.notices
+    assert n.unit_admins and n.community_workers
+    assert n.assigned, "the chosen commitment has no signed-in member assigned"
+    expected: dict[str, list[str]] = {}
+    for kind, roles in PREDICTED.items():
+        for role in roles:
+            for subject in getattr(n, role):
+                if kind not in expected.setdefault(subject, []):
+                    expected[subject].append(kind)
+    want = {s: sorted(kinds) for s, kinds in expected.items()}
+    assert set(want) <= n.everyone
+    assert {s: sorted(kinds) for s, kinds in n.held.items()} == want, (n.item.key, n.history)
+    for subject, kinds in want.items():
+        items = n.inboxes[subject]
+        assert sorted(i["kind"] for i in items) == kinds, subject
+        for i in items:
+            assert i["title"].startswith(TITLES[i["kind"]].format(title=n.item.title)), i
+            assert i["read"] is False
+    # Mail: one per (event, recipient) for those with an address, the inbox's title as subject.
+    for subject, address in n.addresses.items():
+        titles = sorted(i["title"] for i in n.inboxes.get(subject, []))
+        assert sorted(m.subject for m in n.mails.get(address, [])) == titles, address
+    assert set(n.mails) <= set(n.addresses.values())
+    mailed = sum(len(v) for v in n.mails.values())
+    assert mailed == sum(len(want.get(s, [])) for s in n.addresses) >= 5
+    print(
+        f"{n.item.key} «{n.item.title}»: {len(want)} people told, "
+        f"{sum(len(v) for v in want.values())} notices, {mailed} mails: {want}"
+    )
