@@ -29,8 +29,12 @@ KIND_LABELS = {
     "amended": N_("An agreement amended"),
     "match": N_("A match suggested"),
     "report_accepted": N_("A report to the community accepted"),
+    "report_declined": N_("A report to the community declined"),
+    "sign_up": N_("An activity sign-up confirmed, cancelled or attended"),
+    "street": N_("New needs and resources in my street (digest)"),
     "scored": N_("An assessment result"),
     "assessment": N_("The annual assessment published"),
+    "objection": N_("An objection decided"),
     "whistle": N_("Whistles (吹哨报到)"),
     "followed": N_("Something I follow changed"),
 }

@@ -10,8 +10,8 @@ from cobuild_console.runtime import ConsoleRuntime
 SERVICE = "notifications"
 # The kinds a person may route, in the order the page shows them.
 KINDS = ("reminder_due", "overdue", "done", "confirmed", "refused", "cancelled", "assigned", "proposal",
-         "signed", "amended", "match", "report_accepted", "scored", "assessment", "whistle",
-         "followed")  # fmt: skip
+         "signed", "amended", "match", "report_accepted", "report_declined", "sign_up", "street",
+         "scored", "assessment", "objection", "whistle", "followed")  # fmt: skip
 OUTSIDE = ("email", "sms")
 
 
