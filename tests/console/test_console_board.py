@@ -538,8 +538,10 @@ async def test_the_board_is_used_with_the_keyboard_alone_with_focus_visible(
     assert any(COMMUNITY_NAME in s for s in stops), stops
     # The large-type switch works from the keyboard, and the link down with Enter.
     await page.get_by_role("button", name=re.compile("大字版")).focus()
-    await page.keyboard.press("Enter")
-    await page.wait_for_load_state("load")
+    # Wait for the form's navigation itself: "load" of the page already shown answers at once
+    # (CI read the old page's aria-pressed).
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     assert (
         await page.get_by_role("button", name=re.compile("大字版")).get_attribute("aria-pressed")
         == "true"
