@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from cobuild_kit.testing import TestIssuer
-from cobuild_stack.broker import TansuBroker
-from cobuild_stack.topics import suite_topics
+from cobuild_stack.testing import broker_of_its_own
 from notifications_support import MailServer
 
 # The workbench's page test borrows the console tests' stand-in issuer and access service.
@@ -38,10 +37,5 @@ async def kafka_bootstrap(tmp_path: Path) -> AsyncIterator[str]:
     """A broker of each test's own: the service's consumer group is new in each test and reads
     every topic from its start, and the suite's shared broker holds every earlier test's events
     by then (minutes of reading in the full suite, none of them for these tests)."""
-    broker = TansuBroker(0, log_path=tmp_path / "broker.log")
-    await broker.start()
-    try:
-        await broker.create_topics(suite_topics(), 2)
-        yield broker.bootstrap
-    finally:
-        await broker.stop()
+    async with broker_of_its_own(tmp_path) as bootstrap:
+        yield bootstrap
